@@ -1,0 +1,240 @@
+//! The one connector API, shared by built-in connectors and dynamic plugins.
+
+use crate::error::ConnectorError;
+use crate::http::HttpClient;
+use crate::paginate::Paginator;
+use crate::point::Point;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A connector's self-description: what it produces and what it needs.
+///
+/// The host reads it to validate config (required settings, auth kind), to set up
+/// rate limits and quota budgets before the first request, and to list connectors.
+/// It is plain data so a plugin can hand it over as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Description {
+    /// Name used in `connector = "..."`.
+    pub name: String,
+    /// Platform name written on every point.
+    pub platform: String,
+    /// One line for `tally connectors`.
+    pub summary: String,
+    /// The platform's documented API root; a source's `base_url` overrides it.
+    pub default_base_url: String,
+    /// Canonical metrics this connector can emit.
+    pub metrics: Vec<String>,
+    /// Keys of `[sources.settings]` it understands.
+    pub settings: Vec<SettingSpec>,
+    /// Auth kinds it accepts; the first is the default.
+    pub auth: Vec<AuthKind>,
+    /// The platform's documented request rate, the default for the host's limiter.
+    pub rate_limit: RateLimitSpec,
+    /// The platform's usage headers, if it sends any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_headers: Option<UsageHeaders>,
+    /// A cost-unit budget, where the platform counts units rather than requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaSpec>,
+}
+
+/// One key of `[sources.settings]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingSpec {
+    /// The TOML key.
+    pub name: String,
+    /// Whether `tally check` fails without it.
+    pub required: bool,
+    /// What it is, shown in errors and `tally connectors`.
+    pub description: String,
+}
+
+impl SettingSpec {
+    /// A required setting.
+    pub fn required(name: &str, description: &str) -> SettingSpec {
+        SettingSpec {
+            name: name.into(),
+            required: true,
+            description: description.into(),
+        }
+    }
+
+    /// An optional setting.
+    pub fn optional(name: &str, description: &str) -> SettingSpec {
+        SettingSpec {
+            name: name.into(),
+            required: false,
+            description: description.into(),
+        }
+    }
+}
+
+/// How a platform authenticates, so the host can inject credentials without the
+/// connector ever seeing them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AuthKind {
+    /// Public endpoints.
+    None,
+    /// A static key sent as a query parameter or a header.
+    ApiKey {
+        /// Query parameter name (`key` for Google).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        query_param: Option<String>,
+        /// Header name, when sent as a header.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        header: Option<String>,
+    },
+    /// A static bearer token in `Authorization`.
+    Bearer,
+    /// OAuth2 authorization code (with PKCE where supported).
+    #[serde(rename = "oauth2")]
+    OAuth2 {
+        /// The platform's authorization endpoint.
+        auth_url: String,
+        /// The platform's token endpoint.
+        token_url: String,
+        /// Scopes the connector needs.
+        scopes: Vec<String>,
+    },
+    /// OAuth2 client credentials (app-only tokens).
+    ClientCredentials {
+        /// The platform's token endpoint.
+        token_url: String,
+        /// Scopes the connector needs.
+        #[serde(default)]
+        scopes: Vec<String>,
+    },
+}
+
+impl AuthKind {
+    /// The name used in `[sources.auth] kind = "..."`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AuthKind::None => "none",
+            AuthKind::ApiKey { .. } => "api_key",
+            AuthKind::Bearer => "bearer",
+            AuthKind::OAuth2 { .. } => "oauth2",
+            AuthKind::ClientCredentials { .. } => "client_credentials",
+        }
+    }
+}
+
+/// A request rate: `requests` per `per_seconds`, with up to `burst` sent back to back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimitSpec {
+    /// Requests allowed per window.
+    pub requests: u32,
+    /// Window length in seconds.
+    pub per_seconds: u32,
+    /// How many may go at once before pacing starts (at least 1).
+    pub burst: u32,
+}
+
+/// Where a platform reports remaining budget, so the host slows down before a 429.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageHeaders {
+    /// Header with the window's limit.
+    pub limit: String,
+    /// Header with requests left in the window.
+    pub remaining: String,
+    /// Header saying when the window resets.
+    pub reset: String,
+    /// How the reset header is written.
+    pub reset_encoding: ResetEncoding,
+}
+
+/// The encodings platforms use for "when does my budget come back".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetEncoding {
+    /// Unix seconds (X, Bluesky, GitHub).
+    EpochSeconds,
+    /// An ISO 8601 timestamp (Mastodon, Yelp).
+    Iso8601,
+    /// Seconds from now (Reddit).
+    SecondsRemaining,
+}
+
+/// A budget of cost units per window (YouTube: 10,000 units a day, reset at midnight Pacific).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaSpec {
+    /// Units per window.
+    pub units: u64,
+    /// Window length.
+    pub window: QuotaWindow,
+    /// IANA time zone in which the window resets (`America/Los_Angeles`).
+    pub timezone: String,
+}
+
+/// Length of a quota window, aligned to the calendar in the quota's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotaWindow {
+    /// Resets every hour.
+    Hour,
+    /// Resets at midnight.
+    Day,
+    /// Resets on the first of the month.
+    Month,
+}
+
+/// What the host hands a connector for one check or pull of one source.
+pub struct SourceContext<'a> {
+    /// The configured source id, for messages.
+    pub source_id: &'a str,
+    /// API root: the source's `base_url` or the connector's default, without a trailing slash.
+    pub base_url: &'a str,
+    /// `[sources.settings]` as JSON.
+    pub settings: &'a serde_json::Value,
+    /// The host's HTTP client: the only way to reach the network.
+    pub http: &'a dyn HttpClient,
+    /// State the connector saved at the end of its last successful pull.
+    pub state: Option<&'a serde_json::Value>,
+    /// Page cap for any one listing.
+    pub max_pages: u32,
+    /// The pull's reference time: every gauge of one pull carries it.
+    pub now: DateTime<Utc>,
+}
+
+impl SourceContext<'_> {
+    /// Decodes `[sources.settings]` into the connector's settings struct.
+    pub fn settings<T: DeserializeOwned>(&self) -> Result<T, ConnectorError> {
+        serde_json::from_value(self.settings.clone()).map_err(|e| ConnectorError::Settings(e.to_string()))
+    }
+
+    /// `base_url` joined with a path that starts with `/`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url.trim_end_matches('/'), path)
+    }
+
+    /// A paginator for the listing at `path`, capped at this source's `max_pages`.
+    pub fn paginator(&self, path: &str) -> Paginator {
+        Paginator::new(path, self.max_pages)
+    }
+}
+
+/// Where a connector's points go. The host validates each point against the
+/// schema as it arrives and stores the batch atomically with the saved state.
+pub trait Emitter: Send {
+    /// Hands over one point; an error means the point does not fit the schema.
+    fn emit(&mut self, point: Point) -> Result<(), ConnectorError>;
+    /// Replaces the state passed to the next pull (cursors, last-seen ids).
+    fn save_state(&mut self, state: serde_json::Value);
+}
+
+/// A platform connector. Built-in connectors and plugins implement exactly this.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// What this connector produces and needs.
+    fn describe(&self) -> Description;
+
+    /// Verifies settings and credentials with one cheap call; returns what it found
+    /// (an account name) for `tally check`.
+    async fn check(&self, ctx: &SourceContext<'_>) -> Result<String, ConnectorError>;
+
+    /// Pulls current values and emits them.
+    async fn pull(&self, ctx: &SourceContext<'_>, out: &mut dyn Emitter) -> Result<(), ConnectorError>;
+}

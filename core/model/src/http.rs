@@ -1,0 +1,216 @@
+//! The HTTP boundary between a connector and the host.
+//!
+//! Connectors describe requests; the host sends them. That single funnel is where
+//! rate limits, quota budgets, auth headers, retries, timeouts and tracing live,
+//! so no connector can forget one. The types are plain data (no reqwest types) so
+//! they cross the plugin ABI unchanged.
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// HTTP method; metrics APIs only need reads and the odd POST query (GA4 `runReport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    /// GET.
+    Get,
+    /// POST.
+    Post,
+}
+
+/// A request as a connector describes it. The host adds auth, User-Agent and limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpRequest {
+    /// GET or POST.
+    pub method: Method,
+    /// Absolute URL, normally built from the source's `base_url`.
+    pub url: String,
+    /// Extra headers (`Accept`, content type).
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// Request body for POST.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Vec<u8>>,
+    /// Quota units this call costs where the platform counts them (YouTube: 1 per list call).
+    #[serde(default = "one")]
+    pub cost: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl HttpRequest {
+    /// A GET of `url` costing one quota unit.
+    pub fn get(url: impl Into<String>) -> HttpRequest {
+        HttpRequest {
+            method: Method::Get,
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+            cost: 1,
+        }
+    }
+
+    /// A POST of a JSON body.
+    pub fn post_json(url: impl Into<String>, body: &serde_json::Value) -> HttpRequest {
+        HttpRequest {
+            method: Method::Post,
+            url: url.into(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Some(body.to_string().into_bytes()),
+            cost: 1,
+        }
+    }
+
+    /// Sets the quota cost.
+    pub fn with_cost(mut self, cost: u32) -> HttpRequest {
+        self.cost = cost;
+        self
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: &str) -> HttpRequest {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+}
+
+/// A final response after the host's retries: any status the host did not retry away.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers, names lower-cased.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// The (decompressed) body.
+    #[serde(default)]
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// First value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Why the host could not produce a usable response. Messages never contain secrets.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+pub enum HttpError {
+    /// Connection refused, DNS, TLS: the request never got a status.
+    #[error("could not reach {path}: {message}")]
+    Connect {
+        /// URL path (no query, no secrets).
+        path: String,
+        /// What failed.
+        message: String,
+    },
+    /// No complete response within the timeout, after all attempts.
+    #[error("{path} did not answer within {timeout_secs}s (after {attempts} attempts)")]
+    Timeout {
+        /// URL path.
+        path: String,
+        /// The total-time limit.
+        timeout_secs: u64,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The server kept refusing (429/5xx) until the attempts ran out.
+    #[error("{path} answered {status} on all {attempts} attempts; the platform is throttling or failing, try again later")]
+    RetriesExhausted {
+        /// URL path.
+        path: String,
+        /// Last status.
+        status: u16,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The credential was refused (401/403 not about quota).
+    #[error("{path} refused the credential ({status}): {message}")]
+    Unauthorized {
+        /// URL path.
+        path: String,
+        /// 401 or 403.
+        status: u16,
+        /// The platform's message, or what to do.
+        message: String,
+    },
+    /// The quota budget for this credential is spent; nothing was sent.
+    #[error("quota budget of {limit} units for {key} is spent ({used} used); it resets at {resets_at}")]
+    QuotaExhausted {
+        /// Which budget (platform and credential fingerprint, never the secret).
+        key: String,
+        /// Units used in the current window.
+        used: u64,
+        /// Units allowed per window.
+        limit: u64,
+        /// RFC 3339 time the window resets.
+        resets_at: String,
+    },
+    /// The URL is not valid.
+    #[error("invalid URL `{url}`: {message}")]
+    BadUrl {
+        /// The URL with secrets removed.
+        url: String,
+        /// Parser message.
+        message: String,
+    },
+    /// Anything else the host reports (a plugin callback that failed, a closed runtime).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The host's HTTP client as a connector sees it.
+///
+/// Implemented by the runtime (reqwest + limiter + retries) and, inside a plugin,
+/// by the SDK's bridge to the host callback. Connectors hold a `&dyn HttpClient`.
+#[async_trait]
+pub trait HttpClient: Send + Sync {
+    /// Sends one request through the host's limits and retries and returns the final response.
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError>;
+}
+
+/// Conveniences every connector would otherwise rewrite.
+#[async_trait]
+pub trait HttpClientExt: HttpClient {
+    /// GETs `url`, requires a 2xx, and decodes the JSON body into `T`.
+    ///
+    /// Errors name the URL path and, for a bad body, what was wrong with it (an HTML
+    /// error page, truncated JSON, a missing field).
+    async fn get_json<T: DeserializeOwned>(&self, request: HttpRequest) -> Result<(T, HttpResponse), crate::ConnectorError> {
+        let response = self.send(request.clone()).await?;
+        let path = crate::error::url_path(&request.url);
+        if !response.is_success() {
+            return Err(crate::ConnectorError::Status {
+                path,
+                status: response.status,
+                body: crate::error::snippet(&response.body),
+            });
+        }
+        let value = decode_json(&path, &response.body)?;
+        Ok((value, response))
+    }
+}
+
+impl<C: HttpClient + ?Sized> HttpClientExt for C {}
+
+/// Decodes a JSON body, turning failures into a [`crate::ConnectorError::Decode`] that
+/// names the path and shows the start of the body.
+pub fn decode_json<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, crate::ConnectorError> {
+    serde_json::from_slice(body).map_err(|e| crate::ConnectorError::Decode {
+        path: path.to_string(),
+        message: e.to_string(),
+        body: crate::error::snippet(body),
+    })
+}

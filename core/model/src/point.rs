@@ -1,0 +1,264 @@
+//! One observation in the canonical schema.
+
+use crate::schema::{self, MetricKind, SchemaError, Unit, UnitClass};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What kind of thing a point is about; reports group and rank by it (top posts, per location).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntityKind {
+    /// A profile, channel, page or organisation.
+    Account,
+    /// A post, status, tweet or pin.
+    Post,
+    /// A video.
+    Video,
+    /// A physical business location (reviews).
+    Location,
+    /// An analytics property or site.
+    Property,
+    /// An event people attend.
+    Event,
+    /// An ad campaign.
+    Campaign,
+}
+
+impl EntityKind {
+    /// The lowercase name used in the store and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Account => "account",
+            EntityKind::Post => "post",
+            EntityKind::Video => "video",
+            EntityKind::Location => "location",
+            EntityKind::Property => "property",
+            EntityKind::Event => "event",
+            EntityKind::Campaign => "campaign",
+        }
+    }
+
+    /// Parses the lowercase name.
+    pub fn parse(s: &str) -> Option<EntityKind> {
+        Some(match s {
+            "account" => EntityKind::Account,
+            "post" => EntityKind::Post,
+            "video" => EntityKind::Video,
+            "location" => EntityKind::Location,
+            "property" => EntityKind::Property,
+            "event" => EntityKind::Event,
+            "campaign" => EntityKind::Campaign,
+            _ => return None,
+        })
+    }
+}
+
+/// The thing a point measures, identified by the platform's own id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Entity {
+    /// Kind of thing.
+    pub kind: EntityKind,
+    /// The platform's id (channel id, status id); stable across pulls, part of the natural key.
+    pub id: String,
+    /// A human name for reports (channel title, first words of a post).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Entity {
+    /// An entity with a display name.
+    pub fn new(kind: EntityKind, id: impl Into<String>, name: Option<String>) -> Entity {
+        Entity {
+            kind,
+            id: id.into(),
+            name,
+        }
+    }
+}
+
+/// When a value holds: at an instant (gauges) or over `[start, end)` (sums).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PointTime {
+    /// The instant a level was observed.
+    At(DateTime<Utc>),
+    /// A half-open period a total covers.
+    Period {
+        /// Inclusive start.
+        start: DateTime<Utc>,
+        /// Exclusive end.
+        end: DateTime<Utc>,
+    },
+}
+
+/// One normalized observation, as a connector emits it. The host adds the source id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Platform name (`youtube`); the connector's platform.
+    pub platform: String,
+    /// What is measured.
+    pub entity: Entity,
+    /// Canonical metric name (see [`crate::CANONICAL_METRICS`]).
+    pub metric: String,
+    /// The value.
+    pub value: f64,
+    /// Unit of the value.
+    pub unit: Unit,
+    /// Gauge or sum.
+    pub kind: MetricKind,
+    /// When it holds.
+    pub time: PointTime,
+    /// Ordered breakdown (country, age, campaign, ...); part of the natural key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dimensions: BTreeMap<String, String>,
+    /// The platform's own field name (`subscriberCount`), kept for provenance.
+    pub raw_name: String,
+}
+
+impl Point {
+    /// A point whose unit comes from the registry and whose kind follows its time
+    /// (an instant makes a gauge, a period a sum). Validation happens in the host.
+    pub fn new(
+        platform: &str,
+        metric: &str,
+        raw_name: &str,
+        entity: Entity,
+        value: f64,
+        time: PointTime,
+    ) -> Point {
+        let unit = match schema::lookup(metric).map(|m| m.unit) {
+            Some(UnitClass::Seconds) => Unit::Seconds,
+            Some(UnitClass::Rating) => Unit::Rating,
+            _ => Unit::Count,
+        };
+        let kind = match time {
+            PointTime::At(_) => MetricKind::Gauge,
+            PointTime::Period { .. } => MetricKind::Sum,
+        };
+        Point {
+            platform: platform.to_string(),
+            entity,
+            metric: metric.to_string(),
+            value,
+            unit,
+            kind,
+            time,
+            dimensions: BTreeMap::new(),
+            raw_name: raw_name.to_string(),
+        }
+    }
+
+    /// Sets the unit (needed for currencies).
+    pub fn with_unit(mut self, unit: Unit) -> Point {
+        self.unit = unit;
+        self
+    }
+
+    /// Adds one dimension.
+    pub fn with_dimension(mut self, key: &str, value: &str) -> Point {
+        self.dimensions.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Checks the point against the canonical registry: known metric, unit of the
+    /// right family, allowed kind, a time that fits the kind, a finite value.
+    pub fn validate(&self) -> Result<(), SchemaError> {
+        let metric = || self.metric.clone();
+        let spec = schema::lookup(&self.metric).ok_or_else(|| SchemaError::UnknownMetric {
+            metric: metric(),
+            hint: schema::nearest_metric(&self.metric)
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default(),
+        })?;
+        if self.unit.class() != spec.unit {
+            return Err(SchemaError::WrongUnit {
+                metric: metric(),
+                unit: self.unit.to_string(),
+                expected: spec.unit,
+            });
+        }
+        if !spec.kinds.contains(&self.kind) {
+            return Err(SchemaError::WrongKind {
+                metric: metric(),
+                kind: self.kind.as_str(),
+            });
+        }
+        match (self.kind, self.time) {
+            (MetricKind::Gauge, PointTime::Period { .. }) => {
+                return Err(SchemaError::WrongTime {
+                    metric: metric(),
+                    kind: "gauge",
+                    needs: "an instant (`at`)",
+                })
+            }
+            (MetricKind::Sum, PointTime::At(_)) => {
+                return Err(SchemaError::WrongTime {
+                    metric: metric(),
+                    kind: "sum",
+                    needs: "a period (`start`, `end`)",
+                })
+            }
+            (_, PointTime::Period { start, end }) if end <= start => {
+                return Err(SchemaError::EmptyPeriod {
+                    metric: metric(),
+                    start: start.to_rfc3339(),
+                    end: end.to_rfc3339(),
+                })
+            }
+            _ => {}
+        }
+        if !self.value.is_finite() || self.value < 0.0 {
+            return Err(SchemaError::BadValue {
+                metric: metric(),
+                value: self.value.to_string(),
+                unit: self.unit.to_string(),
+            });
+        }
+        if self.unit == Unit::Rating && !(0.0..=5.0).contains(&self.value) {
+            return Err(SchemaError::BadValue {
+                metric: metric(),
+                value: self.value.to_string(),
+                unit: self.unit.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at() -> PointTime {
+        PointTime::At(Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap())
+    }
+
+    fn account() -> Entity {
+        Entity::new(EntityKind::Account, "UC1", None)
+    }
+
+    #[test]
+    fn a_registry_gauge_validates() {
+        let p = Point::new("youtube", "audience.followers", "subscriberCount", account(), 10.0, at());
+        assert_eq!(p.validate(), Ok(()));
+    }
+
+    #[test]
+    fn unknown_metric_names_the_metric_and_suggests() {
+        let p = Point::new("youtube", "audience.follower", "x", account(), 1.0, at());
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("audience.follower") && e.contains("did you mean `audience.followers`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_unit_wrong_kind_and_nan_are_refused() {
+        let p = Point::new("y", "cost.spend", "spend", account(), 1.0, at());
+        assert!(matches!(p.validate(), Err(SchemaError::WrongUnit { .. })));
+        let p = Point::new("y", "reach.impressions", "i", account(), 1.0, at());
+        assert!(matches!(p.validate(), Err(SchemaError::WrongKind { .. })));
+        let p = Point::new("y", "audience.followers", "f", account(), f64::NAN, at());
+        assert!(matches!(p.validate(), Err(SchemaError::BadValue { .. })));
+    }
+}

@@ -1,0 +1,6 @@
+//! The host side of Tally: everything that does I/O on a connector's behalf.
+//!
+//! Connectors (in `tally-model` terms) only describe requests and map JSON to
+//! points. This crate sends those requests under each platform's rate limit and
+//! quota, reads and validates the config, stores points idempotently in SQLite,
+//! and runs pulls. Plugins never link it: it sits on the host side of the ABI.
