@@ -202,7 +202,8 @@ pub struct SourceContext<'a> {
 impl SourceContext<'_> {
     /// Decodes `[sources.settings]` into the connector's settings struct.
     pub fn settings<T: DeserializeOwned>(&self) -> Result<T, ConnectorError> {
-        serde_json::from_value(self.settings.clone()).map_err(|e| ConnectorError::Settings(e.to_string()))
+        serde_json::from_value(self.settings.clone())
+            .map_err(|e| ConnectorError::Settings(e.to_string()))
     }
 
     /// `base_url` joined with a path that starts with `/`.
@@ -236,5 +237,47 @@ pub trait Connector: Send + Sync {
     async fn check(&self, ctx: &SourceContext<'_>) -> Result<String, ConnectorError>;
 
     /// Pulls current values and emits them.
-    async fn pull(&self, ctx: &SourceContext<'_>, out: &mut dyn Emitter) -> Result<(), ConnectorError>;
+    async fn pull(
+        &self,
+        ctx: &SourceContext<'_>,
+        out: &mut dyn Emitter,
+    ) -> Result<(), ConnectorError>;
+}
+
+/// An [`Emitter`] that validates each point against the schema and keeps it in
+/// memory; the host stores the buffer in one transaction once the pull succeeds,
+/// so a pull that fails halfway stores nothing.
+#[derive(Debug, Default)]
+pub struct PointBuffer {
+    connector: String,
+    /// Points received so far, in emission order.
+    pub points: Vec<Point>,
+    /// The state the connector asked to save, if any.
+    pub state: Option<serde_json::Value>,
+}
+
+impl PointBuffer {
+    /// An empty buffer for a connector (its name appears in schema errors).
+    pub fn new(connector: &str) -> PointBuffer {
+        PointBuffer {
+            connector: connector.to_string(),
+            points: Vec::new(),
+            state: None,
+        }
+    }
+}
+
+impl Emitter for PointBuffer {
+    fn emit(&mut self, point: Point) -> Result<(), ConnectorError> {
+        point.validate().map_err(|error| ConnectorError::Schema {
+            connector: self.connector.clone(),
+            error,
+        })?;
+        self.points.push(point);
+        Ok(())
+    }
+
+    fn save_state(&mut self, state: serde_json::Value) {
+        self.state = Some(state);
+    }
 }

@@ -89,7 +89,10 @@ mod tests {
 
     #[test]
     fn url_path_drops_host_and_query() {
-        assert_eq!(url_path("http://127.0.0.1:9/youtube/v3/channels?key=SECRET"), "/youtube/v3/channels");
+        assert_eq!(
+            url_path("http://127.0.0.1:9/youtube/v3/channels?key=SECRET"),
+            "/youtube/v3/channels"
+        );
         assert_eq!(url_path("https://example.org"), "/");
     }
 

@@ -136,6 +136,14 @@ pub enum HttpError {
         /// Attempts made.
         attempts: u32,
     },
+    /// The platform asked for a pause longer than the host is willing to wait in one pull.
+    #[error("{path} is throttled for {wait_secs}s more; the source will be pulled again on its next run")]
+    Throttled {
+        /// URL path.
+        path: String,
+        /// Seconds the platform asked to wait.
+        wait_secs: u64,
+    },
     /// The credential was refused (401/403 not about quota).
     #[error("{path} refused the credential ({status}): {message}")]
     Unauthorized {
@@ -147,7 +155,9 @@ pub enum HttpError {
         message: String,
     },
     /// The quota budget for this credential is spent; nothing was sent.
-    #[error("quota budget of {limit} units for {key} is spent ({used} used); it resets at {resets_at}")]
+    #[error(
+        "quota budget of {limit} units for {key} is spent ({used} used); it resets at {resets_at}"
+    )]
     QuotaExhausted {
         /// Which budget (platform and credential fingerprint, never the secret).
         key: String,
@@ -188,7 +198,10 @@ pub trait HttpClientExt: HttpClient {
     ///
     /// Errors name the URL path and, for a bad body, what was wrong with it (an HTML
     /// error page, truncated JSON, a missing field).
-    async fn get_json<T: DeserializeOwned>(&self, request: HttpRequest) -> Result<(T, HttpResponse), crate::ConnectorError> {
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        request: HttpRequest,
+    ) -> Result<(T, HttpResponse), crate::ConnectorError> {
         let response = self.send(request.clone()).await?;
         let path = crate::error::url_path(&request.url);
         if !response.is_success() {
@@ -207,7 +220,10 @@ impl<C: HttpClient + ?Sized> HttpClientExt for C {}
 
 /// Decodes a JSON body, turning failures into a [`crate::ConnectorError::Decode`] that
 /// names the path and shows the start of the body.
-pub fn decode_json<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, crate::ConnectorError> {
+pub fn decode_json<T: DeserializeOwned>(
+    path: &str,
+    body: &[u8],
+) -> Result<T, crate::ConnectorError> {
     serde_json::from_slice(body).map_err(|e| crate::ConnectorError::Decode {
         path: path.to_string(),
         message: e.to_string(),

@@ -17,11 +17,13 @@ pub mod point;
 pub mod schema;
 
 pub use connector::{
-    AuthKind, Connector, Description, Emitter, QuotaSpec, QuotaWindow, RateLimitSpec, ResetEncoding,
-    SettingSpec, SourceContext, UsageHeaders,
+    AuthKind, Connector, Description, Emitter, PointBuffer, QuotaSpec, QuotaWindow, RateLimitSpec,
+    ResetEncoding, SettingSpec, SourceContext, UsageHeaders,
 };
 pub use error::ConnectorError;
 pub use http::{HttpClient, HttpClientExt, HttpError, HttpRequest, HttpResponse, Method};
 pub use paginate::Paginator;
 pub use point::{Entity, EntityKind, Point, PointTime};
-pub use schema::{FunnelStage, MetricKind, MetricSpec, SchemaError, Unit, UnitClass, CANONICAL_METRICS};
+pub use schema::{
+    FunnelStage, MetricKind, MetricSpec, SchemaError, Unit, UnitClass, CANONICAL_METRICS,
+};

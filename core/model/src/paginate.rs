@@ -79,7 +79,10 @@ mod tests {
         let mut p = Paginator::new("/statuses", 10);
         p.advance(Some("a".into())).unwrap();
         let e = p.advance(Some("a".into())).unwrap_err().to_string();
-        assert!(e.contains("/statuses") && e.contains("same next-page cursor"), "{e}");
+        assert!(
+            e.contains("/statuses") && e.contains("same next-page cursor"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -241,7 +241,14 @@ mod tests {
 
     #[test]
     fn a_registry_gauge_validates() {
-        let p = Point::new("youtube", "audience.followers", "subscriberCount", account(), 10.0, at());
+        let p = Point::new(
+            "youtube",
+            "audience.followers",
+            "subscriberCount",
+            account(),
+            10.0,
+            at(),
+        );
         assert_eq!(p.validate(), Ok(()));
     }
 
@@ -249,7 +256,10 @@ mod tests {
     fn unknown_metric_names_the_metric_and_suggests() {
         let p = Point::new("youtube", "audience.follower", "x", account(), 1.0, at());
         let e = p.validate().unwrap_err().to_string();
-        assert!(e.contains("audience.follower") && e.contains("did you mean `audience.followers`"), "{e}");
+        assert!(
+            e.contains("audience.follower") && e.contains("did you mean `audience.followers`"),
+            "{e}"
+        );
     }
 
     #[test]

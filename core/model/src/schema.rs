@@ -164,31 +164,101 @@ const fn spec(
 
 /// Every canonical metric. Extend with care: each connector README maps to these names.
 pub const CANONICAL_METRICS: &[MetricSpec] = &[
-    spec("audience.followers", UnitClass::Count, GAUGE, Some(Awareness)),
+    spec(
+        "audience.followers",
+        UnitClass::Count,
+        GAUGE,
+        Some(Awareness),
+    ),
     spec("audience.following", UnitClass::Count, GAUGE, None),
     spec("content.posts", UnitClass::Count, EITHER, None),
     spec("reach.impressions", UnitClass::Count, SUM, Some(Awareness)),
     spec("reach.reach", UnitClass::Count, SUM, Some(Awareness)),
     spec("reach.views", UnitClass::Count, EITHER, Some(Awareness)),
-    spec("reach.profile_views", UnitClass::Count, SUM, Some(Awareness)),
-    spec("engagement.likes", UnitClass::Count, EITHER, Some(Consideration)),
-    spec("engagement.comments", UnitClass::Count, EITHER, Some(Consideration)),
-    spec("engagement.shares", UnitClass::Count, EITHER, Some(Consideration)),
-    spec("engagement.saves", UnitClass::Count, EITHER, Some(Consideration)),
-    spec("engagement.reactions", UnitClass::Count, EITHER, Some(Consideration)),
-    spec("engagement.watch_time", UnitClass::Seconds, SUM, Some(Consideration)),
-    spec("reviews.count", UnitClass::Count, GAUGE, Some(Consideration)),
-    spec("reviews.rating", UnitClass::Rating, GAUGE, Some(Consideration)),
+    spec(
+        "reach.profile_views",
+        UnitClass::Count,
+        SUM,
+        Some(Awareness),
+    ),
+    spec(
+        "engagement.likes",
+        UnitClass::Count,
+        EITHER,
+        Some(Consideration),
+    ),
+    spec(
+        "engagement.comments",
+        UnitClass::Count,
+        EITHER,
+        Some(Consideration),
+    ),
+    spec(
+        "engagement.shares",
+        UnitClass::Count,
+        EITHER,
+        Some(Consideration),
+    ),
+    spec(
+        "engagement.saves",
+        UnitClass::Count,
+        EITHER,
+        Some(Consideration),
+    ),
+    spec(
+        "engagement.reactions",
+        UnitClass::Count,
+        EITHER,
+        Some(Consideration),
+    ),
+    spec(
+        "engagement.watch_time",
+        UnitClass::Seconds,
+        SUM,
+        Some(Consideration),
+    ),
+    spec(
+        "reviews.count",
+        UnitClass::Count,
+        GAUGE,
+        Some(Consideration),
+    ),
+    spec(
+        "reviews.rating",
+        UnitClass::Rating,
+        GAUGE,
+        Some(Consideration),
+    ),
     spec("reviews.new", UnitClass::Count, SUM, Some(Consideration)),
-    spec("traffic.sessions", UnitClass::Count, SUM, Some(Consideration)),
+    spec(
+        "traffic.sessions",
+        UnitClass::Count,
+        SUM,
+        Some(Consideration),
+    ),
     spec("traffic.users", UnitClass::Count, SUM, Some(Consideration)),
-    spec("traffic.new_users", UnitClass::Count, SUM, Some(Consideration)),
+    spec(
+        "traffic.new_users",
+        UnitClass::Count,
+        SUM,
+        Some(Consideration),
+    ),
     spec("traffic.clicks", UnitClass::Count, SUM, Some(Consideration)),
     spec("conversions.leads", UnitClass::Count, SUM, Some(Conversion)),
     spec("conversions.count", UnitClass::Count, SUM, Some(Conversion)),
-    spec("conversions.revenue", UnitClass::Currency, SUM, Some(Conversion)),
+    spec(
+        "conversions.revenue",
+        UnitClass::Currency,
+        SUM,
+        Some(Conversion),
+    ),
     spec("cost.spend", UnitClass::Currency, SUM, Some(Cost)),
-    spec("events.attendees", UnitClass::Count, GAUGE, Some(Conversion)),
+    spec(
+        "events.attendees",
+        UnitClass::Count,
+        GAUGE,
+        Some(Conversion),
+    ),
 ];
 
 /// Looks a canonical metric up by name.
@@ -310,7 +380,10 @@ mod tests {
 
     #[test]
     fn misspelt_metric_gets_a_suggestion() {
-        assert_eq!(nearest_metric("audience.follower"), Some("audience.followers"));
+        assert_eq!(
+            nearest_metric("audience.follower"),
+            Some("audience.followers")
+        );
         assert_eq!(nearest_metric("zzz"), None);
     }
 }
