@@ -281,3 +281,43 @@ impl Emitter for PointBuffer {
         self.state = Some(state);
     }
 }
+
+impl Description {
+    /// Checks that a description can be used by the host: a lower-case name, only
+    /// canonical metrics, at least one auth kind, a usable rate. Plugins' descriptions
+    /// arrive as data, so the host runs this before registering any connector.
+    pub fn validate(&self) -> Result<(), String> {
+        let name_ok = !self.name.is_empty()
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !name_ok {
+            return Err(format!(
+                "connector name `{}` must be non-empty lower-case letters, digits, `-` or `_`",
+                self.name
+            ));
+        }
+        if self.platform.is_empty() {
+            return Err(format!("connector `{}` declares no platform", self.name));
+        }
+        for metric in &self.metrics {
+            if crate::schema::lookup(metric).is_none() {
+                return Err(format!(
+                    "connector `{}` declares metric `{metric}`, which is not canonical",
+                    self.name
+                ));
+            }
+        }
+        if self.auth.is_empty() {
+            return Err(format!("connector `{}` declares no auth kind", self.name));
+        }
+        if self.rate_limit.requests == 0 || self.rate_limit.per_seconds == 0 {
+            return Err(format!(
+                "connector `{}` declares a zero rate limit",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+}

@@ -61,7 +61,155 @@ impl Paginator {
     }
 }
 
+/// The target of the `rel="next"` link in an RFC 8288 `Link` header, if there is one.
+///
+/// Mastodon, GitHub and others paginate with
+/// `Link: <https://host/api?max_id=7>; rel="next", <https://host/api?min_id=9>; rel="prev"`.
+/// The parser follows RFC 8288 §3: several comma-separated links, parameters
+/// separated by `;`, values as tokens or quoted strings (which may hold commas,
+/// semicolons and `\`-escapes), optional whitespace anywhere between parts, and a
+/// `rel` that lists several space-separated relation types (`rel="next last"`),
+/// compared case-insensitively. The target is returned as written (absolute or
+/// relative); resolving a relative one is the caller's job. A malformed link is
+/// skipped rather than guessed at.
+pub fn next_link(link_header: &str) -> Option<String> {
+    parse_links(link_header)
+        .into_iter()
+        .find(|link| link.rels().any(|rel| rel.eq_ignore_ascii_case("next")))
+        .map(|link| link.target)
+}
+
+/// Percent-encodes a value for a URL query (`acct=user%40example.social`): every byte
+/// except RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`) becomes `%XX`, so
+/// page tokens and account names cannot break or extend the query they are put in.
+pub fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// One `<target>; name=value; ...` element of a `Link` header.
+struct Link {
+    target: String,
+    params: Vec<(String, String)>,
+}
+
+impl Link {
+    /// The relation types listed in the link's first `rel` parameter.
+    fn rels(&self) -> impl Iterator<Item = &str> {
+        self.params
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("rel"))
+            .map(|(_, value)| value.split_ascii_whitespace())
+            .into_iter()
+            .flatten()
+    }
+}
+
+/// Splits a `Link` header into its links; malformed elements are dropped.
+fn parse_links(header: &str) -> Vec<Link> {
+    let mut links = Vec::new();
+    let mut chars = header.chars().peekable();
+    loop {
+        skip_while(&mut chars, |c| c.is_whitespace() || c == ',');
+        match chars.next() {
+            None => return links,
+            Some('<') => {}
+            Some(_) => {
+                skip_element(&mut chars);
+                continue;
+            }
+        }
+        let target: String = chars.by_ref().take_while(|&c| c != '>').collect();
+        let mut params = Vec::new();
+        let mut ok = true;
+        loop {
+            skip_while(&mut chars, char::is_whitespace);
+            match chars.next() {
+                None | Some(',') => break,
+                Some(';') => {}
+                Some(_) => {
+                    ok = false;
+                    skip_element(&mut chars);
+                    break;
+                }
+            }
+            skip_while(&mut chars, char::is_whitespace);
+            let mut name = String::new();
+            while let Some(&c) = chars.peek() {
+                if c == '=' || c == ';' || c == ',' || c.is_whitespace() {
+                    break;
+                }
+                name.push(c);
+                chars.next();
+            }
+            skip_while(&mut chars, char::is_whitespace);
+            let mut value = String::new();
+            if chars.peek() == Some(&'=') {
+                chars.next();
+                skip_while(&mut chars, char::is_whitespace);
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '"' => break,
+                            '\\' => value.extend(chars.next()),
+                            c => value.push(c),
+                        }
+                    }
+                } else {
+                    while let Some(&c) = chars.peek() {
+                        if c == ';' || c == ',' || c.is_whitespace() {
+                            break;
+                        }
+                        value.push(c);
+                        chars.next();
+                    }
+                }
+            }
+            if !name.is_empty() {
+                params.push((name, value));
+            }
+        }
+        if ok {
+            links.push(Link {
+                target: target.trim().to_string(),
+                params,
+            });
+        }
+    }
+}
+
+/// Advances past characters matching `skip`.
+fn skip_while(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, skip: impl Fn(char) -> bool) {
+    while chars.peek().is_some_and(|&c| skip(c)) {
+        chars.next();
+    }
+}
+
+/// Advances past the rest of a malformed element, up to the next top-level comma.
+fn skip_element(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => quoted = !quoted,
+            '\\' if quoted => {
+                chars.next();
+            }
+            ',' if !quoted => return,
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -90,5 +238,65 @@ mod tests {
         let mut p = Paginator::new("/x", 2);
         p.advance(Some("a".into())).unwrap();
         assert!(p.advance(Some("b".into())).is_err());
+    }
+
+    #[test]
+    fn next_link_among_several_rels() {
+        let h = r#"<https://mastodon.example/api/v1/accounts/1/statuses?max_id=7163058>; rel="next", <https://mastodon.example/api/v1/accounts/1/statuses?min_id=7275607>; rel="prev""#;
+        assert_eq!(
+            next_link(h).as_deref(),
+            Some("https://mastodon.example/api/v1/accounts/1/statuses?max_id=7163058")
+        );
+        let prev_first =
+            r#"<https://h/x?min_id=9>; rel="prev", <https://h/x?max_id=3>; rel="next""#;
+        assert_eq!(
+            next_link(prev_first).as_deref(),
+            Some("https://h/x?max_id=3")
+        );
+    }
+
+    #[test]
+    fn next_link_github_style_with_last_and_first() {
+        let h = "<https://api.github.com/repositories/1/issues?page=2>; rel=\"next\", \
+                 <https://api.github.com/repositories/1/issues?page=5>; rel=\"last\", \
+                 <https://api.github.com/repositories/1/issues?page=1>; rel=\"first\"";
+        assert_eq!(
+            next_link(h).as_deref(),
+            Some("https://api.github.com/repositories/1/issues?page=2")
+        );
+    }
+
+    #[test]
+    fn next_link_handles_quoted_commas_tokens_spaces_and_case() {
+        // A quoted title holding a comma and a semicolon must not end the link early.
+        let h = r#"<https://h/a?page=1>; title="one, two; three"; rel="prev" ,  <https://h/a?page=3> ;REL = NEXT"#;
+        assert_eq!(next_link(h).as_deref(), Some("https://h/a?page=3"));
+        // Several relation types in one rel, and an escaped quote in another parameter.
+        let h = r#"<https://h/b?c=2>; title="say \"hi\""; rel="last next""#;
+        assert_eq!(next_link(h).as_deref(), Some("https://h/b?c=2"));
+        // An unquoted token value.
+        assert_eq!(next_link("</c?p=2>; rel=next").as_deref(), Some("/c?p=2"));
+    }
+
+    #[test]
+    fn next_link_absent_or_malformed_is_none() {
+        assert_eq!(next_link(""), None);
+        assert_eq!(next_link(r#"<https://h/x?min_id=9>; rel="prev""#), None);
+        // `rel="nextpage"` is not `next`, and a target without <> is skipped.
+        assert_eq!(next_link(r#"<https://h/x>; rel="nextpage""#), None);
+        assert_eq!(
+            next_link(r#"https://h/bad; rel="next", <https://h/good>; rel="next""#).as_deref(),
+            Some("https://h/good")
+        );
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            encode_query_value("Gargron@mastodon.social"),
+            "Gargron%40mastodon.social"
+        );
+        assert_eq!(encode_query_value("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(encode_query_value("CAUQAA-_.~"), "CAUQAA-_.~");
     }
 }

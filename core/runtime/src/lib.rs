@@ -4,3 +4,10 @@
 //! points. This crate sends those requests under each platform's rate limit and
 //! quota, reads and validates the config, stores points idempotently in SQLite,
 //! and runs pulls. Plugins never link it: it sits on the host side of the ABI.
+
+pub mod catalog;
+pub mod config;
+pub mod http;
+pub mod pull;
+pub mod secret;
+pub mod store;

@@ -38,3 +38,28 @@ impl<'de> Deserialize<'de> for Secret {
         String::deserialize(d).map(Secret)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_printed_only_exposed() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?} {s}"), "[redacted] [redacted]");
+        assert_eq!(format!("{:?}", Some(&s)), "Some([redacted])");
+        assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn deserializes_from_a_string() {
+        #[derive(serde::Deserialize)]
+        struct Auth {
+            key: Secret,
+        }
+        let a: Auth = toml::from_str("key = \"hunter2\"").unwrap();
+        assert_eq!(a.key.expose(), "hunter2");
+        assert!(toml::from_str::<Auth>("key = 5").is_err());
+    }
+}

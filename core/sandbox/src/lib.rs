@@ -1,1 +1,323 @@
-//! Simulated platform APIs.
+//! A local server that simulates the platform APIs Tally's connectors call
+//! (YouTube Data v3, Mastodon, Bluesky), for `tally demo`, integration tests,
+//! benchmarks, and integrators trying a connector without credentials.
+//!
+//! Why a simulation and not recorded fixtures: connectors are only right if
+//! they handle what real platforms do, so the sandbox serves the documented
+//! paths, JSON shapes (down to YouTube's strings-for-numbers), pagination
+//! (`pageToken`, `Link` headers, cursors), usage headers in each platform's
+//! encoding, and each platform's throttling and error bodies. Its data is a
+//! pure function of `(seed, entity id, day)` (see [`data`]), so any id exists,
+//! thousands of sources cost nothing to set up, re-pulls on the same day agree,
+//! and tests can compute the expected values without the server.
+//!
+//! Rate limits are enforced as exact token buckets per credential
+//! ([`PlatformLimits`]): a client that paces itself at the documented rate
+//! never sees a 429, which is what benchmarks measure. [`FaultOptions`] add
+//! deterministic 500s, truncated JSON, latency, forced 429s and expiring OAuth
+//! tokens, to exercise the host's retries and token refresh.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use tally_sandbox::{Sandbox, SandboxOptions};
+//! let sandbox = Sandbox::start("127.0.0.1:0".parse().expect("addr"), SandboxOptions::default()).await?;
+//! println!("{}", sandbox.sources_toml());
+//! // ... point connectors at sandbox.base_url("youtube") ...
+//! sandbox.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod data;
+
+mod bluesky;
+mod faults;
+mod gate;
+mod hash;
+mod limit;
+mod mastodon;
+mod oauth;
+mod platform;
+mod registry;
+mod state;
+mod stats;
+mod web;
+mod youtube;
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::middleware::from_fn_with_state;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use stats::{PlatformStats, SandboxStats};
+
+use platform::Platform;
+use state::Shared;
+
+/// The YouTube channel [`Sandbox::sources_toml`] configures (and `mine=true` returns).
+pub const SAMPLE_YOUTUBE_CHANNEL: &str = "UCsandbox0001";
+/// The API key [`Sandbox::sources_toml`] configures (any non-empty key but `bad` works).
+pub const SAMPLE_YOUTUBE_API_KEY: &str = "sandbox-key";
+/// The Mastodon account [`Sandbox::sources_toml`] configures.
+pub const SAMPLE_MASTODON_ACCT: &str = "tally@sandbox.example";
+/// The Bluesky actor [`Sandbox::sources_toml`] configures.
+pub const SAMPLE_BLUESKY_ACTOR: &str = "tally.bsky.social";
+
+/// How to run a sandbox: which simulated world, which limits, which failures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxOptions {
+    /// Seed of the simulated data and of fault decisions: same seed, same day,
+    /// same numbers.
+    pub seed: u64,
+    /// Failures to inject; none by default.
+    pub faults: FaultOptions,
+    /// Rate limits enforced per platform and credential.
+    pub limits: PlatformLimits,
+}
+
+impl Default for SandboxOptions {
+    /// Seed 42, no faults, the platforms' documented default limits.
+    fn default() -> Self {
+        SandboxOptions {
+            seed: 42,
+            faults: FaultOptions::default(),
+            limits: PlatformLimits::default(),
+        }
+    }
+}
+
+/// Failures to inject, so the host's retries, backoff, JSON error handling and
+/// token refresh can be tested. Decisions are derived from the seed and each
+/// platform's request counter (not a thread RNG), so a test sending requests
+/// one at a time sees the same failures on every run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultOptions {
+    /// Fraction (0.0..=1.0) of requests answered 500 with an HTML body.
+    pub error_rate: f64,
+    /// Milliseconds added before every response.
+    pub latency_ms: u64,
+    /// 0 = off; otherwise every Nth request to a platform gets that platform's
+    /// 429 (headers and body) whatever its budget.
+    pub burst_429_every: u32,
+    /// Fraction (0.0..=1.0) of 200 responses whose body is cut in half.
+    pub malformed_rate: f64,
+    /// Lifetime of bearer tokens issued by `POST /mastodon/oauth/token`; once
+    /// elapsed they get 401. Tokens the sandbox did not issue never expire.
+    pub token_ttl_secs: Option<u64>,
+}
+
+/// Per-platform rate limits, so benchmarks can check that the host paces
+/// itself under each platform's real budget (or a small one, in tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlatformLimits {
+    /// Per API key. YouTube documents no per-second limit; this bucket stands
+    /// in for Google's undocumented one (429 `rateLimitExceeded`).
+    pub youtube: Limit,
+    /// Per bearer token (or per anonymous client): 300 per 5 minutes.
+    pub mastodon: Limit,
+    /// Per client: the PDS default of 3000 per 5 minutes.
+    pub bluesky: Limit,
+    /// YouTube units per key per Pacific day (each call costs 1); 0 disables.
+    pub youtube_quota_per_day: u64,
+}
+
+impl Default for PlatformLimits {
+    /// Mastodon 300/300 s, Bluesky 3000/300 s, YouTube 100/1 s plus 10,000 units a day.
+    fn default() -> Self {
+        PlatformLimits {
+            youtube: Limit {
+                requests: 100,
+                per_seconds: 1,
+            },
+            mastodon: Limit {
+                requests: 300,
+                per_seconds: 300,
+            },
+            bluesky: Limit {
+                requests: 3000,
+                per_seconds: 300,
+            },
+            youtube_quota_per_day: 10_000,
+        }
+    }
+}
+
+/// A token bucket: holds `requests` tokens, starts full and refills
+/// continuously at `requests / per_seconds` per second; a request that finds
+/// less than one token is throttled (a request arriving at most 10 ms before
+/// its token is due passes, to absorb scheduling jitter). The usage headers
+/// describe this bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Bucket capacity (the `Limit` header); 0 disables limiting and usage headers.
+    pub requests: u32,
+    /// Seconds to refill from empty (the policy window); 0 is treated as 1.
+    pub per_seconds: u32,
+}
+
+impl Limit {
+    /// No limit at all, for raw-throughput benchmarks.
+    pub const UNLIMITED: Limit = Limit {
+        requests: 0,
+        per_seconds: 1,
+    };
+}
+
+/// A running sandbox. Dropping it stops the server too; [`Sandbox::shutdown`]
+/// also waits for in-flight requests to finish.
+#[derive(Debug)]
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Binds `addr` (port 0 picks a free port) and serves on the current
+    /// tokio runtime until shut down or dropped.
+    pub async fn start(addr: SocketAddr, opts: SandboxOptions) -> std::io::Result<Sandbox> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(opts, addr));
+        let app = router(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // A send or a dropped sender both mean stop.
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "sandbox server stopped with an error");
+            }
+        });
+        tracing::info!(%addr, "sandbox listening");
+        Ok(Sandbox {
+            addr,
+            shared,
+            stop,
+            task,
+        })
+    }
+
+    /// The bound address (with the real port when started on port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The API root a connector's `base_url` should point at: `youtube` →
+    /// `http://HOST:PORT/youtube/v3`, `mastodon` → `…/mastodon` (an instance
+    /// root), `bluesky` → `…/bluesky/xrpc`; any other name → `…/{name}`.
+    pub fn base_url(&self, platform: &str) -> String {
+        let root = Platform::from_name(platform)
+            .map(|p| p.api_root().to_string())
+            .unwrap_or_else(|| format!("/{platform}"));
+        format!("http://{}{root}", self.reachable_addr())
+    }
+
+    /// Ready-to-paste `[[sources]]` blocks for every simulated platform,
+    /// pointing at this sandbox, so `tally demo` and integrators need no
+    /// hand-written config.
+    pub fn sources_toml(&self) -> String {
+        let mut out = String::new();
+        let blocks = [
+            (
+                "YouTube Data API v3",
+                "youtube",
+                format!("channel_id = \"{SAMPLE_YOUTUBE_CHANNEL}\""),
+                format!("kind = \"api_key\"\napi_key = \"{SAMPLE_YOUTUBE_API_KEY}\""),
+            ),
+            (
+                "Mastodon",
+                "mastodon",
+                format!("acct = \"{SAMPLE_MASTODON_ACCT}\""),
+                "kind = \"none\"".to_string(),
+            ),
+            (
+                "Bluesky",
+                "bluesky",
+                format!("actor = \"{SAMPLE_BLUESKY_ACTOR}\""),
+                "kind = \"none\"".to_string(),
+            ),
+        ];
+        for (i, (label, name, settings, auth)) in blocks.into_iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            // Writing to a String cannot fail.
+            let _ = write!(
+                out,
+                "# Tally sandbox: simulated {label} (local, not the real platform)\n\
+                 [[sources]]\n\
+                 id = \"sandbox-{name}\"\n\
+                 connector = \"{name}\"\n\
+                 base_url = \"{}\"\n\
+                 [sources.settings]\n\
+                 {settings}\n\
+                 [sources.auth]\n\
+                 {auth}\n",
+                self.base_url(name)
+            );
+        }
+        out
+    }
+
+    /// Requests and 429s served so far, in total and per platform.
+    pub fn stats(&self) -> SandboxStats {
+        self.shared.stats.snapshot()
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to
+    /// five seconds) and waits for the server task.
+    pub async fn shutdown(self) {
+        let Sandbox { stop, mut task, .. } = self;
+        let _ = stop.send(());
+        if tokio::time::timeout(Duration::from_secs(5), &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
+    }
+
+    /// The bound address, with a wildcard IP replaced by loopback so URLs work.
+    fn reachable_addr(&self) -> SocketAddr {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            });
+        }
+        addr
+    }
+}
+
+/// All platforms, each behind its gate, plus the request counter.
+fn router(shared: Arc<Shared>) -> Router {
+    let gated = |platform: Platform, routes: Router<Arc<Shared>>| {
+        routes.layer(from_fn_with_state((shared.clone(), platform), gate::gate))
+    };
+    Router::new()
+        .nest(
+            Platform::YouTube.api_root(),
+            gated(Platform::YouTube, youtube::router()),
+        )
+        .nest(
+            Platform::Mastodon.api_root(),
+            gated(Platform::Mastodon, mastodon::router()),
+        )
+        .nest(
+            Platform::Bluesky.api_root(),
+            gated(Platform::Bluesky, bluesky::router()),
+        )
+        .layer(from_fn_with_state(shared.clone(), gate::count))
+        .with_state(shared)
+}

@@ -1,0 +1,195 @@
+//! YouTube-specific mock setup shared by the tests in `pull.rs`: the fixtures,
+//! a mock server laid out like `youtube.googleapis.com/youtube/v3`, and builders
+//! for the documented response shapes. Generic setup (host client, context,
+//! conformance checks) comes from `tally-testkit`.
+
+use serde_json::{json, Value};
+use tally_model::{Connector, Point};
+use tally_runtime::http::{Credential, SourceHttp};
+use tally_testkit::Source;
+use tally_youtube::Youtube;
+use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
+
+/// The API key the tests configure; the mock only answers requests that carry it.
+pub const KEY: &str = "AIza-test-key-0123456789";
+/// The documented sample channel.
+pub const CHANNEL: &str = "UC_x5XG1OV2P6uZZ5FSM9Ttw";
+/// Its uploads playlist.
+pub const UPLOADS: &str = "UU_x5XG1OV2P6uZZ5FSM9Ttw";
+
+/// `channels.list` for the documented sample channel.
+pub const CHANNELS: &str = include_str!("../../testdata/channels.json");
+/// A channel that hides its subscriber count.
+pub const CHANNELS_HIDDEN: &str = include_str!("../../testdata/channels_hidden.json");
+/// A channel without uploads.
+pub const CHANNELS_NO_VIDEOS: &str = include_str!("../../testdata/channels_no_videos.json");
+/// `channels.list` for an unknown id.
+pub const CHANNELS_EMPTY: &str = include_str!("../../testdata/channels_empty.json");
+/// One page of three uploads.
+pub const PLAYLIST_ITEMS: &str = include_str!("../../testdata/playlist_items.json");
+/// Statistics of those three uploads.
+pub const VIDEOS: &str = include_str!("../../testdata/videos.json");
+/// 403 quotaExceeded.
+pub const ERROR_QUOTA: &str = include_str!("../../testdata/error_quota.json");
+/// 400 keyInvalid.
+pub const ERROR_KEY_INVALID: &str = include_str!("../../testdata/error_key_invalid.json");
+
+/// The API root a source would configure as `base_url` for this server.
+pub fn base(server: &MockServer) -> String {
+    format!("{}/youtube/v3", server.uri())
+}
+
+/// The real host client for a YouTube source on this server, with [`KEY`] as its API key.
+pub fn http(server: &MockServer) -> SourceHttp {
+    tally_testkit::host_for(&base(server), &Youtube.describe(), credential())
+}
+
+/// The API-key credential the host injects.
+pub fn credential() -> Credential {
+    tally_testkit::api_key(&Youtube.describe(), KEY)
+}
+
+/// A source for [`CHANNEL`] with extra settings merged in.
+pub fn source(server: &MockServer, extra: Value) -> Source {
+    let mut settings = json!({ "channel_id": CHANNEL });
+    if let (Some(settings), Some(extra)) = (settings.as_object_mut(), extra.as_object()) {
+        settings.extend(extra.clone());
+    }
+    Source::new(base(server), settings)
+}
+
+/// A GET of `/youtube/v3{endpoint}` that carries the API key.
+pub fn get(endpoint: &str) -> MockBuilder {
+    Mock::given(method("GET"))
+        .and(path(format!("/youtube/v3{endpoint}")))
+        .and(query_param("key", KEY))
+}
+
+/// Serves a JSON body.
+pub fn json_body(body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_raw(body.as_bytes().to_vec(), "application/json; charset=UTF-8")
+}
+
+/// Mounts `channels.list` for [`CHANNEL`] answering `body`.
+pub async fn mount_channel(server: &MockServer, body: &str) {
+    get("/channels")
+        .and(query_param("part", "statistics,snippet,contentDetails"))
+        .and(query_param("id", CHANNEL))
+        .respond_with(json_body(body))
+        .mount(server)
+        .await;
+}
+
+/// Mounts one page of the uploads playlist: the first page when `token` is
+/// `None`, else the page requested with `pageToken=token`. Expects it to be read once.
+pub async fn mount_uploads_page(server: &MockServer, token: Option<&str>, body: Value) {
+    let mock = get("/playlistItems")
+        .and(query_param("part", "contentDetails"))
+        .and(query_param("playlistId", UPLOADS));
+    let mock = match token {
+        Some(token) => mock.and(query_param("pageToken", token)),
+        None => mock.and(query_param_is_missing("pageToken")),
+    };
+    mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// A `PlaylistItemListResponse` page in the documented shape.
+pub fn playlist_page(video_ids: &[&str], next_page_token: Option<&str>) -> Value {
+    let items: Vec<Value> = video_ids
+        .iter()
+        .map(|id| {
+            json!({
+                "kind": "youtube#playlistItem",
+                "etag": format!("\"etag-{id}\""),
+                "id": format!("VVV{id}"),
+                "contentDetails": { "videoId": id, "videoPublishedAt": "2026-05-01T10:00:00Z" }
+            })
+        })
+        .collect();
+    let mut page = json!({
+        "kind": "youtube#playlistItemListResponse",
+        "etag": "\"page-etag\"",
+        "pageInfo": { "totalResults": 99, "resultsPerPage": 50 },
+        "items": items,
+    });
+    if let (Some(token), Some(page)) = (next_page_token, page.as_object_mut()) {
+        page.insert("nextPageToken".into(), json!(token));
+    }
+    page
+}
+
+/// Answers `videos.list` for whatever ids were asked, in the documented shape:
+/// video `vidNNNNNNNN` has `NNNNNNNN` views, a tenth as many likes and a hundredth as many comments.
+pub struct VideosFromIds;
+
+impl Respond for VideosFromIds {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let ids: Vec<String> = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "id")
+            .map(|(_, v)| v.split(',').map(str::to_string).collect())
+            .unwrap_or_default();
+        let items: Vec<Value> = ids
+            .iter()
+            .map(|id| {
+                let n: u64 = id.trim_start_matches("vid").parse().unwrap_or(0);
+                json!({
+                    "kind": "youtube#video",
+                    "etag": format!("\"etag-{id}\""),
+                    "id": id,
+                    "snippet": { "title": format!("Video {n}"), "channelId": CHANNEL },
+                    "statistics": {
+                        "viewCount": n.to_string(),
+                        "likeCount": (n / 10).to_string(),
+                        "favoriteCount": "0",
+                        "commentCount": (n / 100).to_string()
+                    }
+                })
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "youtube#videoListResponse",
+            "etag": "\"videos-etag\"",
+            "pageInfo": { "totalResults": items.len(), "resultsPerPage": items.len() },
+            "items": items
+        }))
+    }
+}
+
+/// Points as `(metric, entity id, value, raw name)` rows, for exact comparisons.
+pub fn rows(points: &[Point]) -> Vec<(String, String, f64, String)> {
+    points
+        .iter()
+        .map(|p| {
+            (
+                p.metric.clone(),
+                p.entity.id.clone(),
+                p.value,
+                p.raw_name.clone(),
+            )
+        })
+        .collect()
+}
+
+/// One expected row.
+pub fn row(metric: &str, entity: &str, value: f64, raw: &str) -> (String, String, f64, String) {
+    (metric.into(), entity.into(), value, raw.into())
+}
+
+/// Requests the server received for `/youtube/v3{endpoint}`.
+pub async fn hits(server: &MockServer, endpoint: &str) -> usize {
+    let want = format!("/youtube/v3{endpoint}");
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == want)
+        .count()
+}

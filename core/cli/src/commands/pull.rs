@@ -1,0 +1,138 @@
+//! `tally pull`: pull sources now, concurrently, and say what happened to each.
+
+use crate::output::{Format, Rows};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use tally_runtime::pull::{SourceOutcome, SourceStatus};
+
+/// Arguments of `tally pull`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only these sources (repeatable); default: every enabled source.
+    #[arg(long = "source", value_name = "ID")]
+    sources: Vec<String>,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// Pulls, prints the summary, and fails when any source failed.
+pub async fn run(config: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let runtime = crate::setup::runtime(config)?;
+    let mut sources = Vec::new();
+    for id in &args.sources {
+        let source = runtime.config.source(id).ok_or_else(|| {
+            let known: Vec<&str> = runtime
+                .config
+                .sources
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect();
+            anyhow::anyhow!(
+                "no source `{id}` in {}; the sources are: {}",
+                config.display(),
+                known.join(", ")
+            )
+        })?;
+        sources.push(source.clone());
+    }
+    if args.sources.is_empty() {
+        sources = runtime
+            .config
+            .sources
+            .iter()
+            .filter(|s| s.enabled)
+            .cloned()
+            .collect();
+    }
+    let outcomes = pull_with_progress(
+        &runtime.engine,
+        sources,
+        runtime.config.http.max_concurrency,
+    )
+    .await;
+    print!("{}", summary(&outcomes).render(args.format));
+    print_reasons(&outcomes);
+    let failed = outcomes
+        .iter()
+        .filter(|o| matches!(o.status, SourceStatus::Failed(_)))
+        .count();
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs the pulls, with a progress bar when stderr is a terminal and silence otherwise.
+pub async fn pull_with_progress(
+    engine: &tally_runtime::pull::Engine,
+    sources: Vec<tally_runtime::config::SourceConfig>,
+    concurrency: usize,
+) -> Vec<SourceOutcome> {
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(sources.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} pulling [{bar:30}] {pos}/{len} sources {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let outcomes = engine
+        .pull_all(sources, concurrency, |o| {
+            if let Some(bar) = &bar {
+                bar.set_message(o.source.clone());
+                bar.inc(1);
+            }
+        })
+        .await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    outcomes
+}
+
+/// The summary table: one row per source.
+pub fn summary(outcomes: &[SourceOutcome]) -> Rows {
+    let mut rows = Rows::new(vec![
+        "source",
+        "connector",
+        "status",
+        "points",
+        "new",
+        "revised",
+        "requests",
+        "retries",
+        "429s",
+        "seconds",
+    ]);
+    for o in outcomes {
+        rows.push(vec![
+            o.source.clone(),
+            o.connector.clone(),
+            o.status.label().to_string(),
+            o.points.to_string(),
+            o.inserted.to_string(),
+            o.revised.to_string(),
+            o.requests.to_string(),
+            o.retries.to_string(),
+            o.throttled.to_string(),
+            format!("{:.2}", o.duration.as_secs_f64()),
+        ]);
+    }
+    rows
+}
+
+/// Prints why each failed or skipped source did not complete, on stderr.
+pub fn print_reasons(outcomes: &[SourceOutcome]) {
+    for o in outcomes {
+        if let Some(reason) = o.status.reason() {
+            eprintln!("{} {}: {reason}", o.status.label(), o.source);
+        }
+    }
+}

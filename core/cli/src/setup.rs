@@ -1,0 +1,74 @@
+//! Loading the config and wiring store, host client and engine for a command.
+
+use anyhow::Context;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tally_runtime::catalog::Catalog;
+use tally_runtime::config::Config;
+use tally_runtime::http::{HostHttp, HttpSettings};
+use tally_runtime::pull::{Engine, StoreLedger};
+use tally_runtime::store::Store;
+
+/// Everything a data command needs.
+pub struct Runtime {
+    /// The validated config.
+    pub config: Config,
+    /// The store the config names.
+    pub store: Arc<Mutex<Store>>,
+    /// The engine pulling into that store.
+    pub engine: Engine,
+}
+
+/// Reads and validates the config against the available connectors.
+pub fn load_config(path: &Path) -> anyhow::Result<(Config, Arc<Catalog>)> {
+    let catalog = crate::builtin::catalog()?;
+    let config = tally_runtime::config::load(path, &catalog.descriptions()).map_err(|errors| {
+        anyhow::anyhow!(
+            "{errors}\n{} problem(s) in {}; fix them and run `tally check --offline`",
+            errors.len(),
+            path.display()
+        )
+    })?;
+    Ok((config, Arc::new(catalog)))
+}
+
+/// Opens the store named by the config.
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<Mutex<Store>>> {
+    let path = &config.storage.path;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating the store's directory {}", parent.display()))?;
+    }
+    let store = Store::open(path)?;
+    Ok(Arc::new(Mutex::new(store)))
+}
+
+/// The host HTTP settings from `[http]`.
+pub fn http_settings(config: &Config) -> HttpSettings {
+    let http = &config.http;
+    HttpSettings {
+        connect_timeout: Duration::from_secs(http.connect_timeout_secs),
+        timeout: Duration::from_secs(http.timeout_secs),
+        max_attempts: http.max_attempts,
+        backoff_base: Duration::from_millis(http.backoff_base_ms),
+        backoff_max: Duration::from_millis(http.backoff_max_ms),
+        ..HttpSettings::default()
+    }
+}
+
+/// Loads the config and wires store, host client and engine.
+pub fn runtime(path: &Path) -> anyhow::Result<Runtime> {
+    let (config, catalog) = load_config(path)?;
+    let store = open_store(&config)?;
+    let host = HostHttp::new(
+        http_settings(&config),
+        Arc::new(StoreLedger::new(Arc::clone(&store))),
+    )?;
+    let engine = Engine::new(host, Arc::clone(&store), catalog);
+    Ok(Runtime {
+        config,
+        store,
+        engine,
+    })
+}

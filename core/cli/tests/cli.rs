@@ -1,0 +1,325 @@
+//! The `tally` binary as a user runs it: config errors, a pull where some sources
+//! misbehave, idempotent re-pulls, and the demo.
+
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+use tally_sandbox::{Sandbox, SandboxOptions};
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn tally(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tally"))
+        .current_dir(dir)
+        .env_remove("TALLY_CONFIG")
+        .env_remove("TALLY_LOG")
+        .args(args)
+        .output()
+        .expect("tally runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn write_config(dir: &Path, body: &str) {
+    std::fs::write(dir.join("tally.toml"), body).unwrap();
+}
+
+/// Runs `tally check --offline` on `body` and returns (exit ok, stderr).
+fn check(body: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), body);
+    let out = tally(dir.path(), &["check", "--offline"]);
+    (out.status.success(), text(&out.stderr))
+}
+
+#[test]
+fn malformed_toml_is_reported_with_line_and_column() {
+    let (ok, err) = check("[[sources]]\nid = \"a\"\nconnector = \n");
+    assert!(!ok);
+    assert!(err.contains("tally.toml:3:"), "{err}");
+}
+
+#[test]
+fn an_unknown_key_gets_the_nearest_valid_key() {
+    let (ok, err) = check(
+        "[[sources]]\nid = \"a\"\nconnector = \"youtube\"\n[sources.settings]\nchanel_id = \"UC1\"\n[sources.auth]\nkind = \"api_key\"\napi_key = \"k\"\n",
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("tally.toml:5:1") && err.contains("did you mean `channel_id`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_connector_lists_the_known_ones() {
+    let (ok, err) = check("[[sources]]\nid = \"a\"\nconnector = \"youtub\"\n");
+    assert!(!ok);
+    assert!(
+        err.contains("youtub") && err.contains("youtube") && err.contains("mastodon"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_setting_is_named() {
+    let (ok, err) = check("[[sources]]\nid = \"a\"\nconnector = \"mastodon\"\n");
+    assert!(!ok);
+    assert!(err.contains("acct"), "{err}");
+}
+
+#[test]
+fn an_unset_variable_is_named_and_nothing_secret_is_printed() {
+    let (ok, err) = check(
+        "[[sources]]\nid = \"a\"\nconnector = \"youtube\"\n[sources.settings]\nchannel_id = \"UC1\"\n[sources.auth]\nkind = \"api_key\"\napi_key = \"${TALLY_TEST_UNSET_KEY}\"\n",
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("TALLY_TEST_UNSET_KEY") && err.contains("tally.toml:8:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn connectors_lists_the_built_in_connectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tally(dir.path(), &["connectors", "--format", "json"]);
+    assert!(out.status.success());
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["connector"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["youtube", "mastodon"]);
+}
+
+/// A Mastodon look-alike whose statuses endpoint misbehaves in one way.
+async fn faulty_mastodon(statuses: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    let account = include_str!("../../../connectors/mastodon/testdata/account.json");
+    Mock::given(path("/api/v1/accounts/lookup"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(account, "application/json"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/accounts/1/statuses"))
+        .respond_with(statuses)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn mastodon_source(id: &str, base_url: &str, acct: &str) -> String {
+    format!(
+        "[[sources]]\nid = \"{id}\"\nconnector = \"mastodon\"\nbase_url = \"{base_url}\"\n[sources.settings]\nacct = \"{acct}\"\n\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn faulty_sources_fail_alone_and_a_second_pull_stores_nothing_twice() {
+    // Gauges are sampled into hourly slots; keep both pulls inside one hour.
+    let into_hour = chrono::Utc::now().timestamp().rem_euclid(3600);
+    if into_hour > 3590 {
+        tokio::time::sleep(Duration::from_secs((3601 - into_hour) as u64)).await;
+    }
+    let account = include_str!("../../../connectors/mastodon/testdata/account.json");
+    let sandbox = Sandbox::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        SandboxOptions::default(),
+    )
+    .await
+    .unwrap();
+    let html = faulty_mastodon(
+        ResponseTemplate::new(200)
+            .set_body_raw("<html><body>Service unavailable</body></html>", "text/html"),
+    )
+    .await;
+    let malformed = faulty_mastodon(
+        ResponseTemplate::new(200)
+            .set_body_raw("[{\"id\": \"1\", \"favourites", "application/json"),
+    )
+    .await;
+    let failing = faulty_mastodon(ResponseTemplate::new(500)).await;
+    let slow = faulty_mastodon(
+        ResponseTemplate::new(200)
+            .set_body_raw("[]", "application/json")
+            .set_delay(Duration::from_secs(5)),
+    )
+    .await;
+    let looping = MockServer::start().await;
+    Mock::given(path("/api/v1/accounts/lookup"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(account, "application/json"))
+        .mount(&looping)
+        .await;
+    let next = format!(
+        "<{}/api/v1/accounts/1/statuses?max_id=5>; rel=\"next\"",
+        looping.uri()
+    );
+    Mock::given(path("/api/v1/accounts/1/statuses"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(
+                    include_str!("../../../connectors/mastodon/testdata/statuses.json"),
+                    "application/json",
+                )
+                .append_header("link", next.as_str()),
+        )
+        .mount(&looping)
+        .await;
+    let throttled = MockServer::start().await;
+    Mock::given(path("/api/v1/accounts/lookup"))
+        .respond_with(ResponseTemplate::new(429))
+        .up_to_n_times(1)
+        .mount(&throttled)
+        .await;
+    Mock::given(path("/api/v1/accounts/lookup"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(account, "application/json"))
+        .mount(&throttled)
+        .await;
+    Mock::given(path("/api/v1/accounts/1/statuses"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("[]", "application/json"))
+        .mount(&throttled)
+        .await;
+
+    let mut config = String::from("[storage]\npath = \"tally.db\"\n\n[http]\ntimeout_secs = 1\nmax_attempts = 2\nbackoff_base_ms = 10\nbackoff_max_ms = 50\n\n");
+    config += &format!(
+        "[[sources]]\nid = \"healthy-youtube\"\nconnector = \"youtube\"\nbase_url = \"{}\"\n[sources.settings]\nchannel_id = \"UChealthy\"\n[sources.auth]\nkind = \"api_key\"\napi_key = \"k\"\n\n",
+        sandbox.base_url("youtube")
+    );
+    config += &mastodon_source(
+        "healthy-mastodon",
+        &sandbox.base_url("mastodon"),
+        "healthy@sandbox.example",
+    );
+    config += &mastodon_source("empty-account", &sandbox.base_url("mastodon"), "empty");
+    config += &mastodon_source("html-page", &html.uri(), "Gargron");
+    config += &mastodon_source("malformed-json", &malformed.uri(), "Gargron");
+    config += &mastodon_source("server-errors", &failing.uri(), "Gargron");
+    config += &mastodon_source("too-slow", &slow.uri(), "Gargron");
+    config += &mastodon_source("repeated-cursor", &looping.uri(), "Gargron");
+    config += &mastodon_source("throttled-once", &throttled.uri(), "Gargron");
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &config);
+
+    let first = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || tally(&dir, &["pull", "--format", "json"])
+    })
+    .await
+    .unwrap();
+    assert!(
+        !first.status.success(),
+        "a failed source makes the exit status non-zero"
+    );
+    let stderr = text(&first.stderr);
+    let rows: Value = serde_json::from_slice(&first.stdout).unwrap();
+    let row = |id: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["source"] == id)
+            .unwrap()
+            .clone()
+    };
+    for ok in [
+        "healthy-youtube",
+        "healthy-mastodon",
+        "empty-account",
+        "throttled-once",
+    ] {
+        assert_eq!(row(ok)["status"], "ok", "{ok}: {stderr}");
+    }
+    assert!(row("healthy-youtube")["points"].as_f64().unwrap() > 3.0);
+    assert_eq!(
+        row("empty-account")["points"],
+        3.0,
+        "an empty account has only its account gauges"
+    );
+    assert_eq!(row("throttled-once")["429s"], 1.0);
+    for (failed, says) in [
+        ("html-page", "is not the documented JSON"),
+        ("malformed-json", "is not the documented JSON"),
+        ("server-errors", "answered 500 on all 2 attempts"),
+        ("too-slow", "did not answer within 1s"),
+        ("repeated-cursor", "same next-page cursor twice"),
+    ] {
+        assert_eq!(row(failed)["status"], "failed", "{failed}");
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("failed {failed}:")))
+            .unwrap_or_default();
+        assert!(
+            line.contains(says) && line.contains("/api/v1/accounts/1/statuses"),
+            "{failed}: {line}"
+        );
+        assert_eq!(row(failed)["new"], 0.0, "a failed source stores nothing");
+    }
+
+    let count = |dir: &Path| {
+        let out = tally(dir, &["query", "--format", "json"]);
+        serde_json::from_slice::<Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let stored = count(dir.path());
+    let stored_first: f64 = [
+        "healthy-youtube",
+        "healthy-mastodon",
+        "empty-account",
+        "throttled-once",
+    ]
+    .iter()
+    .map(|id| row(id)["new"].as_f64().unwrap())
+    .sum();
+    assert_eq!(stored as f64, stored_first);
+
+    let second = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || {
+            tally(
+                &dir,
+                &[
+                    "pull",
+                    "--source",
+                    "healthy-youtube",
+                    "--source",
+                    "healthy-mastodon",
+                    "--format",
+                    "json",
+                ],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    let again: Value = serde_json::from_slice(&second.stdout).unwrap();
+    for row in again.as_array().unwrap() {
+        assert_eq!(
+            row["new"], 0.0,
+            "re-pulling the same values stores nothing new: {row}"
+        );
+    }
+    assert_eq!(count(dir.path()), stored);
+    sandbox.shutdown().await;
+}
+
+#[test]
+fn demo_runs_offline_and_prints_the_latest_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tally(dir.path(), &["demo", "--dir", "demo"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("bakery-youtube") && stdout.contains("audience.followers"),
+        "{stdout}"
+    );
+    assert!(dir.path().join("demo/tally.db").exists());
+}

@@ -1,0 +1,94 @@
+//! Store errors that say which database file failed and what to do about it.
+//!
+//! An agency running many sources reads these in logs and `tally runs`; a bare
+//! "database is locked" does not tell them which file or what to try next.
+
+use tally_model::SchemaError;
+
+/// Why a store operation failed. Every message names the database file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file could not be opened or set up (missing directory, permissions, not a database).
+    #[error("cannot open database {path}: {source}; check [storage] path in the config and that its directory exists and is writable")]
+    Open {
+        /// The database file.
+        path: String,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The file was migrated by a newer build; downgrading would corrupt it.
+    #[error("database {path} was written by a newer Tally (schema {found}, this build knows {known}); upgrade Tally or point [storage] path at another file")]
+    TooNew {
+        /// The database file.
+        path: String,
+        /// Schema version found in the file.
+        found: i64,
+        /// Newest schema version this build knows.
+        known: i64,
+    },
+    /// A schema migration failed; the transaction was rolled back so the file is unchanged.
+    #[error("database {path}: migrating to schema {version} failed: {source}; the file was left at the previous schema, check free disk space and permissions")]
+    Migration {
+        /// The database file.
+        path: String,
+        /// The version being applied.
+        version: i64,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A statement failed (disk full, locked for longer than the busy timeout, I/O error).
+    #[error("database {path}: {operation} failed: {source}{hint}")]
+    Sqlite {
+        /// The database file.
+        path: String,
+        /// What the store was doing, in words.
+        operation: &'static str,
+        /// What to do about it, when the cause is recognisable (prefixed for display).
+        hint: &'static str,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A point of a batch does not fit the canonical schema; nothing of the batch was written.
+    #[error("database {path}: point {index} of the batch from source `{source_id}` was refused ({error}); nothing of this batch was written, fix the connector's mapping")]
+    InvalidPoint {
+        /// The database file.
+        path: String,
+        /// The source that produced the batch.
+        source_id: String,
+        /// Position of the point in the batch.
+        index: usize,
+        /// What is wrong with it (boxed: it is large and rare).
+        error: Box<SchemaError>,
+    },
+    /// A stored row cannot be read back (edited by hand, or written by a buggy build).
+    #[error("database {path}: stored {what} cannot be read ({detail}); the file may have been edited by hand, restore it from a backup")]
+    Corrupt {
+        /// The database file.
+        path: String,
+        /// Which value.
+        what: &'static str,
+        /// Why it cannot be read.
+        detail: String,
+    },
+    /// A value cannot be encoded for storage (a state that is not JSON-serializable, a count too large).
+    #[error("database {path}: cannot store {what}: {detail}")]
+    Encode {
+        /// The database file.
+        path: String,
+        /// Which value.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// `finish_run` was given an id `start_run` never returned.
+    #[error("database {path}: there is no pull run with id {id}; finish_run needs an id returned by start_run")]
+    UnknownRun {
+        /// The database file.
+        path: String,
+        /// The id.
+        id: i64,
+    },
+}

@@ -1,0 +1,438 @@
+//! Writing points idempotently, keeping restated values as revisions, and
+//! reading them back as they are now or as they were known at some instant.
+//!
+//! Platforms restate analytics for weeks after the fact, and goals and reports
+//! must be reproducible ("what did the March report say?"), so a changed value
+//! never silently overwrites: the old one moves to `point_revisions` with the
+//! interval during which it was the known value.
+
+use super::{corrupt, from_ms, sql_err, to_ms, Store, StoreError};
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use std::collections::BTreeMap;
+use tally_model::{Entity, EntityKind, MetricKind, Point, PointTime, Unit};
+
+/// What one [`Store::write_batch`] did, so runs can report new vs restated data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Points whose natural key was not stored before.
+    pub inserted: u64,
+    /// Points whose key was stored with a different value; the old one became a revision.
+    pub revised: u64,
+    /// Points already stored with the same value; nothing was written for them.
+    pub unchanged: u64,
+}
+
+/// A point as stored: which source produced it and when its value was first pulled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPoint {
+    /// The configured source id.
+    pub source: String,
+    /// The point itself.
+    pub point: Point,
+    /// When this value was first observed (pulled).
+    pub observed_at: DateTime<Utc>,
+}
+
+/// Filters for [`Store::query`]. The default returns every current point.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PointQuery {
+    /// Only this canonical metric.
+    pub metric: Option<String>,
+    /// Only these sources; empty means all.
+    pub sources: Vec<String>,
+    /// Only this entity id.
+    pub entity_id: Option<String>,
+    /// Only this entity kind.
+    pub entity_kind: Option<EntityKind>,
+    /// Points whose time (`at` of a gauge, `start` of a sum) is at or after this.
+    pub from: Option<DateTime<Utc>>,
+    /// Points whose time is before this.
+    pub to: Option<DateTime<Utc>>,
+    /// The values as they were known at this instant instead of the latest ones;
+    /// points first observed after it are absent.
+    pub as_of: Option<DateTime<Utc>>,
+    /// At most this many points (the earliest ones).
+    pub limit: Option<usize>,
+}
+
+/// A point's natural key columns, in the form they are stored.
+struct Key<'a> {
+    entity_kind: &'static str,
+    entity_id: &'a str,
+    metric: &'a str,
+    dimensions: String,
+    start_ms: i64,
+    end_ms: i64,
+}
+
+impl<'a> Key<'a> {
+    fn of(p: &'a Point) -> Key<'a> {
+        let (start_ms, end_ms) = match p.time {
+            PointTime::At(at) => (to_ms(at), to_ms(at)),
+            PointTime::Period { start, end } => (to_ms(start), to_ms(end)),
+        };
+        Key {
+            entity_kind: p.entity.kind.as_str(),
+            entity_id: &p.entity.id,
+            metric: &p.metric,
+            dimensions: canonical_dimensions(&p.dimensions),
+            start_ms,
+            end_ms,
+        }
+    }
+}
+
+/// Dimensions as canonical JSON: a `BTreeMap` serializes its keys in order, so
+/// the same breakdown always gives the same text and the same key.
+fn canonical_dimensions(d: &BTreeMap<String, String>) -> String {
+    if d.is_empty() {
+        return "{}".to_string();
+    }
+    let mut out = String::from("{");
+    for (i, (k, v)) in d.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::Value::String(k.clone()).to_string());
+        out.push(':');
+        out.push_str(&serde_json::Value::String(v.clone()).to_string());
+    }
+    out.push('}');
+    out
+}
+
+const FIND: &str = "SELECT id, value, unit FROM points
+     WHERE source = ?1 AND entity_kind = ?2 AND entity_id = ?3 AND metric = ?4
+       AND dimensions = ?5 AND start_ms = ?6 AND end_ms = ?7";
+const INSERT: &str = "INSERT INTO points (source, entity_kind, entity_id, metric, dimensions,
+        start_ms, end_ms, value, unit, kind, platform, entity_name, raw_name, observed_ms)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+const ARCHIVE: &str = "INSERT INTO point_revisions
+        (point_id, value, unit, entity_name, raw_name, observed_ms, superseded_ms)
+     SELECT id, value, unit, entity_name, raw_name, observed_ms, ?2 FROM points WHERE id = ?1";
+const REPLACE: &str = "UPDATE points SET value = ?2, unit = ?3, kind = ?4, platform = ?5,
+        entity_name = ?6, raw_name = ?7, observed_ms = ?8
+     WHERE id = ?1";
+const SAVE_STATE: &str = "INSERT INTO source_state (source, state, updated_ms) VALUES (?1, ?2, ?3)
+     ON CONFLICT (source) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms";
+
+/// The columns every point read selects, in the order [`Store::read_point`] expects.
+const POINT_COLUMNS: &str =
+    "p.source AS source, p.entity_kind AS entity_kind, p.entity_id AS entity_id,
+     p.metric AS metric, p.dimensions AS dimensions, p.start_ms AS start_ms, p.end_ms AS end_ms,
+     p.kind AS kind, p.platform AS platform";
+
+impl Store {
+    /// Stores one pull's points and the source's new incremental state in one
+    /// transaction: either all of it is committed or none of it, so a crash or
+    /// an invalid point never leaves points saved without the state that
+    /// produced them (or the reverse).
+    ///
+    /// Each point is upserted by its natural key (source, entity, metric,
+    /// dimensions, time): an identical value writes nothing, a new key is
+    /// inserted, a changed value is replaced and the old one kept as a revision.
+    pub fn write_batch(
+        &mut self,
+        source: &str,
+        points: &[Point],
+        observed_at: DateTime<Utc>,
+        state: Option<&serde_json::Value>,
+    ) -> Result<WriteStats, StoreError> {
+        for (index, p) in points.iter().enumerate() {
+            p.validate().map_err(|error| StoreError::InvalidPoint {
+                path: self.path.clone(),
+                source_id: source.to_string(),
+                index,
+                error: Box::new(error),
+            })?;
+        }
+        let state_text = match state {
+            Some(s) => Some(serde_json::to_string(s).map_err(|e| StoreError::Encode {
+                path: self.path.clone(),
+                what: "the source's state",
+                detail: e.to_string(),
+            })?),
+            None => None,
+        };
+        let observed_ms = to_ms(observed_at);
+        let path = self.path.as_str();
+        let err = sql_err(path, "writing a batch of points");
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let mut stats = WriteStats::default();
+        {
+            let mut find = tx.prepare_cached(FIND).map_err(&err)?;
+            let mut insert = tx.prepare_cached(INSERT).map_err(&err)?;
+            let mut archive = tx.prepare_cached(ARCHIVE).map_err(&err)?;
+            let mut replace = tx.prepare_cached(REPLACE).map_err(&err)?;
+            for p in points {
+                let key = Key::of(p);
+                let existing: Option<(i64, f64, String)> = find
+                    .query_row(
+                        params![
+                            source,
+                            key.entity_kind,
+                            key.entity_id,
+                            key.metric,
+                            key.dimensions,
+                            key.start_ms,
+                            key.end_ms
+                        ],
+                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    )
+                    .optional()
+                    .map_err(&err)?;
+                match existing {
+                    None => {
+                        insert
+                            .execute(params![
+                                source,
+                                key.entity_kind,
+                                key.entity_id,
+                                key.metric,
+                                key.dimensions,
+                                key.start_ms,
+                                key.end_ms,
+                                p.value,
+                                p.unit.as_str(),
+                                p.kind.as_str(),
+                                p.platform,
+                                p.entity.name,
+                                p.raw_name,
+                                observed_ms
+                            ])
+                            .map_err(&err)?;
+                        stats.inserted += 1;
+                    }
+                    Some((_, value, unit)) if value == p.value && unit == p.unit.as_str() => {
+                        stats.unchanged += 1;
+                    }
+                    Some((id, _, _)) => {
+                        archive.execute(params![id, observed_ms]).map_err(&err)?;
+                        replace
+                            .execute(params![
+                                id,
+                                p.value,
+                                p.unit.as_str(),
+                                p.kind.as_str(),
+                                p.platform,
+                                p.entity.name,
+                                p.raw_name,
+                                observed_ms
+                            ])
+                            .map_err(&err)?;
+                        stats.revised += 1;
+                    }
+                }
+            }
+            if let Some(text) = &state_text {
+                tx.prepare_cached(SAVE_STATE)
+                    .map_err(&err)?
+                    .execute(params![source, text, observed_ms])
+                    .map_err(&err)?;
+            }
+        }
+        tx.commit().map_err(&err)?;
+        Ok(stats)
+    }
+
+    /// Points matching `q`, ordered by time, then source, entity and metric.
+    ///
+    /// Without `as_of` each key's latest value; with `as_of = T` the value that
+    /// was known at `T` (a revision if it was restated later), and keys first
+    /// observed after `T` are left out, so a report can be reproduced.
+    pub fn query(&self, q: &PointQuery) -> Result<Vec<StoredPoint>, StoreError> {
+        let mut args: Vec<SqlValue> = Vec::new();
+        let mut arg = |v: SqlValue| {
+            args.push(v);
+            format!("?{}", args.len())
+        };
+        let mut filters: Vec<String> = Vec::new();
+        if let Some(metric) = &q.metric {
+            filters.push(format!(
+                "p.metric = {}",
+                arg(SqlValue::Text(metric.clone()))
+            ));
+        }
+        if !q.sources.is_empty() {
+            let list: Vec<String> = q
+                .sources
+                .iter()
+                .map(|s| arg(SqlValue::Text(s.clone())))
+                .collect();
+            filters.push(format!("p.source IN ({})", list.join(", ")));
+        }
+        if let Some(id) = &q.entity_id {
+            filters.push(format!("p.entity_id = {}", arg(SqlValue::Text(id.clone()))));
+        }
+        if let Some(kind) = q.entity_kind {
+            filters.push(format!(
+                "p.entity_kind = {}",
+                arg(SqlValue::Text(kind.as_str().to_string()))
+            ));
+        }
+        if let Some(from) = q.from {
+            filters.push(format!(
+                "p.start_ms >= {}",
+                arg(SqlValue::Integer(to_ms(from)))
+            ));
+        }
+        if let Some(to) = q.to {
+            filters.push(format!(
+                "p.start_ms < {}",
+                arg(SqlValue::Integer(to_ms(to)))
+            ));
+        }
+        let mut where_clause = String::from("1");
+        for f in &filters {
+            where_clause.push_str(" AND ");
+            where_clause.push_str(f);
+        }
+        let mut sql = match q.as_of {
+            None => format!(
+                "SELECT {POINT_COLUMNS}, p.value AS value, p.unit AS unit, p.entity_name AS entity_name,
+                        p.raw_name AS raw_name, p.observed_ms AS observed_ms
+                 FROM points p WHERE {where_clause}"
+            ),
+            Some(as_of) => {
+                let t = arg(SqlValue::Integer(to_ms(as_of)));
+                format!(
+                    "SELECT {POINT_COLUMNS}, p.value AS value, p.unit AS unit, p.entity_name AS entity_name,
+                            p.raw_name AS raw_name, p.observed_ms AS observed_ms
+                     FROM points p WHERE {where_clause} AND p.observed_ms <= {t}
+                     UNION ALL
+                     SELECT {POINT_COLUMNS}, r.value AS value, r.unit AS unit, r.entity_name AS entity_name,
+                            r.raw_name AS raw_name, r.observed_ms AS observed_ms
+                     FROM point_revisions r JOIN points p ON p.id = r.point_id
+                     WHERE {where_clause} AND r.observed_ms <= {t} AND {t} < r.superseded_ms"
+                )
+            }
+        };
+        sql.push_str(
+            " ORDER BY start_ms, source, entity_kind, entity_id, metric, dimensions, end_ms",
+        );
+        if let Some(limit) = q.limit {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            sql.push_str(&format!(" LIMIT {}", arg(SqlValue::Integer(limit))));
+        }
+        let err = sql_err(&self.path, "querying points");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(&err)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(args.iter()))
+            .map_err(&err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(&err)? {
+            out.push(self.read_point(row)?);
+        }
+        Ok(out)
+    }
+
+    /// For each (entity, metric, dimensions) of `source`, the point with the
+    /// latest time: what `tally demo` and `tally query` print as "now".
+    pub fn latest_per_metric(&self, source: &str) -> Result<Vec<StoredPoint>, StoreError> {
+        let sql = format!(
+            "SELECT * FROM (
+                SELECT {POINT_COLUMNS}, p.value AS value, p.unit AS unit, p.entity_name AS entity_name,
+                       p.raw_name AS raw_name, p.observed_ms AS observed_ms,
+                       ROW_NUMBER() OVER (
+                           PARTITION BY p.entity_kind, p.entity_id, p.metric, p.dimensions
+                           ORDER BY p.start_ms DESC, p.end_ms DESC) AS rank
+                FROM points p WHERE p.source = ?1)
+             WHERE rank = 1
+             ORDER BY metric, entity_kind, entity_id, dimensions"
+        );
+        let err = sql_err(&self.path, "reading the latest points");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(&err)?;
+        let mut rows = stmt.query(params![source]).map_err(&err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(&err)? {
+            out.push(self.read_point(row)?);
+        }
+        Ok(out)
+    }
+
+    /// Turns a row selected with [`POINT_COLUMNS`] and the value columns back into a point.
+    fn read_point(&self, row: &Row<'_>) -> Result<StoredPoint, StoreError> {
+        let path = self.path.as_str();
+        let err = sql_err(path, "reading a point");
+        let get_text = |name: &str| row.get::<_, String>(name).map_err(&err);
+        let entity_kind = get_text("entity_kind")?;
+        let entity_kind = EntityKind::parse(&entity_kind).ok_or_else(|| {
+            corrupt(
+                path,
+                "entity kind",
+                format!("`{entity_kind}` is not a known kind"),
+            )
+        })?;
+        let kind = match get_text("kind")?.as_str() {
+            "gauge" => MetricKind::Gauge,
+            "sum" => MetricKind::Sum,
+            other => {
+                return Err(corrupt(
+                    path,
+                    "metric kind",
+                    format!("`{other}` is neither gauge nor sum"),
+                ))
+            }
+        };
+        let unit_text = get_text("unit")?;
+        let unit = Unit::parse(&unit_text).map_err(|e| corrupt(path, "unit", e.to_string()))?;
+        let dimensions: BTreeMap<String, String> =
+            serde_json::from_str(&get_text("dimensions")?)
+                .map_err(|e| corrupt(path, "dimensions", e.to_string()))?;
+        let time_of = |name: &str| -> Result<DateTime<Utc>, StoreError> {
+            let ms: i64 = row.get(name).map_err(&err)?;
+            from_ms(ms).ok_or_else(|| corrupt(path, "time", format!("{ms} ms is out of range")))
+        };
+        let start = time_of("start_ms")?;
+        let time = match kind {
+            MetricKind::Gauge => PointTime::At(start),
+            MetricKind::Sum => PointTime::Period {
+                start,
+                end: time_of("end_ms")?,
+            },
+        };
+        let point = Point {
+            platform: get_text("platform")?,
+            entity: Entity {
+                kind: entity_kind,
+                id: get_text("entity_id")?,
+                name: row.get("entity_name").map_err(&err)?,
+            },
+            metric: get_text("metric")?,
+            value: row.get("value").map_err(&err)?,
+            unit,
+            kind,
+            time,
+            dimensions,
+            raw_name: get_text("raw_name")?,
+        };
+        Ok(StoredPoint {
+            source: get_text("source")?,
+            point,
+            observed_at: time_of("observed_ms")?,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_dimensions_are_ordered_and_escaped() {
+        let mut d = BTreeMap::new();
+        d.insert("z".to_string(), "1".to_string());
+        d.insert("a\"".to_string(), "x".to_string());
+        assert_eq!(canonical_dimensions(&d), r#"{"a\"":"x","z":"1"}"#);
+        assert_eq!(canonical_dimensions(&BTreeMap::new()), "{}");
+        let parsed: BTreeMap<String, String> =
+            serde_json::from_str(&canonical_dimensions(&d)).unwrap();
+        assert_eq!(parsed, d);
+    }
+}

@@ -1,0 +1,106 @@
+//! The front door of each platform: counts the request, waits the injected
+//! latency, identifies the credential, applies quota and rate limit, injects
+//! faults, and stamps the platform's usage headers. Handlers behind it only
+//! simulate the API.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+
+use crate::limit::{Decision, Usage};
+use crate::platform::Platform;
+use crate::state::Shared;
+use crate::web::{bearer, Params};
+use crate::{bluesky, faults, mastodon, youtube};
+
+/// Counts every request, whatever its path.
+pub(crate) async fn count(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    shared.stats.request();
+    next.run(req).await
+}
+
+/// Middleware wrapped around one platform's routes.
+pub(crate) async fn gate(
+    State((shared, platform)): State<(Arc<Shared>, Platform)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let n = shared.stats.platform_request(platform);
+    let latency = shared.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let token = bearer(req.headers());
+    let credential = match platform {
+        Platform::YouTube => {
+            match youtube::credential(&Params::from_uri(req.uri()), token.as_deref()) {
+                Ok(key) => key,
+                Err(e) => return e.into_response(),
+            }
+        }
+        Platform::Mastodon => token.clone().unwrap_or_else(|| "anonymous".to_string()),
+        Platform::Bluesky => "anonymous".to_string(),
+    };
+    if platform == Platform::YouTube && !shared.quota.try_charge(&credential, Utc::now()) {
+        return youtube::quota_exceeded();
+    }
+    let usage = match shared
+        .limiter(platform)
+        .acquire(&credential, Instant::now())
+    {
+        Decision::Admit(usage) => usage,
+        Decision::Throttle(usage) => {
+            shared.stats.throttled(platform);
+            return throttled(platform, Some(&usage));
+        }
+    };
+    if shared.faults.burst_429(n) {
+        shared.stats.throttled(platform);
+        return throttled(platform, usage.as_ref());
+    }
+    let mut resp = if token.is_some_and(|t| shared.tokens.is_expired(&t)) {
+        unauthorized(platform)
+    } else if shared.faults.internal_error(platform, n) {
+        faults::internal_error()
+    } else if shared.faults.malformed(platform, n) {
+        faults::truncate(next.run(req).await).await
+    } else {
+        next.run(req).await
+    };
+    if let Some(usage) = &usage {
+        usage_headers(platform, resp.headers_mut(), usage);
+    }
+    resp
+}
+
+/// The platform's 429, with its usage headers and `Retry-After` where documented.
+fn throttled(platform: Platform, usage: Option<&Usage>) -> Response {
+    match platform {
+        Platform::YouTube => youtube::rate_limited(),
+        Platform::Mastodon => mastodon::throttled(usage),
+        Platform::Bluesky => bluesky::throttled(usage),
+    }
+}
+
+/// The platform's answer to an expired sandbox-issued token.
+fn unauthorized(platform: Platform) -> Response {
+    match platform {
+        Platform::YouTube => youtube::unauthorized(),
+        Platform::Mastodon => mastodon::unauthorized(),
+        Platform::Bluesky => bluesky::unauthorized(),
+    }
+}
+
+fn usage_headers(platform: Platform, headers: &mut HeaderMap, usage: &Usage) {
+    match platform {
+        // YouTube documents no usage headers.
+        Platform::YouTube => {}
+        Platform::Mastodon => mastodon::usage_headers(headers, usage),
+        Platform::Bluesky => bluesky::usage_headers(headers, usage),
+    }
+}

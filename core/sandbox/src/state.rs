@@ -1,0 +1,49 @@
+//! Everything the handlers share, built once from [`SandboxOptions`].
+
+use std::net::SocketAddr;
+
+use crate::faults::Faults;
+use crate::limit::{Limiter, Quota};
+use crate::oauth::Tokens;
+use crate::platform::Platform;
+use crate::registry::Registry;
+use crate::stats::Stats;
+use crate::SandboxOptions;
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Seed of the simulated world.
+    pub seed: u64,
+    /// Bound address, for absolute URLs when a request has no `Host`.
+    pub addr: SocketAddr,
+    pub faults: Faults,
+    limiters: [Limiter; 3],
+    pub quota: Quota,
+    pub stats: Stats,
+    pub registry: Registry,
+    pub tokens: Tokens,
+}
+
+impl Shared {
+    pub fn new(opts: SandboxOptions, addr: SocketAddr) -> Shared {
+        let l = opts.limits;
+        Shared {
+            seed: opts.seed,
+            addr,
+            faults: crate::faults::Faults::new(opts.seed, opts.faults.clone()),
+            limiters: [
+                Limiter::new(l.youtube),
+                Limiter::new(l.mastodon),
+                Limiter::new(l.bluesky),
+            ],
+            quota: Quota::new(l.youtube_quota_per_day),
+            stats: Stats::default(),
+            registry: Registry::default(),
+            tokens: Tokens::new(opts.seed, opts.faults.token_ttl_secs),
+        }
+    }
+
+    pub fn limiter(&self, platform: Platform) -> &Limiter {
+        &self.limiters[platform.index()]
+    }
+}
