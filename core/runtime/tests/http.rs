@@ -1,6 +1,8 @@
 //! The host HTTP client against a local mock server: retries, pacing, quota,
 //! credentials and the errors a connector sees.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tally_model::{
