@@ -313,6 +313,46 @@ async fn faulty_sources_fail_alone_and_a_second_pull_stores_nothing_twice() {
     sandbox.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn check_asks_each_platform_and_a_spent_quota_skips_the_source() {
+    let sandbox = Sandbox::start(SocketAddr::from(([127, 0, 0, 1], 0)), SandboxOptions::default()).await.unwrap();
+    let youtube = sandbox.base_url("youtube");
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!(
+            "[[sources]]\nid = \"yt\"\nconnector = \"youtube\"\nbase_url = \"{youtube}\"\n[sources.settings]\nchannel_id = \"UCquota\"\n[sources.auth]\nkind = \"api_key\"\napi_key = \"k\"\n[sources.quota]\nunits = 3\n\n{}",
+            mastodon_source("masto", &sandbox.base_url("mastodon"), "someone@sandbox.example")
+        ),
+    );
+    let run = |args: &'static [&'static str]| {
+        let dir = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || tally(&dir, args))
+    };
+    let checked = run(&["check"]).await.unwrap();
+    let stdout = text(&checked.stdout);
+    assert!(checked.status.success(), "{stdout}");
+    assert!(stdout.contains("yt: ok, channel") && stdout.contains("masto: ok, account @someone"), "{stdout}");
+
+    // The check spent one of three units; a pull needs three (channel, uploads,
+    // videos) and gets the two left.
+    let pulled = run(&["pull", "--format", "json"]).await.unwrap();
+    let rows: Value = serde_json::from_slice(&pulled.stdout).unwrap();
+    assert!(pulled.status.success(), "a spent quota is a skip, not a failure");
+    assert_eq!(rows[0]["status"], "skipped");
+    assert_eq!(rows[0]["requests"], 2.0, "nothing is sent once the budget is spent");
+    let stderr = text(&pulled.stderr);
+    assert!(stderr.contains("skipped yt: quota budget of 3 units") && stderr.contains("resets at"), "{stderr}");
+    assert_eq!(rows[1]["status"], "ok");
+
+    // The ledger is in the store: the next run is refused before any request.
+    let again = run(&["pull", "--source", "yt", "--format", "json"]).await.unwrap();
+    let rows: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(rows[0]["status"], "skipped");
+    assert_eq!(rows[0]["requests"], 0.0);
+    sandbox.shutdown().await;
+}
+
 #[test]
 fn demo_runs_offline_and_prints_the_latest_values() {
     let dir = tempfile::tempdir().unwrap();
