@@ -17,10 +17,10 @@ pub struct Measured {
     pub success: bool,
 }
 
-/// Runs `tally <args>` to completion and measures wall time, CPU and peak RSS
+/// Runs `program <args>` to completion and measures wall time, CPU and peak RSS
 /// (from `wait4`, so only this child is counted).
-pub async fn run_tally(tally: &Path, args: &[&str]) -> anyhow::Result<Measured> {
-    let tally = tally.to_path_buf();
+pub async fn run_child(program: &Path, args: &[&str]) -> anyhow::Result<Measured> {
+    let tally = program.to_path_buf();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     // wait4 blocks, so keep it off the runtime threads serving the sandbox.
     tokio::task::spawn_blocking(move || measure(&tally, &args)).await?

@@ -4,6 +4,7 @@
 
 mod child;
 mod rate_limit;
+mod throughput;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -23,17 +24,34 @@ struct Cli {
 enum Scenario {
     /// Many sources sharing one credential against a sandbox enforcing the platform's limit.
     RateLimit(rate_limit::Args),
+    /// One large feed: `tally pull` against a plain reqwest + serde_json loop.
+    Throughput(throughput::Args),
+    /// The plain loop itself (run by `throughput` as a child process).
+    #[command(hide = true)]
+    PlainLoop(throughput::PlainArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    anyhow::ensure!(
-        cli.tally.exists(),
-        "{} does not exist; build it first with `cargo build --release -p tally-cli`",
-        cli.tally.display()
-    );
+    let tally = cli.tally;
+    let needs_tally = || {
+        anyhow::ensure!(
+            tally.exists(),
+            "{} does not exist; build it first with `cargo build --release -p tally-cli`",
+            tally.display()
+        );
+        Ok(())
+    };
     match cli.scenario {
-        Scenario::RateLimit(args) => rate_limit::run(&cli.tally, args).await,
+        Scenario::PlainLoop(args) => throughput::plain_loop(args).await,
+        Scenario::RateLimit(args) => {
+            needs_tally()?;
+            rate_limit::run(&tally, args).await
+        }
+        Scenario::Throughput(args) => {
+            needs_tally()?;
+            throughput::run(&tally, args).await
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Many sources sharing one credential, pulled against a sandbox that enforces
 //! the platform's limit: does Tally reach the theoretical floor without a 429?
 
-use crate::child::run_tally;
+use crate::child::run_child;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -35,7 +35,7 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     std::fs::write(&config, config_text(&sandbox.base_url("mastodon"), &args))?;
 
     let config_arg = config.display().to_string();
-    let measured = run_tally(tally, &["--config", &config_arg, "pull"]).await?;
+    let measured = run_child(tally, &["--config", &config_arg, "pull"]).await?;
     let stats = sandbox.stats();
     sandbox.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();

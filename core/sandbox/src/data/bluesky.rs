@@ -126,6 +126,20 @@ impl ProfileData {
     }
 }
 
+/// Handles `bulk-<N>.test` have about N posts (at most 100,000) and no reposts,
+/// for throughput benchmarks that page through a large feed.
+pub const BLUESKY_BULK_PREFIX: &str = "bulk-";
+
+/// The post count a bulk handle asks for.
+fn bulk_size(handle: &str) -> Option<u64> {
+    let n: u64 = handle
+        .strip_prefix(BLUESKY_BULK_PREFIX)?
+        .strip_suffix(".test")?
+        .parse()
+        .ok()?;
+    Some(n.clamp(1, 100_000))
+}
+
 fn normalize(handle: &str) -> String {
     handle.trim().trim_start_matches('@').to_lowercase()
 }
@@ -156,6 +170,13 @@ pub fn bluesky_profile(seed: u64, handle: &str, now: DateTime<Utc>) -> Option<Pr
     let did = bluesky_did(&handle);
     let (posts, reposts) = if handle == BLUESKY_EMPTY {
         (Vec::new(), Vec::new())
+    } else if let Some(n) = bulk_size(&handle) {
+        let posts = Schedule::new(h, S_POSTS, n + 1, n + 1)
+            .posts(day)
+            .into_iter()
+            .map(|(k, t)| own_post(h, &account, day, &did, &handle, k, t))
+            .collect();
+        (posts, Vec::new())
     } else {
         let posts = Schedule::new(h, S_POSTS, 6, 59)
             .posts(day)
@@ -265,6 +286,18 @@ fn cid(h: u64) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_bulk_handle_has_about_that_many_posts_and_no_reposts() {
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 1, 0, 0, 0).unwrap();
+        let p = bluesky_profile(7, "bulk-10000.test", now).unwrap();
+        assert!(
+            (9_999..=10_001).contains(&p.posts.len()),
+            "{}",
+            p.posts.len()
+        );
+        assert!(p.reposts.is_empty());
+    }
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0)

@@ -25,8 +25,8 @@ mod mastodon;
 mod youtube;
 
 pub use bluesky::{
-    bluesky_did, bluesky_profile, FeedItem, PostData, ProfileData, RepostData, BLUESKY_EMPTY,
-    BLUESKY_MISSING,
+    bluesky_did, bluesky_profile, FeedItem, PostData, ProfileData, RepostData, BLUESKY_BULK_PREFIX,
+    BLUESKY_EMPTY, BLUESKY_MISSING,
 };
 pub use mastodon::{
     mastodon_account, mastodon_account_id, AccountData, StatusData, MASTODON_EMPTY,

@@ -1,0 +1,129 @@
+//! Paging through one large feed: how much CPU and memory does `tally pull`
+//! spend compared with the plainest possible client, a reqwest + serde_json loop?
+
+use crate::child::{run_child, Measured};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use tally_sandbox::{Limit, Sandbox, SandboxOptions};
+
+/// Arguments of the throughput scenario.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Posts in the feed.
+    #[arg(long, default_value_t = 10_000)]
+    posts: u32,
+    /// The Bluesky connector plugin (a cdylib built from plugins/examples/bluesky).
+    #[arg(long, default_value = "target/release/libtally_bluesky.so")]
+    plugin: std::path::PathBuf,
+}
+
+/// Arguments of the plain loop, run as a child of the harness so it is measured alone.
+#[derive(Debug, clap::Args)]
+pub struct PlainArgs {
+    /// getAuthorFeed URL without `cursor`.
+    #[arg(long)]
+    url: String,
+}
+
+/// Runs both clients against the same sandbox feed and prints the figures.
+pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.plugin.exists(),
+        "{} does not exist; build it with `cargo build --release -p tally-bluesky`",
+        args.plugin.display()
+    );
+    let mut options = SandboxOptions::default();
+    options.limits.bluesky = Limit::UNLIMITED;
+    let sandbox = Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), options).await?;
+    let actor = format!("bulk-{}.test", args.posts);
+    let base = sandbox.base_url("bluesky");
+    let url = format!("{base}/app.bsky.feed.getAuthorFeed?actor={actor}&limit=100");
+
+    let me = std::env::current_exe()?;
+    let plain = run_child(&me, &["plain-loop", "--url", &url]).await?;
+    let after_plain = sandbox.stats().requests;
+
+    let dir = std::env::temp_dir().join(format!("tally-bench-throughput-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("tally.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\npath = \"tally.db\"\n\n[[sources]]\nid = \"bulk\"\nconnector = \"bluesky\"\nbase_url = \"{base}\"\nmax_pages = 100000\n[sources.settings]\nactor = \"{actor}\"\nmax_posts = {}\n[sources.rate_limit]\nrequests = 100000\nper_seconds = 1\n",
+            args.posts
+        ),
+    )?;
+    let config_arg = config.display().to_string();
+    let plugin_arg = args.plugin.display().to_string();
+    let tallied = run_child(
+        tally,
+        &["--config", &config_arg, "--plugin", &plugin_arg, "pull"],
+    )
+    .await?;
+    let tally_requests = sandbox.stats().requests - after_plain;
+    sandbox.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+
+    anyhow::ensure!(
+        plain.success && tallied.success,
+        "a client failed: plain {plain:?}, tally {tallied:?}"
+    );
+    println!(
+        "scenario          throughput (one Bluesky feed of {} posts, 100 a page, no rate limit)",
+        args.posts
+    );
+    println!("requests          plain {after_plain}, tally {tally_requests}");
+    row("wall time", plain, tallied, |m| m.wall.as_secs_f64(), "s");
+    row("cpu time", plain, tallied, |m| m.cpu.as_secs_f64(), "s");
+    row(
+        "peak rss",
+        plain,
+        tallied,
+        |m| m.peak_rss_kib as f64 / 1024.0,
+        "MiB",
+    );
+    Ok(())
+}
+
+fn row(name: &str, plain: Measured, tally: Measured, f: impl Fn(Measured) -> f64, unit: &str) {
+    let (p, t) = (f(plain), f(tally));
+    println!(
+        "{name:<17} plain {p:.3} {unit}, tally {t:.3} {unit}, ratio {:.2}",
+        t / p
+    );
+}
+
+/// The baseline: page through the feed with reqwest and serde_json, summing likes.
+pub async fn plain_loop(args: PlainArgs) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let mut cursor: Option<String> = None;
+    let (mut posts, mut likes) = (0u64, 0u64);
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{}&cursor={c}", args.url),
+            None => args.url.clone(),
+        };
+        let body = client
+            .get(&url)
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        let page: serde_json::Value = serde_json::from_slice(&body)?;
+        for item in page["feed"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            posts += 1;
+            likes += item["post"]["likeCount"].as_u64().unwrap_or(0);
+        }
+        cursor = page["cursor"].as_str().map(str::to_string);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    println!("{posts} posts, {likes} likes");
+    Ok(())
+}
