@@ -17,10 +17,17 @@
 //! - **Boosts are not the account's posts**: they are excluded in the query and
 //!   skipped if an instance sends them anyway.
 //!
+//! - **Pulls are incremental and resumable** (`resume`): later pulls read only
+//!   new statuses plus a restatement window, and a checkpoint after each page
+//!   lets a pull killed halfway resume at its page.
+//!
 //! The JSON → point mapping lives in the pure `parse` module; this file is the
 //! request sequence. See README.md for the metric table, auth and limits.
 
 mod parse;
+mod resume;
+
+pub use resume::DEFAULT_LOOKBACK_DAYS;
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -144,6 +151,8 @@ impl Connector for Mastodon {
                     auth_url: "https://mastodon.social/oauth/authorize".into(),
                     token_url: "https://mastodon.social/oauth/token".into(),
                     scopes: vec!["read:accounts".into(), "read:statuses".into()],
+                    pkce: true,
+                    quirks: vec![],
                 },
             ],
             rate_limit: RateLimitSpec {
@@ -184,38 +193,63 @@ impl Connector for Mastodon {
         if max == 0 {
             return Ok(());
         }
+        let mut state = resume::State::load(ctx.state);
+        let walk = resume::Walk::new(&state, ctx.since, max, ctx.lookback_days, ctx.now);
+        // A backfill starts from the top; otherwise an interrupted pull resumes.
+        let cursor = state.cursor.take().filter(|_| ctx.since.is_none());
+        let (mut read, mut newest) = match &cursor {
+            Some(c) => (c.read, c.newest_id.clone()),
+            None => (0, None),
+        };
 
         let path = format!(
             "/api/v1/accounts/{}/statuses",
             encode_query_value(&account.id)
         );
         let mut url = ctx.url(&format!(
-            "{path}?limit={}&exclude_reblogs=true{}",
-            settings.max_statuses.min(PAGE_SIZE),
+            "{path}?limit={}&exclude_reblogs=true{}{}",
+            if ctx.since.is_some() {
+                PAGE_SIZE
+            } else {
+                settings.max_statuses.min(PAGE_SIZE)
+            },
             if settings.exclude_replies {
                 "&exclude_replies=true"
             } else {
                 ""
-            }
+            },
+            cursor
+                .as_ref()
+                .map(|c| format!("&max_id={}", encode_query_value(&c.max_id)))
+                .unwrap_or_default()
         ));
         let mut pages = ctx.paginator(&url_path(&url));
         let mut seen = HashSet::new();
         loop {
             let (statuses, response) = get::<Vec<parse::Status>>(ctx, &url).await?;
-            if statuses.is_empty() {
+            let Some(last) = statuses.last().map(|s| s.id.clone()) else {
+                finish(out, state, newest);
                 return Ok(());
-            }
+            };
             for status in &statuses {
+                if !walk.wants(&status.id, status.created_at, read) {
+                    finish(out, state, newest);
+                    return Ok(());
+                }
+                if newest
+                    .as_deref()
+                    .is_none_or(|n| resume::newer(&status.id, n).is_gt())
+                {
+                    newest = Some(status.id.clone());
+                }
                 let points = parse::status_points(status, ctx.now);
                 // A boost maps to nothing; a status repeated across pages counts once.
                 if points.is_empty() || !seen.insert(status.id.clone()) {
                     continue;
                 }
+                read += 1;
                 for point in points {
                     out.emit(point)?;
-                }
-                if seen.len() >= max {
-                    return Ok(());
                 }
             }
             let next =
@@ -226,11 +260,33 @@ impl Connector for Mastodon {
                     }
                 })?;
             match pages.advance(next)? {
-                Some(next) => url = next,
-                None => return Ok(()),
+                Some(next) => {
+                    // Everything up to this page is committed with where to go on.
+                    let mut progress = state.clone();
+                    progress.cursor = Some(resume::Cursor {
+                        max_id: last,
+                        newest_id: newest.clone(),
+                        read,
+                    });
+                    out.checkpoint(progress.to_json())?;
+                    url = next;
+                }
+                None => {
+                    finish(out, state, newest);
+                    return Ok(());
+                }
             }
         }
     }
+}
+
+/// Saves the state of a completed pull: no cursor, and the newest status seen.
+fn finish(out: &mut dyn Emitter, mut state: resume::State, newest: Option<String>) {
+    state.cursor = None;
+    if newest.is_some() {
+        state.newest_id = newest;
+    }
+    out.save_state(state.to_json());
 }
 
 /// `accounts/lookup` for the configured acct.

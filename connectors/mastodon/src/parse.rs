@@ -40,6 +40,9 @@ pub struct Account {
 pub struct Status {
     /// Status id (an opaque string).
     pub id: String,
+    /// When it was posted; absent in some instances' older API versions.
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
     /// HTML-encoded content.
     #[serde(default)]
     pub content: String,

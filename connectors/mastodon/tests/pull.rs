@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod conformance;
 mod support;
 
 use serde_json::json;
@@ -122,38 +123,13 @@ async fn happy_path_emits_documented_account_and_status_points() {
 #[tokio::test]
 async fn statuses_are_paginated_across_three_pages_with_every_status_once() {
     let server = MockServer::start().await;
-    mount_lookup(&server, ACCOUNT).await;
-    mount_page(
-        &server,
-        None,
-        page(&[909, 908, 907]),
-        Some(link(&server, "907", "909")),
-    )
-    .await;
-    // Page 2 repeats 907 (a status edited mid-walk) and holds a boost, which is not the account's post.
-    let mut second = page(&[907, 906, 905]);
-    if let Some(list) = second.as_array_mut() {
-        let mut boost = status("904", 999, 999, 999);
-        boost["reblog"] = status("1234", 5, 5, 5);
-        list.push(boost);
-    }
-    mount_page(
-        &server,
-        Some("907"),
-        second,
-        Some(link(&server, "904", "907")),
-    )
-    .await;
-    mount_page(&server, Some("904"), page(&[903]), None).await;
+    mount_three_pages(&server).await;
 
     let buffer = pull(&Mastodon, &http(&server), &source(&server, json!({})))
         .await
         .unwrap();
 
-    assert_eq!(
-        post_ids(&buffer.points),
-        vec!["909", "908", "907", "906", "905", "903"]
-    );
+    assert_eq!(post_ids(&buffer.points), THREE_PAGE_POSTS);
     assert_eq!(buffer.points.len(), 3 + 6 * 3);
     let likes: Vec<f64> = buffer
         .points
@@ -268,10 +244,7 @@ async fn exclude_replies_is_passed_to_the_instance() {
 #[tokio::test]
 async fn an_account_without_statuses_emits_account_points_only() {
     let server = MockServer::start().await;
-    let empty =
-        account_with(json!({"followers_count": 0, "following_count": 2, "statuses_count": 0}));
-    mount_lookup(&server, &empty.to_string()).await;
-    mount_page(&server, None, json!([]), None).await;
+    mount_empty_account(&server).await;
 
     let buffer = pull(&Mastodon, &http(&server), &source(&server, json!({})))
         .await
@@ -597,4 +570,89 @@ async fn a_quota_override_of_three_units_stops_the_pull_after_three_calls() {
         "{e:?}"
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn an_incremental_pull_stops_at_settled_statuses_it_has_seen() {
+    let server = MockServer::start().await;
+    mount_lookup(&server, ACCOUNT).await;
+    // The fixtures were posted in 2022: all far outside the 7-day lookback.
+    mount_page(
+        &server,
+        None,
+        page(&[910, 909, 908, 907]),
+        Some(link(&server, "907", "910")),
+    )
+    .await;
+    let mut source = source(&server, json!({}));
+    source.state = Some(json!({ "newest_id": "908" }));
+
+    let buffer = pull(&Mastodon, &http(&server), &source).await.unwrap();
+
+    assert_eq!(post_ids(&buffer.points), vec!["910", "909"]);
+    assert_eq!(buffer.state, Some(json!({ "newest_id": "910" })));
+    assert_eq!(
+        hits(&server, STATUSES_PATH).await,
+        1,
+        "no page past the seen ones"
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_pull_resumes_at_its_checkpointed_page() {
+    let server = MockServer::start().await;
+    mount_lookup(&server, ACCOUNT).await;
+    // Only the page after the checkpoint is served: the first must not be read again.
+    mount_page(&server, Some("907"), page(&[906, 905]), None).await;
+    let mut source = source(&server, json!({}));
+    source.state = Some(json!({
+        "cursor": { "max_id": "907", "newest_id": "909", "read": 3 }
+    }));
+
+    let buffer = pull(&Mastodon, &http(&server), &source).await.unwrap();
+
+    assert_eq!(post_ids(&buffer.points), vec!["906", "905"]);
+    assert_eq!(buffer.state, Some(json!({ "newest_id": "909" })));
+}
+
+#[tokio::test]
+async fn each_page_but_the_last_is_checkpointed_with_the_next_cursor() {
+    let server = MockServer::start().await;
+    mount_lookup(&server, ACCOUNT).await;
+    mount_page(
+        &server,
+        None,
+        page(&[909, 908]),
+        Some(link(&server, "908", "909")),
+    )
+    .await;
+    mount_page(&server, Some("908"), page(&[907]), None).await;
+
+    // The default `checkpoint` only records the state, so the last one given wins;
+    // record every one through an emitter that keeps them.
+    struct Checkpoints(tally_model::PointBuffer, Vec<serde_json::Value>);
+    impl tally_model::Emitter for Checkpoints {
+        fn emit(&mut self, point: tally_model::Point) -> Result<(), ConnectorError> {
+            self.0.emit(point)
+        }
+        fn save_state(&mut self, state: serde_json::Value) {
+            self.0.save_state(state);
+        }
+        fn checkpoint(&mut self, state: serde_json::Value) -> Result<(), ConnectorError> {
+            self.1.push(state);
+            Ok(())
+        }
+    }
+    let source = source(&server, json!({}));
+    let http = http(&server);
+    let mut out = Checkpoints(tally_model::PointBuffer::new("mastodon"), Vec::new());
+    Mastodon
+        .pull(&source.context(&http), &mut out)
+        .await
+        .unwrap();
+    assert_eq!(
+        out.1,
+        vec![json!({ "cursor": { "max_id": "908", "newest_id": "909", "read": 2 } })]
+    );
+    assert_eq!(out.0.state, Some(json!({ "newest_id": "909" })));
 }

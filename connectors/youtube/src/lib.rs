@@ -29,8 +29,8 @@ use tally_model::error::{snippet, url_path};
 use tally_model::http::decode_json;
 use tally_model::paginate::encode_query_value;
 use tally_model::{
-    AuthKind, Connector, ConnectorError, Description, Emitter, HttpRequest, HttpResponse,
-    QuotaSpec, QuotaWindow, RateLimitSpec, SettingSpec, SourceContext,
+    AuthKind, AuthQuirk, Connector, ConnectorError, Description, Emitter, HttpRequest,
+    HttpResponse, QuotaSpec, QuotaWindow, RateLimitSpec, SettingSpec, SourceContext,
 };
 
 /// The sample `[[sources]]` block from this crate's `sample.toml`, for
@@ -123,6 +123,8 @@ impl Connector for Youtube {
                     auth_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
                     token_url: "https://oauth2.googleapis.com/token".into(),
                     scopes: vec!["https://www.googleapis.com/auth/youtube.readonly".into()],
+                    pkce: true,
+                    quirks: vec![AuthQuirk::GoogleOfflineAccess],
                 },
             ],
             // No documented per-second limit: the daily quota is the real one. Be polite.

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod conformance;
 mod support;
 
 use serde_json::json;
@@ -108,38 +109,7 @@ async fn api_key_is_added_by_the_host_and_never_seen_by_the_connector() {
 #[tokio::test]
 async fn uploads_are_paginated_across_three_pages_with_every_video_once() {
     let server = MockServer::start().await;
-    mount_channel(&server, CHANNELS).await;
-    mount_uploads_page(
-        &server,
-        None,
-        playlist_page(&["vid00000100", "vid00000200"], Some("CAIQAA")),
-    )
-    .await;
-    // Page 2 repeats the last video of page 1, as when an upload lands mid-walk.
-    mount_uploads_page(
-        &server,
-        Some("CAIQAA"),
-        playlist_page(
-            &["vid00000200", "vid00000300", "vid00000400"],
-            Some("CAUQAA"),
-        ),
-    )
-    .await;
-    mount_uploads_page(
-        &server,
-        Some("CAUQAA"),
-        playlist_page(&["vid00000500"], None),
-    )
-    .await;
-    get("/videos")
-        .and(query_param(
-            "id",
-            "vid00000100,vid00000200,vid00000300,vid00000400,vid00000500",
-        ))
-        .respond_with(VideosFromIds)
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_three_upload_pages(&server).await;
 
     let buffer = pull(&Youtube, &http(&server), &source(&server, json!({})))
         .await

@@ -33,6 +33,11 @@ fn measure(tally: &Path, args: &[String]) -> anyhow::Result<Measured> {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()?;
+    wait_measured(&child, started)
+}
+
+/// Waits for `child` (spawned at `started`) with `wait4` and measures it.
+pub fn wait_measured(child: &std::process::Child, started: Instant) -> anyhow::Result<Measured> {
     let pid = libc::pid_t::try_from(child.id())?;
     let mut status = 0;
     // SAFETY: `usage` is a plain C struct that wait4 fills in; zeroed is a valid value.

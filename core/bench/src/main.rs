@@ -3,6 +3,9 @@
 //! numbers go into BENCHMARKS.md together with the command that produced them.
 
 mod child;
+mod daemon;
+mod goals;
+mod plugin_overhead;
 mod rate_limit;
 mod throughput;
 
@@ -26,6 +29,12 @@ enum Scenario {
     RateLimit(rate_limit::Args),
     /// One large feed: `tally pull` against a plain reqwest + serde_json loop.
     Throughput(throughput::Args),
+    /// `tally run` with many sources over a time-compressed day: drift, RSS, CPU, 429s.
+    Daemon(daemon::Args),
+    /// The YouTube connector built in against the same connector loaded as a plugin.
+    PluginOverhead(plugin_overhead::Args),
+    /// A year of daily data for many sources: `tally goals` and a monthly HTML report.
+    Goals(goals::Args),
     /// The plain loop itself (run by `throughput` as a child process).
     #[command(hide = true)]
     PlainLoop(throughput::PlainArgs),
@@ -48,6 +57,18 @@ async fn main() -> anyhow::Result<()> {
         Scenario::RateLimit(args) => {
             needs_tally()?;
             rate_limit::run(&tally, args).await
+        }
+        Scenario::Daemon(args) => {
+            needs_tally()?;
+            daemon::run(&tally, args).await
+        }
+        Scenario::PluginOverhead(args) => {
+            needs_tally()?;
+            plugin_overhead::run(&tally, args).await
+        }
+        Scenario::Goals(args) => {
+            needs_tally()?;
+            goals::run(&tally, args).await
         }
         Scenario::Throughput(args) => {
             needs_tally()?;

@@ -5,6 +5,7 @@
 mod builtin;
 mod commands;
 mod output;
+mod plugins;
 mod setup;
 
 use clap::{Parser, Subcommand};
@@ -26,8 +27,24 @@ struct Cli {
     /// More logging (-v: per-request traces, -vv: everything).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Log lines as human-readable text or one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value_t)]
+    log_format: LogFormat,
+    /// Load a connector plugin (shared library) in addition to `[plugins] dirs`; repeatable.
+    #[arg(long = "plugin", global = true, value_name = "FILE")]
+    plugins: Vec<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,11 +61,35 @@ enum Command {
     Sandbox(commands::sandbox::Args),
     /// Run the whole pipeline against the sandbox in a fresh directory.
     Demo(commands::demo::Args),
+    /// Look at plugin files without pulling anything.
+    #[command(subcommand)]
+    Plugins(commands::plugins::Command),
+    /// Evaluate goals: actual, expected by now, forecast and status.
+    Goals(commands::goals::Args),
+    /// Write a client's monthly report as Markdown, HTML with charts, or JSON.
+    Report(commands::report::Args),
+    /// Store points no API gives (door counts, offline sales, cost sheets) from CSV or JSON Lines.
+    Import(commands::import::Args),
+    /// Build links tagged with utm_* parameters for social posts.
+    Utm(commands::utm::Args),
+    /// Create a connector crate that builds and passes its tests and the conformance kit.
+    NewConnector(commands::new_connector::Args),
+    /// Log OAuth2 sources in and show what each source's credential holds.
+    Auth(commands::auth::Args),
+    /// Run the scheduler daemon: pull each source on its `every`, serve /healthz and /metrics.
+    Run(commands::run::Args),
+    /// Show what the scheduled pulls of the next hours will cost and which budgets run out.
+    Plan(commands::plan::Args),
+    /// List recent pulls with their status and reasons.
+    Runs(commands::runs::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    plugins::set_command_line_plugins(cli.plugins.clone());
+    // The daemon logs each pull by default; one-off commands only errors.
+    let daemon = matches!(cli.command, Command::Run(_));
+    init_tracing(cli.verbose, cli.log_format, daemon);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -63,10 +104,20 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Check(args) => commands::check::run(&cli.config, args).await,
             Command::Pull(args) => commands::pull::run(&cli.config, args).await,
-            Command::Connectors(args) => commands::connectors::run(args),
+            Command::Connectors(args) => commands::connectors::run(&cli.config, args),
             Command::Query(args) => commands::query::run(&cli.config, args),
             Command::Sandbox(args) => commands::sandbox::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
+            Command::Plugins(command) => commands::plugins::run(command),
+            Command::Goals(args) => commands::goals::run(&cli.config, args),
+            Command::Report(args) => commands::report::run(&cli.config, args),
+            Command::Import(args) => commands::import::run(&cli.config, args),
+            Command::Utm(args) => commands::utm::run(args),
+            Command::NewConnector(args) => commands::new_connector::run(args),
+            Command::Auth(args) => commands::auth::run(&cli.config, args).await,
+            Command::Run(args) => commands::run::run(&cli.config, args).await,
+            Command::Plan(args) => commands::plan::run(&cli.config, args),
+            Command::Runs(args) => commands::runs::run(&cli.config, args),
         }
     });
     match result {
@@ -78,16 +129,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, format: LogFormat, daemon: bool) {
     let default = match verbose {
+        0 if daemon => "info",
         0 => "error",
-        1 => "info,tally_runtime::http=debug",
+        1 => "info,tally_runtime::http=debug,tally_runtime::auth=debug",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    // The HTTP libraries' own debug logs print whole URLs (API keys sit in some
+    // queries); Tally's request traces, which redact them, are the ones to read.
+    let filter = ["reqwest=info", "hyper=info", "hyper_util=info", "h2=info"]
+        .into_iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, |filter, directive| filter.add_directive(directive));
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
 }

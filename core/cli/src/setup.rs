@@ -4,6 +4,7 @@ use anyhow::Context;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tally_runtime::auth::TokenProviders;
 use tally_runtime::catalog::Catalog;
 use tally_runtime::config::Config;
 use tally_runtime::http::{HostHttp, HttpSettings};
@@ -22,7 +23,7 @@ pub struct Runtime {
 
 /// Reads and validates the config against the available connectors.
 pub fn load_config(path: &Path) -> anyhow::Result<(Config, Arc<Catalog>)> {
-    let catalog = crate::builtin::catalog()?;
+    let catalog = crate::plugins::catalog(path)?;
     let config = tally_runtime::config::load(path, &catalog.descriptions()).map_err(|errors| {
         anyhow::anyhow!(
             "{errors}\n{} problem(s) in {}; fix them and run `tally check --offline`",
@@ -44,6 +45,29 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<Mutex<Store>>> {
     Ok(Arc::new(Mutex::new(store)))
 }
 
+/// The ids of the sources of `client`; an error naming the known clients when
+/// the config has no such client.
+pub fn client_sources(config: &Config, client: &str, path: &Path) -> anyhow::Result<Vec<String>> {
+    if config.client(client).is_none() {
+        let known: Vec<&str> = config.clients.iter().map(|c| c.id.as_str()).collect();
+        anyhow::bail!(
+            "no client `{client}` in {}; the clients are: {}",
+            path.display(),
+            if known.is_empty() {
+                "(none)".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
+    Ok(config
+        .sources
+        .iter()
+        .filter(|s| s.client.as_deref() == Some(client))
+        .map(|s| s.id.clone())
+        .collect())
+}
+
 /// The host HTTP settings from `[http]`.
 pub fn http_settings(config: &Config) -> HttpSettings {
     let http = &config.http;
@@ -57,6 +81,15 @@ pub fn http_settings(config: &Config) -> HttpSettings {
     }
 }
 
+/// The OAuth2 token providers over the config's token store (encrypted with
+/// `TALLY_TOKEN_KEY` or `[auth] key_file` when set). Nothing is read yet: token
+/// files are read when a request needs one.
+pub fn token_providers(config: &Config) -> anyhow::Result<Arc<TokenProviders>> {
+    let env_key = std::env::var(tally_runtime::auth::TOKEN_KEY_ENV).ok();
+    let store = tally_runtime::auth::token_store(config, env_key)?;
+    Ok(Arc::new(TokenProviders::new(store)?))
+}
+
 /// Loads the config and wires store, host client and engine.
 pub fn runtime(path: &Path) -> anyhow::Result<Runtime> {
     let (config, catalog) = load_config(path)?;
@@ -65,7 +98,8 @@ pub fn runtime(path: &Path) -> anyhow::Result<Runtime> {
         http_settings(&config),
         Arc::new(StoreLedger::new(Arc::clone(&store))),
     )?;
-    let engine = Engine::new(host, Arc::clone(&store), catalog);
+    let engine =
+        Engine::new(host, Arc::clone(&store), catalog).with_tokens(token_providers(&config)?);
     Ok(Runtime {
         config,
         store,

@@ -98,6 +98,13 @@ pub enum AuthKind {
         token_url: String,
         /// Scopes the connector needs.
         scopes: Vec<String>,
+        /// Whether the login sends a PKCE (S256) challenge; true unless the platform
+        /// rejects one.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        pkce: bool,
+        /// How the platform departs from RFC 6749, for the host to apply.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        quirks: Vec<AuthQuirk>,
     },
     /// OAuth2 client credentials (app-only tokens).
     ClientCredentials {
@@ -106,6 +113,49 @@ pub enum AuthKind {
         /// Scopes the connector needs.
         #[serde(default)]
         scopes: Vec<String>,
+        /// How the platform departs from RFC 6749, for the host to apply.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        quirks: Vec<AuthQuirk>,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+/// A documented way a platform's OAuth2 differs from RFC 6749. A connector lists
+/// the ones its platform needs; the host's auth code applies them, so connectors
+/// (and plugins, which send their description as JSON) never run a token flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthQuirk {
+    /// Client id and secret go in the token request's form body, not in HTTP
+    /// Basic (LinkedIn, Meta, TikTok).
+    ClientSecretInBody,
+    /// The client id is named `client_key`, in the authorization URL and in token
+    /// requests (TikTok).
+    ClientKeyParam,
+    /// Scopes are joined with commas instead of spaces (TikTok).
+    CommaSeparatedScopes,
+    /// The authorization URL asks for a refresh token with `access_type=offline`
+    /// and `prompt=consent` (Google: YouTube, Analytics, Business Profile).
+    GoogleOfflineAccess,
+    /// Every refresh returns a new refresh token and invalidates the old one (X):
+    /// a refresh answer without one leaves no refresh token behind.
+    RotatingRefreshToken,
+    /// After the code exchange, the short-lived user token (1-2 h) is exchanged
+    /// for a long-lived one (about 60 days) with `grant_type=fb_exchange_token`;
+    /// there are no refresh tokens, the expiry date is tracked instead (Meta).
+    MetaLongLivedExchange,
+    /// After the long-lived exchange, the token used for requests is the Page
+    /// token of the page named by this `[sources.settings]` key (Meta).
+    MetaPageToken {
+        /// The settings key holding the page id (`page_id`).
+        page_setting: String,
     },
 }
 
@@ -197,6 +247,12 @@ pub struct SourceContext<'a> {
     pub max_pages: u32,
     /// The pull's reference time: every gauge of one pull carries it.
     pub now: DateTime<Utc>,
+    /// Backfill: read history from this instant on (`tally pull --since DATE`),
+    /// regardless of what `state` says was already read.
+    pub since: Option<DateTime<Utc>>,
+    /// Days the platform still restates (late likes, revised analytics) that an
+    /// incremental pull re-reads; `None` means the connector's own default.
+    pub lookback_days: Option<u32>,
 }
 
 impl SourceContext<'_> {
@@ -224,6 +280,19 @@ pub trait Emitter: Send {
     fn emit(&mut self, point: Point) -> Result<(), ConnectorError>;
     /// Replaces the state passed to the next pull (cursors, last-seen ids).
     fn save_state(&mut self, state: serde_json::Value);
+
+    /// Marks a resumable point in a long pull: every point emitted so far,
+    /// together with `state`, may be committed now in one transaction, so a
+    /// crash later in the pull loses only what comes after and the next pull
+    /// resumes from `state`. Call it after each page with the cursor of the
+    /// next one. An error means the commit failed; stop the pull with it.
+    ///
+    /// The default only remembers the state (as [`Emitter::save_state`]), so
+    /// emitters that cannot commit early still see the latest state.
+    fn checkpoint(&mut self, state: serde_json::Value) -> Result<(), ConnectorError> {
+        self.save_state(state);
+        Ok(())
+    }
 }
 
 /// A platform connector. Built-in connectors and plugins implement exactly this.
@@ -319,5 +388,49 @@ impl Description {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oauth2_without_pkce_or_quirks_reads_as_before() {
+        let old =
+            r#"{"kind":"oauth2","auth_url":"https://a","token_url":"https://t","scopes":["s"]}"#;
+        let kind: AuthKind = serde_json::from_str(old).unwrap();
+        let AuthKind::OAuth2 { pkce, quirks, .. } = &kind else {
+            panic!("{kind:?}")
+        };
+        assert!(*pkce);
+        assert!(quirks.is_empty());
+        // Written back, the defaults stay implicit, so older hosts read it too.
+        assert_eq!(serde_json::to_string(&kind).unwrap(), old);
+    }
+
+    #[test]
+    fn quirks_are_plain_json() {
+        let kind = AuthKind::OAuth2 {
+            auth_url: "https://a".into(),
+            token_url: "https://t".into(),
+            scopes: vec![],
+            pkce: false,
+            quirks: vec![
+                AuthQuirk::ClientKeyParam,
+                AuthQuirk::MetaPageToken {
+                    page_setting: "page_id".into(),
+                },
+            ],
+        };
+        let json = serde_json::to_value(&kind).unwrap();
+        assert_eq!(json["pkce"], false);
+        assert_eq!(json["quirks"][0], "client_key_param");
+        assert_eq!(
+            json["quirks"][1]["meta_page_token"]["page_setting"],
+            "page_id"
+        );
+        assert_eq!(serde_json::from_value::<AuthKind>(json).unwrap(), kind);
     }
 }

@@ -17,8 +17,8 @@ pub mod point;
 pub mod schema;
 
 pub use connector::{
-    AuthKind, Connector, Description, Emitter, PointBuffer, QuotaSpec, QuotaWindow, RateLimitSpec,
-    ResetEncoding, SettingSpec, SourceContext, UsageHeaders,
+    AuthKind, AuthQuirk, Connector, Description, Emitter, PointBuffer, QuotaSpec, QuotaWindow,
+    RateLimitSpec, ResetEncoding, SettingSpec, SourceContext, UsageHeaders,
 };
 pub use error::ConnectorError;
 pub use http::{HttpClient, HttpClientExt, HttpError, HttpRequest, HttpResponse, Method};

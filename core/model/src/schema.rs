@@ -259,6 +259,14 @@ pub const CANONICAL_METRICS: &[MetricSpec] = &[
         GAUGE,
         Some(Conversion),
     ),
+    // Tally's own pipeline health, written by `tally run` per source and pull,
+    // so goals and reports can track data freshness like any other metric.
+    spec("pipeline.pulls", UnitClass::Count, SUM, None),
+    spec("pipeline.failures", UnitClass::Count, SUM, None),
+    spec("pipeline.requests", UnitClass::Count, SUM, None),
+    spec("pipeline.retries", UnitClass::Count, SUM, None),
+    spec("pipeline.throttled", UnitClass::Count, SUM, None),
+    spec("pipeline.points", UnitClass::Count, SUM, None),
 ];
 
 /// Looks a canonical metric up by name.

@@ -250,6 +250,8 @@ date = 2026-03-14
         auth_url: "https://x/auth".into(),
         token_url: "https://x/token".into(),
         scopes: vec![],
+        pkce: true,
+        quirks: vec![],
     }];
     descs.push(oauthy);
     let c = config::parse_with(
@@ -405,6 +407,13 @@ fn the_shipped_example_is_valid_and_covers_every_option() {
         "path",
         "dirs",
         "listen",
+        "[schedule]",
+        "catch_up",
+        "max_jitter",
+        "boundary_captures",
+        "per_platform_concurrency",
+        "shutdown_grace",
+        "lookback_days",
         "connect_timeout_secs",
         "timeout_secs",
         "max_attempts",
@@ -447,6 +456,10 @@ fn the_shipped_example_is_valid_and_covers_every_option() {
         "auth_url",
         "token_url",
         "redirect_port",
+        "credential",
+        "[auth]",
+        "tokens_dir",
+        "key_file",
         "metric",
         "sources",
         "platform",
@@ -462,6 +475,10 @@ fn the_shipped_example_is_valid_and_covers_every_option() {
         "amount",
         "currency",
         "date",
+        "value_per_lead",
+        "value_per_conversion",
+        "rates",
+        "settle_days",
     ];
     for key in keys {
         let written = text.lines().any(|l| {
@@ -883,4 +900,37 @@ fn load_reports_a_missing_file_and_resolves_paths_next_to_it() {
     std::fs::write(&path, "[storage]\npath = \"db/t.db\"\n").unwrap();
     let c = config::load(&path, &connectors()).unwrap();
     assert_eq!(c.storage.path, dir.path().join("db/t.db"));
+}
+
+#[test]
+fn the_token_store_sits_next_to_the_database_unless_auth_says_otherwise() {
+    let c = parse("[storage]\npath = \"data/tally.db\"\n").unwrap();
+    assert_eq!(
+        tally_runtime::auth::tokens_dir(&c),
+        Path::new("/etc/tally/data/tokens")
+    );
+    let c = parse("[auth]\ntokens_dir = \"secrets/tokens\"\nkey_file = \"secrets/token.key\"\n")
+        .unwrap();
+    assert_eq!(
+        tally_runtime::auth::tokens_dir(&c),
+        Path::new("/etc/tally/secrets/tokens")
+    );
+    assert_eq!(
+        c.auth.key_file.as_deref(),
+        Some(Path::new("/etc/tally/secrets/token.key"))
+    );
+    let msg = fail("[auth]\ntoken_dir = \"t\"\n");
+    assert!(msg.contains("did you mean `tokens_dir`"), "{msg}");
+}
+
+#[test]
+fn a_shared_credential_name_is_only_for_token_kinds() {
+    let msg = fail(&MINIMAL_SOURCE.replace(
+        "api_key = \"k\"",
+        "api_key = \"k\"\ncredential = \"shared\"",
+    ));
+    assert!(
+        msg.contains("`credential` is not used with kind = \"api_key\""),
+        "{msg}"
+    );
 }

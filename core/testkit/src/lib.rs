@@ -7,8 +7,8 @@
 //! copy per connector would drift. Going through the real host client rather than
 //! a fake matters: retries, `Retry-After`, 401 handling, credential injection and
 //! quota budgets are the host's job, and a connector test should prove the
-//! connector works with them, not with a stand-in. The conformance kit will grow
-//! here too.
+//! connector works with them, not with a stand-in. The [`conformance`] kit runs
+//! the checks every connector must pass on top of the same setup.
 //!
 //! It is a dev-dependency only: connectors themselves never depend on the runtime.
 //!
@@ -27,10 +27,14 @@ use tally_model::{
     AuthKind, Connector, ConnectorError, Description, HttpClient, HttpError, HttpRequest,
     HttpResponse, Point, PointBuffer, PointTime, SourceContext,
 };
-use tally_runtime::http::{
-    Credential, HostHttp, HttpSettings, MemoryLedger, SourceHttp, SourceHttpSpec,
-};
+use tally_runtime::http::{HostHttp, HttpSettings, MemoryLedger, SourceHttp, SourceHttpSpec};
 use tally_runtime::secret::Secret;
+
+pub mod conformance;
+
+/// The credential the host injects, re-exported so a connector's tests need no
+/// direct dependency on the runtime to name one.
+pub use tally_runtime::http::Credential;
 
 /// The reference time every test pull runs at, so expected points can be written out exactly.
 pub fn now() -> DateTime<Utc> {
@@ -132,6 +136,10 @@ pub struct Source {
     pub max_pages: u32,
     /// The pull's reference time.
     pub now: DateTime<Utc>,
+    /// Backfill start (`tally pull --since`).
+    pub since: Option<DateTime<Utc>>,
+    /// The source's restatement window override.
+    pub lookback_days: Option<u32>,
 }
 
 impl Source {
@@ -143,6 +151,8 @@ impl Source {
             state: None,
             max_pages: 100,
             now: now(),
+            since: None,
+            lookback_days: None,
         }
     }
 
@@ -156,6 +166,8 @@ impl Source {
             state: self.state.as_ref(),
             max_pages: self.max_pages,
             now: self.now,
+            since: self.since,
+            lookback_days: self.lookback_days,
         }
     }
 }
@@ -193,25 +205,43 @@ pub async fn check(
 
 /// Panics unless `point` is one this connector may emit in a pull at `now`.
 pub fn assert_conforms(description: &Description, now: DateTime<Utc>, point: &Point) {
-    if let Err(e) = point.validate() {
-        panic!("invalid point {point:?}: {e}");
+    if let Err(why) = conforms(description, now, point) {
+        panic!("{why}");
     }
-    assert_eq!(
-        point.platform, description.platform,
-        "point carries the wrong platform: {point:?}"
-    );
-    assert!(
-        description.metrics.contains(&point.metric),
-        "metric `{}` is not declared in describe().metrics {:?}",
-        point.metric,
-        description.metrics
-    );
-    assert!(
-        !point.entity.id.is_empty(),
-        "point without an entity id: {point:?}"
-    );
-    if let PointTime::At(at) = point.time {
-        assert_eq!(at, now, "a gauge must carry the pull's `now`: {point:?}");
+}
+
+/// Whether `point` is one this connector may emit in a pull at `now`: it
+/// validates against the canonical schema (metric, unit, kind, time, value),
+/// carries the connector's platform and a declared metric, has a non-empty
+/// entity id, and a gauge carries the pull's `now`. The error names the point.
+pub fn conforms(
+    description: &Description,
+    now: DateTime<Utc>,
+    point: &Point,
+) -> Result<(), String> {
+    if let Err(e) = point.validate() {
+        return Err(format!("invalid point {point:?}: {e}"));
+    }
+    if point.platform != description.platform {
+        return Err(format!(
+            "point carries platform `{}`, not the connector's `{}`: {point:?}",
+            point.platform, description.platform
+        ));
+    }
+    if !description.metrics.contains(&point.metric) {
+        return Err(format!(
+            "metric `{}` is not declared in describe().metrics {:?}",
+            point.metric, description.metrics
+        ));
+    }
+    if point.entity.id.is_empty() {
+        return Err(format!("point without an entity id: {point:?}"));
+    }
+    match point.time {
+        PointTime::At(at) if at != now => Err(format!(
+            "a gauge must carry the pull's `now` ({now}), not {at}: {point:?}"
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -133,6 +133,46 @@ pub async fn mount_page(
     mock.respond_with(answer).expect(1).mount(server).await;
 }
 
+/// The posts of [`mount_three_pages`], newest first, each once.
+pub const THREE_PAGE_POSTS: [&str; 6] = ["909", "908", "907", "906", "905", "903"];
+
+/// Mounts the account and three pages of statuses linked by `Link` headers: page
+/// 2 repeats 907 (a status edited mid-walk) and holds a boost, which is not the
+/// account's post. Each page is expected to be read exactly once.
+pub async fn mount_three_pages(server: &MockServer) {
+    mount_lookup(server, ACCOUNT).await;
+    mount_page(
+        server,
+        None,
+        page(&[909, 908, 907]),
+        Some(link(server, "907", "909")),
+    )
+    .await;
+    let mut second = page(&[907, 906, 905]);
+    if let Some(list) = second.as_array_mut() {
+        let mut boost = status("904", 999, 999, 999);
+        boost["reblog"] = status("1234", 5, 5, 5);
+        list.push(boost);
+    }
+    mount_page(
+        server,
+        Some("907"),
+        second,
+        Some(link(server, "904", "907")),
+    )
+    .await;
+    mount_page(server, Some("904"), page(&[903]), None).await;
+}
+
+/// Mounts an account without statuses (0 followers, 2 following) and its empty
+/// first page, expected to be read once.
+pub async fn mount_empty_account(server: &MockServer) {
+    let empty =
+        account_with(json!({"followers_count": 0, "following_count": 2, "statuses_count": 0}));
+    mount_lookup(server, &empty.to_string()).await;
+    mount_page(server, None, json!([]), None).await;
+}
+
 /// Points as `(metric, entity id, value, raw name)` rows, for exact comparisons.
 pub fn rows(points: &[Point]) -> Vec<(String, String, f64, String)> {
     points

@@ -98,6 +98,43 @@ pub async fn mount_uploads_page(server: &MockServer, token: Option<&str>, body: 
         .await;
 }
 
+/// Mounts the sample channel with five uploads over three playlist pages (page 2
+/// repeats the last video of page 1, as when an upload lands mid-walk) and one
+/// `videos.list` call for all five. Each call is expected exactly once.
+pub async fn mount_three_upload_pages(server: &MockServer) {
+    mount_channel(server, CHANNELS).await;
+    mount_uploads_page(
+        server,
+        None,
+        playlist_page(&["vid00000100", "vid00000200"], Some("CAIQAA")),
+    )
+    .await;
+    mount_uploads_page(
+        server,
+        Some("CAIQAA"),
+        playlist_page(
+            &["vid00000200", "vid00000300", "vid00000400"],
+            Some("CAUQAA"),
+        ),
+    )
+    .await;
+    mount_uploads_page(
+        server,
+        Some("CAUQAA"),
+        playlist_page(&["vid00000500"], None),
+    )
+    .await;
+    get("/videos")
+        .and(query_param(
+            "id",
+            "vid00000100,vid00000200,vid00000300,vid00000400,vid00000500",
+        ))
+        .respond_with(VideosFromIds)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 /// A `PlaylistItemListResponse` page in the documented shape.
 pub fn playlist_page(video_ids: &[&str], next_page_token: Option<&str>) -> Value {
     let items: Vec<Value> = video_ids

@@ -12,8 +12,8 @@ pub struct Args {
 }
 
 /// Prints every connector with its metrics, auth kinds, default limits and origin.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let catalog = crate::builtin::catalog()?;
+pub fn run(config: &std::path::Path, args: Args) -> anyhow::Result<ExitCode> {
+    let catalog = crate::plugins::catalog(config)?;
     let mut rows = Rows::new(vec![
         "connector",
         "platform",

@@ -82,8 +82,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         println!("    + {items} per-post/video values");
     }
+    {
+        let mut store = runtime.store.lock().unwrap_or_else(|e| e.into_inner());
+        super::demo_offline::finish(&args.dir, &runtime.config, &mut store)?;
+    }
     println!(
         "\nTry: tally --config {} query --metric audience.followers",
+        config_path.display()
+    );
+    println!(
+        "     tally --config {} goals --client bakery",
         config_path.display()
     );
     sandbox.shutdown().await;
@@ -101,7 +109,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// account each, next to a fresh store. Returns the config's path.
 fn write_demo_files(dir: &Path, sandbox: &Sandbox) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for name in ["tally.db", "tally.db-wal", "tally.db-shm"] {
+    for name in [
+        "tally.db",
+        "tally.db-wal",
+        "tally.db-shm",
+        "offline.csv",
+        "report.html",
+    ] {
         let path = dir.join(name);
         if path.exists() {
             std::fs::remove_file(&path)
@@ -119,6 +133,8 @@ path = "tally.db"
 id = "bakery"
 name = "Corner Bakery"
 timezone = "America/Chicago"
+currency = "USD"
+value_per_lead = 45
 
 [[clients]]
 id = "gym"
@@ -162,7 +178,8 @@ client = "gym"
 base_url = "{mastodon}"
 [sources.settings]
 acct = "riversidegym@sandbox.example"
-"#
+{goals}"#,
+        goals = super::demo_offline::GOALS
     );
     let path = dir.join("tally.toml");
     std::fs::write(&path, config).with_context(|| format!("writing {}", path.display()))?;

@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
-use tally_runtime::pull::{SourceOutcome, SourceStatus};
+use tally_runtime::pull::{PullOptions, SourceOutcome, SourceStatus};
 
 /// Arguments of `tally pull`.
 #[derive(Debug, clap::Args)]
@@ -13,6 +13,13 @@ pub struct Args {
     /// Only these sources (repeatable); default: every enabled source.
     #[arg(long = "source", value_name = "ID")]
     sources: Vec<String>,
+    /// Only the enabled sources of this client.
+    #[arg(long, value_name = "ID")]
+    client: Option<String>,
+    /// Backfill: read history from this day on (00:00 UTC), past what the
+    /// sources' saved state says was already read.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    since: Option<chrono::NaiveDate>,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -38,7 +45,18 @@ pub async fn run(config: &Path, args: Args) -> anyhow::Result<ExitCode> {
         })?;
         sources.push(source.clone());
     }
-    if args.sources.is_empty() {
+    if let Some(client) = &args.client {
+        let ids = crate::setup::client_sources(&runtime.config, client, config)?;
+        sources.extend(
+            runtime
+                .config
+                .sources
+                .iter()
+                .filter(|s| s.enabled && ids.contains(&s.id))
+                .cloned(),
+        );
+    }
+    if args.sources.is_empty() && args.client.is_none() {
         sources = runtime
             .config
             .sources
@@ -47,12 +65,16 @@ pub async fn run(config: &Path, args: Args) -> anyhow::Result<ExitCode> {
             .cloned()
             .collect();
     }
-    let outcomes = pull_with_progress(
-        &runtime.engine,
-        sources,
-        runtime.config.http.max_concurrency,
-    )
-    .await;
+    let mut seen = std::collections::HashSet::new();
+    sources.retain(|s| seen.insert(s.id.clone()));
+    let since = args
+        .since
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc());
+    let engine = runtime.engine.clone().with_options(PullOptions {
+        since,
+        pipeline_metrics: false,
+    });
+    let outcomes = pull_with_progress(&engine, sources, runtime.config.http.max_concurrency).await;
     print!("{}", summary(&outcomes).render(args.format));
     print_reasons(&outcomes);
     let failed = outcomes

@@ -7,7 +7,7 @@
 use super::span::KeyPath;
 use super::suggest::nearest;
 use super::validate::{check_reference, Checker};
-use super::{CostConfig, CostPeriod, GoalConfig, GoalKind};
+use super::{ClientConfig, CostConfig, CostPeriod, Currency, GoalConfig, GoalKind};
 use std::collections::HashMap;
 use tally_model::{MetricKind, CANONICAL_METRICS};
 
@@ -190,13 +190,85 @@ pub(super) fn check_goal(
     }
 }
 
+/// Money settings of a client: values need a currency to be in, and every
+/// rate converts a valid currency code at a positive rate.
+pub(super) fn check_client(c: &mut Checker<'_, '_, '_, '_>, path: &KeyPath, client: &ClientConfig) {
+    for (key, v) in [
+        ("value_per_lead", client.value_per_lead),
+        ("value_per_conversion", client.value_per_conversion),
+    ] {
+        let Some(v) = v else { continue };
+        if !v.is_finite() || v < 0.0 {
+            c.value(
+                &path.key(key),
+                format!("`{key}` must be a number of 0 or more"),
+            );
+        } else if client.currency.is_none() {
+            c.key(
+                &path.key(key),
+                format!("`{key}` is an amount of money: add `currency = \"USD\"` (or the client's ISO 4217 code) to this client"),
+            );
+        }
+    }
+    if !client.rates.is_empty() && client.currency.is_none() {
+        c.key(
+            &path.key("rates"),
+            "`rates` convert into the client's `currency`; add `currency = \"USD\"` (or the client's code)".into(),
+        );
+    }
+    for (code, rate) in &client.rates {
+        let p = path.key("rates").key(code);
+        if let Err(e) = Currency::parse(code) {
+            c.key(&p, e);
+        }
+        if !rate.is_finite() || *rate <= 0.0 {
+            c.value(&p, format!("the rate of {code} must be a number above 0 (how much one {code} is worth in the client's currency)"));
+        }
+    }
+}
+
+/// Whether `client` can add up an amount in `currency` with its other money.
+fn convertible(client: &ClientConfig, currency: &Currency) -> bool {
+    match &client.currency {
+        Some(own) => own == currency || client.rates.contains_key(currency.as_str()),
+        None => true,
+    }
+}
+
 pub(super) fn check_cost(
     c: &mut Checker<'_, '_, '_, '_>,
     path: &KeyPath,
     cost: &CostConfig,
     clients: &[String],
+    client_configs: &[&ClientConfig],
+    first_currency: &mut HashMap<String, Currency>,
 ) {
     check_reference(c, &path.key("client"), "client", &cost.client, clients);
+    if let Some(client) = client_configs.iter().find(|k| k.id == cost.client) {
+        let currency = &cost.currency;
+        if !convertible(client, currency) {
+            let own = client
+                .currency
+                .as_ref()
+                .map(Currency::as_str)
+                .unwrap_or_default();
+            c.value(
+                &path.key("currency"),
+                format!("client `{}` reports in {own} and has no rate for {currency}; add `rates = {{ {currency} = ... }}` to the client (one {currency} in {own}) or use {own}", client.id),
+            );
+        } else if client.currency.is_none() {
+            match first_currency.get(&client.id) {
+                Some(first) if first != currency => c.value(
+                    &path.key("currency"),
+                    format!("client `{}` has costs in {first} and {currency}, which cannot be added up; add `currency` and `rates` to the client", client.id),
+                ),
+                Some(_) => {}
+                None => {
+                    first_currency.insert(client.id.clone(), currency.clone());
+                }
+            }
+        }
+    }
     if !cost.amount.is_finite() || cost.amount < 0.0 {
         c.value(
             &path.key("amount"),

@@ -12,7 +12,8 @@ use super::suggest::{did_you_mean, fields_of, list};
 use super::validate::{validate, Parsed};
 use super::{
     AuthConfig, ClientConfig, Config, CostConfig, GoalConfig, HttpConfig, PluginsConfig,
-    QuotaOverride, RateLimitOverride, ServerConfig, SourceConfig, StorageConfig, TOP_LEVEL_KEYS,
+    QuotaOverride, RateLimitOverride, ScheduleConfig, ServerConfig, SourceConfig, StorageConfig,
+    TokensConfig, TOP_LEVEL_KEYS,
 };
 use serde::de::DeserializeOwned;
 use std::ops::Range;
@@ -112,7 +113,9 @@ pub fn parse_with(
         storage: section::<StorageConfig>(&root, "storage", &mut sink).unwrap_or_default(),
         plugins: section::<PluginsConfig>(&root, "plugins", &mut sink).unwrap_or_default(),
         server: section::<ServerConfig>(&root, "server", &mut sink).unwrap_or_default(),
+        schedule: section::<ScheduleConfig>(&root, "schedule", &mut sink).unwrap_or_default(),
         http: section::<HttpConfig>(&root, "http", &mut sink).unwrap_or_default(),
+        auth: section::<TokensConfig>(&root, "auth", &mut sink).unwrap_or_default(),
         clients: items::<ClientConfig>(&root, "clients", &mut sink),
         sources: items::<SourceConfig>(&root, "sources", &mut sink),
         goals: items::<GoalConfig>(&root, "goals", &mut sink),
@@ -231,11 +234,13 @@ fn reject_unknown_keys(
 ) {
     let top = KeyPath::root();
     prune(root.get_mut(), &top, TOP_LEVEL_KEYS, "the top level", sink);
-    let sections: [(&str, &[&str]); 4] = [
+    let sections: [(&str, &[&str]); 6] = [
         ("storage", fields_of::<StorageConfig>()),
         ("plugins", fields_of::<PluginsConfig>()),
         ("server", fields_of::<ServerConfig>()),
+        ("schedule", fields_of::<ScheduleConfig>()),
         ("http", fields_of::<HttpConfig>()),
+        ("auth", fields_of::<TokensConfig>()),
     ];
     for (name, fields) in sections {
         if let Some(DeValue::Table(t)) = root.get_mut().get_mut(name).map(Spanned::get_mut) {

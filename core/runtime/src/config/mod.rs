@@ -31,8 +31,10 @@ use crate::secret::Secret;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The whole validated config.
 #[derive(Debug, Clone, Default)]
@@ -43,8 +45,12 @@ pub struct Config {
     pub plugins: PluginsConfig,
     /// The daemon's HTTP endpoint.
     pub server: ServerConfig,
+    /// How `tally run` schedules pulls.
+    pub schedule: ScheduleConfig,
     /// Timeouts, retries and concurrency of the host's HTTP client.
     pub http: HttpConfig,
+    /// Where OAuth2 tokens are kept and how they are encrypted.
+    pub auth: TokensConfig,
     /// The businesses sources, goals and reports belong to.
     pub clients: Vec<ClientConfig>,
     /// The accounts to pull.
@@ -69,7 +75,8 @@ impl Config {
 
 /// The top-level keys, in the order `config.example.toml` documents them.
 pub(crate) const TOP_LEVEL_KEYS: &[&str] = &[
-    "storage", "plugins", "server", "http", "clients", "sources", "goals", "costs",
+    "storage", "plugins", "server", "schedule", "http", "auth", "clients", "sources", "goals",
+    "costs",
 ];
 
 /// `[storage]`
@@ -94,6 +101,8 @@ impl Default for StorageConfig {
 pub struct PluginsConfig {
     /// Directories of connector shared libraries to load; relative to the config file's directory.
     pub dirs: Vec<PathBuf>,
+    /// SHA-256 pins by library file name: a file whose digest differs is refused before any of its code runs.
+    pub sha256: std::collections::BTreeMap<String, String>,
 }
 
 /// `[server]`
@@ -110,6 +119,65 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
         }
     }
+}
+
+/// `[schedule]`: how `tally run` turns each source's `every` into pulls.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    /// What happens to runs missed while the daemon was down.
+    pub catch_up: CatchUp,
+    /// Largest per-source offset added to planned times, so sources on the
+    /// same schedule do not all start at once (capped at the interval).
+    #[serde(deserialize_with = "values::duration")]
+    pub max_jitter: Duration,
+    /// Extra pulls just after each period boundary in the client's time zone,
+    /// so growth over a period has exact start and end values.
+    pub boundary_captures: BoundaryCaptures,
+    /// Most pulls of one platform at the same time; 0 leaves only the global
+    /// `[http] max_concurrency`.
+    pub per_platform_concurrency: usize,
+    /// How long a shutdown waits for pulls in flight before cancelling them.
+    #[serde(deserialize_with = "values::duration")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            catch_up: CatchUp::Once,
+            max_jitter: Duration::from_secs(15 * 60),
+            boundary_captures: BoundaryCaptures::Month,
+            per_platform_concurrency: 4,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What `tally run` does about planned runs missed while it was not running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CatchUp {
+    /// Nothing: each source waits for its next planned run.
+    Skip,
+    /// One pull right away for each source that missed at least one run.
+    Once,
+    /// One pull per missed run (at most 24 per source), back to back.
+    All,
+}
+
+/// Which period boundaries get an extra pull of each scheduled source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoundaryCaptures {
+    /// No extra pulls.
+    Off,
+    /// Every midnight.
+    Day,
+    /// Every Monday midnight and every first of the month.
+    Week,
+    /// Every first of the month (and so every quarter).
+    Month,
 }
 
 /// `[http]`: how the host's client treats every platform.
@@ -143,8 +211,22 @@ impl Default for HttpConfig {
     }
 }
 
+/// `[auth]`: the token store of OAuth2 sources (`tally auth login` writes it,
+/// pulls read and renew it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokensConfig {
+    /// Directory of token files, one per credential; default `tokens/` next to
+    /// the database. Relative to the config file's directory.
+    pub tokens_dir: Option<PathBuf>,
+    /// File holding the key that encrypts token files (64 hex digits); the
+    /// `TALLY_TOKEN_KEY` environment variable wins over it. Without either, token
+    /// files are plain JSON readable by their owner only.
+    pub key_file: Option<PathBuf>,
+}
+
 /// `[[clients]]`: a business whose sources, goals and costs are reported together.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientConfig {
     /// Id that sources, goals and costs refer to.
@@ -154,6 +236,20 @@ pub struct ClientConfig {
     /// IANA time zone that months and weeks of goals and reports follow.
     #[serde(default = "values::utc", deserialize_with = "values::timezone")]
     pub timezone: Tz,
+    /// Currency reports show money in; needed when costs, revenue or values
+    /// come in more than one currency, or `value_per_*` is set.
+    #[serde(default)]
+    pub currency: Option<Currency>,
+    /// What one lead is worth to the business, in `currency`, for ROI.
+    #[serde(default)]
+    pub value_per_lead: Option<f64>,
+    /// What one conversion (sale, booking) is worth, in `currency`, for ROI.
+    #[serde(default)]
+    pub value_per_conversion: Option<f64>,
+    /// Exchange rates into `currency`: `EUR = 1.08` means one euro is 1.08 of
+    /// `currency`. Amounts in a currency without a rate are an error, never summed.
+    #[serde(default)]
+    pub rates: BTreeMap<String, f64>,
 }
 
 fn default_max_pages() -> u32 {
@@ -182,6 +278,10 @@ pub struct SourceConfig {
     /// How often `tally run` pulls it; without it the source is pulled only by `tally pull`.
     #[serde(default)]
     pub every: Option<Schedule>,
+    /// Days an incremental pull re-reads because the platform still restates
+    /// them; default: the connector's own window.
+    #[serde(default)]
+    pub lookback_days: Option<u32>,
     /// API root replacing the connector's documented one (a sandbox, a proxy, a mock).
     #[serde(default, deserialize_with = "values::opt_http_url")]
     pub base_url: Option<String>,
@@ -200,6 +300,10 @@ pub struct SourceConfig {
     /// Cost-unit budget replacing the connector's default.
     #[serde(default)]
     pub quota: Option<QuotaOverride>,
+    /// Days the platform keeps restating this source's numbers (Meta insights:
+    /// 28, GA4: about 3); goals and reports mark newer points provisional.
+    #[serde(default)]
+    pub settle_days: u32,
     /// Connector-specific settings, checked against the connector's description.
     #[serde(default = "empty_settings")]
     pub settings: serde_json::Value,
@@ -335,6 +439,10 @@ pub struct AuthConfig {
     /// Local port `tally auth login` listens on for the OAuth2 redirect.
     #[serde(default)]
     pub redirect_port: Option<u16>,
+    /// Name of the token file, so sources logged in as one user share one
+    /// credential (and one refresh); default: the source id.
+    #[serde(default)]
+    pub credential: Option<String>,
 }
 
 /// What a goal measures.

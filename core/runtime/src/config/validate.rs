@@ -5,13 +5,13 @@
 //! Ids are taken from the raw document, so an entry that failed to deserialize
 //! still counts as defined and does not cause a second, misleading error.
 
-use super::goals::{check_cost, check_goal};
+use super::goals::{check_client, check_cost, check_goal};
 use super::load::{ParseContext, Sink};
 use super::span::{value_at, KeyPath};
 use super::suggest::{did_you_mean, list};
 use super::{
     AuthConfig, AuthMethod, ClientConfig, Config, CostConfig, GoalConfig, HttpConfig,
-    PluginsConfig, ServerConfig, SourceConfig, StorageConfig,
+    PluginsConfig, ScheduleConfig, ServerConfig, SourceConfig, StorageConfig, TokensConfig,
 };
 use crate::secret::Secret;
 use std::collections::HashMap;
@@ -25,6 +25,8 @@ pub(crate) struct Parsed {
     pub(crate) storage: StorageConfig,
     pub(crate) plugins: PluginsConfig,
     pub(crate) server: ServerConfig,
+    pub(crate) schedule: ScheduleConfig,
+    pub(crate) auth: TokensConfig,
     pub(crate) http: HttpConfig,
     pub(crate) clients: Vec<(usize, ClientConfig)>,
     pub(crate) sources: Vec<(usize, SourceConfig)>,
@@ -134,6 +136,9 @@ pub(crate) fn validate(
     storage.path = ctx.base_dir.join(&storage.path);
     let mut plugins = parsed.plugins;
     plugins.dirs = plugins.dirs.iter().map(|d| ctx.base_dir.join(d)).collect();
+    let mut auth = parsed.auth;
+    auth.tokens_dir = auth.tokens_dir.map(|d| ctx.base_dir.join(d));
+    auth.key_file = auth.key_file.map(|f| ctx.base_dir.join(f));
 
     let mut out_sources = Vec::new();
     for (i, mut s) in parsed.sources {
@@ -151,6 +156,11 @@ pub(crate) fn validate(
         .iter()
         .map(|s| (s.id.as_str(), s.client.as_deref()))
         .collect();
+    for (i, client) in &parsed.clients {
+        check_client(&mut c, &top.key("clients").index(*i), client);
+    }
+    let client_configs: Vec<&ClientConfig> = parsed.clients.iter().map(|(_, k)| k).collect();
+    let mut cost_currencies = HashMap::new();
     for (i, g) in &parsed.goals {
         check_goal(
             &mut c,
@@ -162,13 +172,22 @@ pub(crate) fn validate(
         );
     }
     for (i, cost) in &parsed.costs {
-        check_cost(&mut c, &top.key("costs").index(*i), cost, &clients);
+        check_cost(
+            &mut c,
+            &top.key("costs").index(*i),
+            cost,
+            &clients,
+            &client_configs,
+            &mut cost_currencies,
+        );
     }
     Config {
         storage,
         plugins,
         server: parsed.server,
+        schedule: parsed.schedule,
         http: parsed.http,
+        auth,
         clients: parsed.clients.into_iter().map(|(_, v)| v).collect(),
         sources: out_sources,
         goals: parsed.goals.into_iter().map(|(_, v)| v).collect(),
@@ -437,6 +456,7 @@ fn check_auth_fields(c: &mut Checker<'_, '_, '_, '_>, path: &KeyPath, a: &AuthCo
         ("auth_url", a.auth_url.is_some()),
         ("token_url", a.token_url.is_some()),
         ("redirect_port", a.redirect_port.is_some()),
+        ("credential", a.credential.is_some()),
     ];
     let (required, optional): (&[&str], &[&str]) = match a.kind {
         AuthMethod::None => (&[], &[]),
@@ -451,11 +471,13 @@ fn check_auth_fields(c: &mut Checker<'_, '_, '_, '_>, path: &KeyPath, a: &AuthCo
                 "auth_url",
                 "token_url",
                 "redirect_port",
+                "credential",
             ],
         ),
-        AuthMethod::ClientCredentials => {
-            (&["client_id", "client_secret"], &["scopes", "token_url"])
-        }
+        AuthMethod::ClientCredentials => (
+            &["client_id", "client_secret"],
+            &["scopes", "token_url", "credential"],
+        ),
     };
     let kind = a.kind.as_str();
     for (name, is_set) in &set {

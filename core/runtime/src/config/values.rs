@@ -17,7 +17,8 @@ use std::time::Duration;
 /// When a source is pulled: a fixed interval or a cron expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
-    /// Every so often (`every = "6h"`), counted from the daemon's start.
+    /// Every so often (`every = "6h"`), on a grid aligned to the Unix epoch
+    /// (UTC) plus a per-source offset, so a restart does not shift it.
     Every(Duration),
     /// A 5-field cron expression (minute hour day-of-month month day-of-week),
     /// kept as written for the scheduler to interpret in the client's time zone.
@@ -103,7 +104,29 @@ fn parse_cron(s: &str) -> Result<(), String> {
             ));
         }
     }
+    let parser = croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Disallowed)
+        .build();
+    parser.parse(s).map_err(|_| {
+        format!(
+            "the cron expression does not parse: a value is out of range (minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-7) or malformed; {SCHEDULE_HELP}"
+        )
+    })?;
     Ok(())
+}
+
+/// `deserialize_with` for a duration option (`"30s"`, `"15m"`, `"1h"`; `"0s"` is zero).
+pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    let s = s.trim();
+    if s.trim_end_matches('s') == "0" {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(s).map_err(|_| {
+        de::Error::custom(
+            "write a duration such as \"30s\", \"15m\", \"1h\" or \"1h30m\" (units s, m, h, d)",
+        )
+    })
 }
 
 impl<'de> Deserialize<'de> for Schedule {

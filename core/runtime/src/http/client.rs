@@ -2,8 +2,9 @@
 
 use super::pacing::Pacer;
 use super::quota::{quota_window, QuotaLedger};
-use super::redact::redact_url;
+use super::redact::{redact_headers, redact_url};
 use super::retry::{backoff, is_retryable_status, parse_retry_after};
+use super::token::TokenSource;
 use super::usage::{hold_for, read_usage};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -69,6 +70,9 @@ pub enum Credential {
     },
     /// `Authorization: Bearer <token>`.
     Bearer(Secret),
+    /// `Authorization: Bearer <token>` with an OAuth2 token asked for at each
+    /// attempt and refreshed once when the platform answers 401.
+    OAuth2(Arc<dyn TokenSource>),
 }
 
 impl Credential {
@@ -79,6 +83,7 @@ impl Credential {
             Credential::None => return "anonymous".to_string(),
             Credential::ApiKey { key, .. } => key,
             Credential::Bearer(token) => token,
+            Credential::OAuth2(tokens) => return tokens.fingerprint(),
         };
         let digest = Sha256::digest(secret.expose().as_bytes());
         digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
@@ -248,14 +253,42 @@ impl SourceHttp {
         Ok(())
     }
 
-    async fn send_once(
-        &self,
-        request: &HttpRequest,
-        mut url: reqwest::Url,
-    ) -> Result<HttpResponse, reqwest::Error> {
-        let mut builder_headers: Vec<(String, String)> = request.headers.clone();
+    /// The OAuth2 token for the next attempt (renewed first if it is about to
+    /// expire), or `None` for the other credentials.
+    async fn oauth_token(&self) -> Result<Option<Secret>, HttpError> {
         match &self.spec.credential {
-            Credential::None => {}
+            Credential::OAuth2(tokens) => tokens.access_token().await.map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// After a 401: whether the request deserves one more attempt with a renewed
+    /// token. Only OAuth2 tokens can be renewed, and only once per request.
+    async fn renewed_after_401(
+        &self,
+        token: Option<&Secret>,
+        renewed: &mut bool,
+    ) -> Result<bool, HttpError> {
+        let (Credential::OAuth2(tokens), Some(rejected)) = (&self.spec.credential, token) else {
+            return Ok(false);
+        };
+        if *renewed {
+            return Ok(false);
+        }
+        *renewed = true;
+        tokens.refresh_rejected(rejected).await?;
+        Ok(true)
+    }
+
+    /// Puts the credential into one attempt's URL or headers.
+    fn apply_credential(
+        &self,
+        url: &mut reqwest::Url,
+        headers: &mut Vec<(String, String)>,
+        oauth_token: Option<&Secret>,
+    ) {
+        let bearer = match &self.spec.credential {
+            Credential::None => None,
             Credential::ApiKey {
                 key,
                 query_param,
@@ -265,14 +298,40 @@ impl SourceHttp {
                     url.query_pairs_mut().append_pair(param, key.expose());
                 }
                 if let Some(name) = header {
-                    builder_headers.push((name.clone(), key.expose().to_string()));
+                    headers.push((name.clone(), key.expose().to_string()));
                 }
+                None
             }
-            Credential::Bearer(token) => {
-                builder_headers
-                    .push(("authorization".into(), format!("Bearer {}", token.expose())));
-            }
+            Credential::Bearer(token) => Some(token),
+            Credential::OAuth2(_) => oauth_token,
+        };
+        if let Some(token) = bearer {
+            headers.push(("authorization".into(), format!("Bearer {}", token.expose())));
         }
+    }
+
+    /// The header the API key travels in, so traces can hide it too.
+    fn key_header(&self) -> Option<&str> {
+        match &self.spec.credential {
+            Credential::ApiKey { header, .. } => header.as_deref(),
+            _ => None,
+        }
+    }
+
+    async fn send_once(
+        &self,
+        request: &HttpRequest,
+        mut url: reqwest::Url,
+        oauth_token: Option<&Secret>,
+    ) -> Result<HttpResponse, reqwest::Error> {
+        let mut builder_headers: Vec<(String, String)> = request.headers.clone();
+        self.apply_credential(&mut url, &mut builder_headers, oauth_token);
+        tracing::trace!(
+            source = %self.spec.source_id,
+            url = %redact_url(url.as_str()),
+            headers = ?redact_headers(&builder_headers, self.key_header()),
+            "request as sent"
+        );
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -299,7 +358,13 @@ impl SourceHttp {
                     String::from_utf8_lossy(v.as_bytes()).into_owned(),
                 )
             })
-            .collect();
+            .collect::<Vec<_>>();
+        tracing::trace!(
+            source = %self.spec.source_id,
+            status,
+            headers = ?redact_headers(&headers, None),
+            "response headers"
+        );
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await? {
             if body.len() + chunk.len() > self.host.settings.max_body_bytes {
@@ -326,13 +391,17 @@ impl HttpClient for SourceHttp {
         let path = url_path(&request.url);
         let traced_url = redact_url(&request.url);
         let mut attempt = 0;
+        let mut renewed = false;
         loop {
             attempt += 1;
+            let oauth_token = self.oauth_token().await?;
             self.charge_quota(request.cost)?;
             self.pacer.ready().await;
             self.counts.requests.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
-            let result = self.send_once(&request, url.clone()).await;
+            let result = self
+                .send_once(&request, url.clone(), oauth_token.as_ref())
+                .await;
             let latency_ms = started.elapsed().as_millis() as u64;
             let last_attempt = attempt >= settings.max_attempts;
             let wait = match result {
@@ -356,14 +425,14 @@ impl HttpClient for SourceHttp {
                         self.pacer.hold(hold);
                     }
                     if response.status == 401 {
-                        return Err(HttpError::Unauthorized {
-                            path,
-                            status: 401,
-                            message: format!(
-                                "{}; check the source's [sources.auth] credential",
-                                snippet(&response.body)
-                            ),
-                        });
+                        if self
+                            .renewed_after_401(oauth_token.as_ref(), &mut renewed)
+                            .await?
+                        {
+                            self.counts.retries.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                        return Err(unauthorized(path, &response));
                     }
                     if !is_retryable_status(response.status) {
                         return Ok(response);
@@ -438,6 +507,18 @@ impl HttpClient for SourceHttp {
                 tokio::time::sleep(wait).await;
             }
         }
+    }
+}
+
+/// The error for a 401 the host could not fix by renewing a token.
+fn unauthorized(path: String, response: &HttpResponse) -> HttpError {
+    HttpError::Unauthorized {
+        path,
+        status: 401,
+        message: format!(
+            "{}; check the source's [sources.auth] credential",
+            snippet(&response.body)
+        ),
     }
 }
 

@@ -12,10 +12,12 @@ mod pacing;
 mod quota;
 mod redact;
 mod retry;
+mod token;
 mod usage;
 
 pub use client::{
     Credential, HostHttp, HttpSettings, MemoryLedger, RequestCounts, SourceHttp, SourceHttpSpec,
 };
 pub use quota::{quota_window, QuotaLedger};
-pub use redact::redact_url;
+pub use redact::{redact_headers, redact_url};
+pub use token::TokenSource;

@@ -1,13 +1,16 @@
 //! Turning `[sources.auth]` into the credential the host injects.
 
+use crate::auth::TokenProviders;
 use crate::config::{AuthMethod, SourceConfig};
 use crate::http::Credential;
 use tally_model::{AuthKind, Description};
 
 /// The credential a source's requests carry, or a message saying what is missing.
+/// OAuth2 kinds get their tokens from `tokens` at each request.
 pub fn credential_for(
     source: &SourceConfig,
     description: &Description,
+    tokens: Option<&TokenProviders>,
 ) -> Result<Credential, String> {
     let auth = &source.auth;
     match auth.kind {
@@ -39,10 +42,17 @@ pub fn credential_for(
         AuthMethod::Bearer => auth.token.clone().map(Credential::Bearer).ok_or_else(|| {
             "auth kind `bearer` needs `token` (or `token_file`) in [sources.auth]".to_string()
         }),
-        other => Err(format!(
-            "auth kind `{}` needs a token from `tally auth login {}` first",
-            other.as_str(),
-            source.id
-        )),
+        AuthMethod::OAuth2 | AuthMethod::ClientCredentials => {
+            let tokens = tokens.ok_or_else(|| {
+                format!(
+                    "auth kind `{}` needs the token store, which this command does not open",
+                    auth.kind.as_str()
+                )
+            })?;
+            let provider = tokens
+                .provider_for(source, description)
+                .map_err(|e| e.to_string())?;
+            Ok(Credential::OAuth2(provider))
+        }
     }
 }

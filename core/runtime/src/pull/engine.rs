@@ -1,6 +1,9 @@
 //! The pull engine.
 
 use super::credential::credential_for;
+use super::emitter::CommitEmitter;
+use super::pipeline::pipeline_points;
+use crate::auth::TokenProviders;
 use crate::catalog::{Catalog, Entry};
 use crate::config::SourceConfig;
 use crate::http::{HostHttp, SourceHttp, SourceHttpSpec};
@@ -8,7 +11,7 @@ use crate::store::{RunOutcome, RunStatus, Store};
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tally_model::{ConnectorError, HttpError, PointBuffer, SourceContext};
+use tally_model::{ConnectorError, HttpError, SourceContext};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -80,12 +83,23 @@ pub struct SourceOutcome {
     pub duration: Duration,
 }
 
+/// Settings that apply to every pull of an [`Engine`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PullOptions {
+    /// Backfill from this instant (`tally pull --since`), passed to connectors.
+    pub since: Option<DateTime<Utc>>,
+    /// Also store `pipeline.*` points describing each pull (`tally run` does).
+    pub pipeline_metrics: bool,
+}
+
 /// Runs pulls of configured sources against one store through one host client.
 #[derive(Clone)]
 pub struct Engine {
     host: Arc<HostHttp>,
     store: Arc<Mutex<Store>>,
     catalog: Arc<Catalog>,
+    options: PullOptions,
+    tokens: Option<Arc<TokenProviders>>,
 }
 
 impl Engine {
@@ -95,7 +109,38 @@ impl Engine {
             host,
             store,
             catalog,
+            options: PullOptions::default(),
+            tokens: None,
         }
+    }
+
+    /// This engine with the OAuth2 token providers its `oauth2` and
+    /// `client_credentials` sources get their tokens from; without them such
+    /// sources fail with a message saying so.
+    pub fn with_tokens(mut self, tokens: Arc<TokenProviders>) -> Engine {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// This engine with other pull options.
+    pub fn with_options(mut self, options: PullOptions) -> Engine {
+        self.options = options;
+        self
+    }
+
+    /// The connectors this engine pulls with.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// The store it writes.
+    pub fn store(&self) -> &Arc<Mutex<Store>> {
+        &self.store
+    }
+
+    /// The OAuth2 token providers, when this engine has them.
+    pub fn tokens(&self) -> Option<&Arc<TokenProviders>> {
+        self.tokens.as_ref()
     }
 
     /// Pulls `sources` with at most `concurrency` at once; `on_done` is called as each
@@ -133,6 +178,16 @@ impl Engine {
 
     /// Pulls one source and stores its points; never panics, always records the run.
     pub async fn pull_one(&self, source: &SourceConfig) -> SourceOutcome {
+        self.pull_at(source, None).await
+    }
+
+    /// [`Engine::pull_one`], with gauges stamped at `stamp` instead of the
+    /// pull's hour slot (a boundary capture stamps the period boundary itself).
+    pub async fn pull_at(
+        &self,
+        source: &SourceConfig,
+        stamp: Option<DateTime<Utc>>,
+    ) -> SourceOutcome {
         let started = Instant::now();
         let now = Utc::now();
         let run_id = self.with_store(|s| s.start_run(&source.id, now)).ok();
@@ -148,7 +203,7 @@ impl Engine {
             throttled: 0,
             duration: Duration::ZERO,
         };
-        outcome.status = match self.pull_and_store(source, now, &mut outcome).await {
+        outcome.status = match self.pull_and_store(source, now, stamp, &mut outcome).await {
             Ok(()) => SourceStatus::Ok,
             Err(ConnectorError::Http(e @ HttpError::QuotaExhausted { .. })) => {
                 SourceStatus::Skipped(e.to_string())
@@ -167,9 +222,16 @@ impl Engine {
                 tracing::warn!(source = %source.id, status = status.label(), reason = status.reason().unwrap_or(""), "pull did not complete")
             }
         }
+        let finished_at = Utc::now();
+        if self.options.pipeline_metrics {
+            let points = pipeline_points(&outcome, now, finished_at);
+            if let Err(e) = self.with_store(|s| s.write_batch(&source.id, &points, now, None)) {
+                tracing::error!(source = %source.id, error = %e, "could not store pipeline metrics");
+            }
+        }
         if let Some(id) = run_id {
             let record = RunOutcome {
-                finished_at: Utc::now(),
+                finished_at,
                 status: match outcome.status {
                     SourceStatus::Ok => RunStatus::Ok,
                     SourceStatus::Failed(_) => RunStatus::Failed,
@@ -202,6 +264,8 @@ impl Engine {
             state: None,
             max_pages: source.max_pages,
             now: Utc::now(),
+            since: None,
+            lookback_days: source.lookback_days,
         };
         entry.connector.check(&ctx).await
     }
@@ -222,7 +286,8 @@ impl Engine {
                 ))
             })?;
         let description = &entry.description;
-        let credential = credential_for(source, description).map_err(ConnectorError::Other)?;
+        let credential = credential_for(source, description, self.tokens.as_deref())
+            .map_err(ConnectorError::Other)?;
         let base_url = source
             .base_url
             .clone()
@@ -254,6 +319,7 @@ impl Engine {
         &self,
         source: &SourceConfig,
         now: DateTime<Utc>,
+        stamp: Option<DateTime<Utc>>,
         outcome: &mut SourceOutcome,
     ) -> Result<(), ConnectorError> {
         let (entry, http, base_url) = self.prepare(source)?;
@@ -269,24 +335,19 @@ impl Engine {
             http: &http,
             state: state.as_ref(),
             max_pages: source.max_pages,
-            now: sample_slot(now),
+            now: stamp.unwrap_or_else(|| sample_slot(now)),
+            since: self.options.since,
+            lookback_days: source.lookback_days,
         };
-        let mut buffer = PointBuffer::new(&description.name);
-        let pulled = entry.connector.pull(&ctx, &mut buffer).await;
+        let mut emitter =
+            CommitEmitter::new(Arc::clone(&self.store), &source.id, &description.name, now);
+        let pulled = entry.connector.pull(&ctx, &mut emitter).await;
         (outcome.requests, outcome.retries, outcome.throttled) = counts.snapshot();
+        outcome.points = emitter.emitted;
+        // Checkpoints committed so far stay committed even when the pull fails.
+        (outcome.inserted, outcome.revised) = (emitter.stats.inserted, emitter.stats.revised);
         pulled?;
-        outcome.points = buffer.points.len() as u64;
-        let store = Arc::clone(&self.store);
-        let source_id = source.id.clone();
-        let stats = tokio::task::spawn_blocking(move || {
-            let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-            store
-                .write_batch(&source_id, &buffer.points, now, buffer.state.as_ref())
-                .map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| ConnectorError::Other(format!("store task failed: {e}")))?
-        .map_err(ConnectorError::Other)?;
+        let stats = emitter.finish().await?;
         outcome.inserted = stats.inserted;
         outcome.revised = stats.revised;
         Ok(())

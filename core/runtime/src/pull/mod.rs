@@ -2,14 +2,19 @@
 //! many sources concurrently with failures kept apart.
 //!
 //! A source's points are buffered and written in one store transaction together
-//! with its saved state only when the whole pull succeeded, so a failure (or a
-//! crash) halfway leaves the store as it was and the next run starts over from the
-//! last committed state. Upserts by natural key make a re-pull write nothing new.
+//! with its saved state when the pull succeeds, or earlier when the connector
+//! marks a checkpoint (`Emitter::checkpoint`, after each page): a failure or a
+//! crash halfway loses only what came after the last checkpoint, and the next
+//! pull resumes from the state committed with it. Upserts by natural key make a
+//! re-pull write nothing new.
 
 mod credential;
+mod emitter;
 mod engine;
 mod ledger;
+mod pipeline;
 
 pub use credential::credential_for;
-pub use engine::{sample_slot, Engine, SourceOutcome, SourceStatus};
+pub use engine::{sample_slot, Engine, PullOptions, SourceOutcome, SourceStatus};
 pub use ledger::StoreLedger;
+pub use pipeline::{pipeline_points, PIPELINE_ENTITY, PIPELINE_PLATFORM};

@@ -74,6 +74,22 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (key, window_ms)
     ) WITHOUT ROWID;
     "#,
+    // 2: goals and reports. Sources filled by `tally import` rather than a
+    // connector: the client they belong to (goals and reports count a
+    // client's sources) and the file last imported into each. And a covering
+    // index of the totals (points without dimensions) goals add up, so
+    // evaluating a goal reads one index range and never the table.
+    r#"
+    CREATE TABLE imported_sources (
+        source      TEXT PRIMARY KEY,
+        client      TEXT    NOT NULL,
+        file        TEXT    NOT NULL,
+        imported_ms INTEGER NOT NULL
+    );
+    CREATE INDEX points_totals ON points
+        (metric, source, start_ms, end_ms, entity_kind, entity_id, kind, value, unit, platform)
+        WHERE dimensions = '{}';
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -12,15 +12,23 @@
 //! returned time are millisecond-precise.
 
 mod error;
+mod imports;
+mod latest;
 mod migrate;
 mod points;
 mod quota;
 mod runs;
 mod state;
+mod summary;
+mod totals;
 
 pub use error::StoreError;
+pub use imports::ImportedSource;
+pub use latest::LatestValue;
 pub use points::{PointQuery, StoredPoint, WriteStats};
-pub use runs::{RunOutcome, RunRecord, RunState, RunStatus};
+pub use runs::{LastSuccess, RunOutcome, RunRecord, RunState, RunStatus};
+pub use summary::SourceSummary;
+pub use totals::TotalRow;
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;

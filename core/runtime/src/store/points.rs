@@ -124,6 +124,106 @@ const POINT_COLUMNS: &str =
      p.metric AS metric, p.dimensions AS dimensions, p.start_ms AS start_ms, p.end_ms AS end_ms,
      p.kind AS kind, p.platform AS platform";
 
+/// The statements of an idempotent upsert, prepared once per transaction.
+pub(super) struct Upsert<'t, 'e> {
+    find: rusqlite::CachedStatement<'t>,
+    insert: rusqlite::CachedStatement<'t>,
+    archive: rusqlite::CachedStatement<'t>,
+    replace: rusqlite::CachedStatement<'t>,
+    err: &'e dyn Fn(rusqlite::Error) -> StoreError,
+}
+
+impl<'t, 'e> Upsert<'t, 'e> {
+    /// Prepares the statements inside `tx`; `err` wraps SQLite failures.
+    pub(super) fn prepare(
+        tx: &'t rusqlite::Transaction<'_>,
+        err: &'e dyn Fn(rusqlite::Error) -> StoreError,
+    ) -> Result<Upsert<'t, 'e>, StoreError> {
+        Ok(Upsert {
+            find: tx.prepare_cached(FIND).map_err(err)?,
+            insert: tx.prepare_cached(INSERT).map_err(err)?,
+            archive: tx.prepare_cached(ARCHIVE).map_err(err)?,
+            replace: tx.prepare_cached(REPLACE).map_err(err)?,
+            err,
+        })
+    }
+
+    /// Upserts one (already validated) point of `source` by its natural key:
+    /// an identical value writes nothing, a new key is inserted, a changed
+    /// value replaces the stored one, which is kept as a revision.
+    pub(super) fn point(
+        &mut self,
+        source: &str,
+        p: &Point,
+        observed_ms: i64,
+        stats: &mut WriteStats,
+    ) -> Result<(), StoreError> {
+        let err = self.err;
+        let key = Key::of(p);
+        let existing: Option<(i64, f64, String)> = self
+            .find
+            .query_row(
+                params![
+                    source,
+                    key.entity_kind,
+                    key.entity_id,
+                    key.metric,
+                    key.dimensions,
+                    key.start_ms,
+                    key.end_ms
+                ],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()
+            .map_err(err)?;
+        match existing {
+            None => {
+                self.insert
+                    .execute(params![
+                        source,
+                        key.entity_kind,
+                        key.entity_id,
+                        key.metric,
+                        key.dimensions,
+                        key.start_ms,
+                        key.end_ms,
+                        p.value,
+                        p.unit.as_str(),
+                        p.kind.as_str(),
+                        p.platform,
+                        p.entity.name,
+                        p.raw_name,
+                        observed_ms
+                    ])
+                    .map_err(err)?;
+                stats.inserted += 1;
+            }
+            Some((_, value, unit)) if value == p.value && unit == p.unit.as_str() => {
+                stats.unchanged += 1;
+            }
+            Some((id, _, _)) => {
+                self.archive
+                    .execute(params![id, observed_ms])
+                    .map_err(err)?;
+                self.replace
+                    .execute(params![
+                        id,
+                        p.value,
+                        p.unit.as_str(),
+                        p.kind.as_str(),
+                        p.platform,
+                        p.entity.name,
+                        p.raw_name,
+                        observed_ms
+                    ])
+                    .map_err(err)?;
+                stats.revised += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// Stores one pull's points and the source's new incremental state in one
     /// transaction: either all of it is committed or none of it, so a crash or
@@ -165,69 +265,9 @@ impl Store {
             .map_err(&err)?;
         let mut stats = WriteStats::default();
         {
-            let mut find = tx.prepare_cached(FIND).map_err(&err)?;
-            let mut insert = tx.prepare_cached(INSERT).map_err(&err)?;
-            let mut archive = tx.prepare_cached(ARCHIVE).map_err(&err)?;
-            let mut replace = tx.prepare_cached(REPLACE).map_err(&err)?;
+            let mut upsert = Upsert::prepare(&tx, &err)?;
             for p in points {
-                let key = Key::of(p);
-                let existing: Option<(i64, f64, String)> = find
-                    .query_row(
-                        params![
-                            source,
-                            key.entity_kind,
-                            key.entity_id,
-                            key.metric,
-                            key.dimensions,
-                            key.start_ms,
-                            key.end_ms
-                        ],
-                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-                    )
-                    .optional()
-                    .map_err(&err)?;
-                match existing {
-                    None => {
-                        insert
-                            .execute(params![
-                                source,
-                                key.entity_kind,
-                                key.entity_id,
-                                key.metric,
-                                key.dimensions,
-                                key.start_ms,
-                                key.end_ms,
-                                p.value,
-                                p.unit.as_str(),
-                                p.kind.as_str(),
-                                p.platform,
-                                p.entity.name,
-                                p.raw_name,
-                                observed_ms
-                            ])
-                            .map_err(&err)?;
-                        stats.inserted += 1;
-                    }
-                    Some((_, value, unit)) if value == p.value && unit == p.unit.as_str() => {
-                        stats.unchanged += 1;
-                    }
-                    Some((id, _, _)) => {
-                        archive.execute(params![id, observed_ms]).map_err(&err)?;
-                        replace
-                            .execute(params![
-                                id,
-                                p.value,
-                                p.unit.as_str(),
-                                p.kind.as_str(),
-                                p.platform,
-                                p.entity.name,
-                                p.raw_name,
-                                observed_ms
-                            ])
-                            .map_err(&err)?;
-                        stats.revised += 1;
-                    }
-                }
+                upsert.point(source, p, observed_ms, &mut stats)?;
             }
             if let Some(text) = &state_text {
                 tx.prepare_cached(SAVE_STATE)

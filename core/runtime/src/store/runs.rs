@@ -5,6 +5,7 @@
 use super::{corrupt, from_ms, sql_err, to_i64, to_ms, to_u64, Store, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Row};
+use std::collections::HashMap;
 
 /// How a finished pull ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +122,77 @@ pub struct RunRecord {
     pub throttled: u64,
 }
 
+/// A source's last successful pull, for catch-up after downtime, `tally plan`
+/// estimates and the daemon's freshness gauges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastSuccess {
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// HTTP requests it sent.
+    pub requests: u64,
+}
+
 impl Store {
+    /// Each source's last successful pull, by source id.
+    pub fn last_successes(&self) -> Result<HashMap<String, LastSuccess>, StoreError> {
+        let path = self.path.as_str();
+        let err = sql_err(path, "reading the last successful runs");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT source, started_ms, finished_ms, requests FROM runs
+                 WHERE id IN (SELECT MAX(id) FROM runs WHERE status = 'ok' GROUP BY source)",
+            )
+            .map_err(&err)?;
+        let mut rows = stmt.query([]).map_err(&err)?;
+        let time = |ms: i64| {
+            from_ms(ms).ok_or_else(|| corrupt(path, "run time", format!("{ms} ms is out of range")))
+        };
+        let mut out = HashMap::new();
+        while let Some(row) = rows.next().map_err(&err)? {
+            let started: i64 = row.get(1).map_err(&err)?;
+            let finished: Option<i64> = row.get(2).map_err(&err)?;
+            out.insert(
+                row.get(0).map_err(&err)?,
+                LastSuccess {
+                    started_at: time(started)?,
+                    finished_at: time(finished.unwrap_or(started))?,
+                    requests: to_u64(row.get(3).map_err(&err)?),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Finishes every run started through this handle and not finished yet as
+    /// failed with `reason` (pulls cancelled at shutdown), and returns how many.
+    pub fn cancel_open_runs(
+        &mut self,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let open: Vec<i64> = self.open_runs.iter().copied().collect();
+        for &id in &open {
+            self.finish_run(
+                id,
+                &RunOutcome {
+                    finished_at: at,
+                    status: RunStatus::Failed,
+                    error: Some(reason.to_string()),
+                    points: 0,
+                    inserted: 0,
+                    revised: 0,
+                    requests: 0,
+                    retries: 0,
+                    throttled: 0,
+                },
+            )?;
+        }
+        Ok(open.len())
+    }
+
     /// Records that a pull of `source` started, before any request is sent, so
     /// a crash during the pull still leaves a trace. Returns the run's id for
     /// [`Store::finish_run`].

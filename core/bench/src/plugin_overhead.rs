@@ -1,0 +1,215 @@
+//! The same connector built in and loaded as a plugin, pulling the same sandbox
+//! data: what does crossing the C ABI cost?
+//!
+//! The sandbox runs as a separate `tally sandbox` process so that this process's
+//! CPU time is the client's alone; the built-in and plugin rounds alternate so
+//! that drift in the machine's load affects both alike.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tally_model::{Connector, PointBuffer, RateLimitSpec, SourceContext};
+use tally_runtime::http::{Credential, HostHttp, HttpSettings, MemoryLedger, SourceHttpSpec};
+use tally_runtime::secret::Secret;
+
+/// Arguments of the plugin-overhead scenario.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The YouTube connector built as a plugin (`cargo build --release -p tally-youtube-plugin`).
+    #[arg(long, default_value = "target/release/libtally_youtube_plugin.so")]
+    plugin: PathBuf,
+    /// Channels pulled per round.
+    #[arg(long, default_value_t = 200)]
+    channels: usize,
+    /// Rounds per path.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+}
+
+/// Wall and CPU time of one path, summed over its rounds.
+#[derive(Debug, Default, Clone, Copy)]
+struct Cost {
+    wall: Duration,
+    cpu: Duration,
+    points: usize,
+}
+
+/// Runs the scenario and prints its figures.
+pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.plugin.exists(),
+        "{} does not exist; build it with `cargo build --release -p tally-youtube-plugin`",
+        args.plugin.display()
+    );
+    let plugin = tally_runtime::plugin::load_plugin(&args.plugin, None)?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("{} holds no connector", args.plugin.display()))?;
+    let built_in: Arc<dyn Connector> = Arc::new(tally_youtube::Youtube);
+    let port = free_port()?;
+    let sandbox = SandboxProcess::start(tally, port)?;
+    let base_url = format!("http://127.0.0.1:{port}/youtube/v3");
+    sandbox.wait_ready(&base_url).await?;
+
+    let (mut direct, mut via_plugin) = (Cost::default(), Cost::default());
+    for _ in 0..args.rounds {
+        add(
+            &mut direct,
+            pull_round(&built_in, &base_url, args.channels).await?,
+        );
+        add(
+            &mut via_plugin,
+            pull_round(&plugin, &base_url, args.channels).await?,
+        );
+    }
+    anyhow::ensure!(
+        direct.points == via_plugin.points,
+        "the two paths emitted different point counts"
+    );
+
+    println!(
+        "scenario      plugin overhead (YouTube connector, {} channels x {} rounds per path)",
+        args.channels, args.rounds
+    );
+    println!("points        {} per path", direct.points);
+    println!(
+        "wall time     built-in {:.3} s, plugin {:.3} s, ratio {:.3}",
+        direct.wall.as_secs_f64(),
+        via_plugin.wall.as_secs_f64(),
+        via_plugin.wall.as_secs_f64() / direct.wall.as_secs_f64()
+    );
+    println!(
+        "cpu time      built-in {:.3} s, plugin {:.3} s, ratio {:.3}",
+        direct.cpu.as_secs_f64(),
+        via_plugin.cpu.as_secs_f64(),
+        via_plugin.cpu.as_secs_f64() / direct.cpu.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn add(total: &mut Cost, round: Cost) {
+    total.wall += round.wall;
+    total.cpu += round.cpu;
+    total.points += round.points;
+}
+
+/// Pulls every channel once through `connector` with the host client, unpaced.
+async fn pull_round(
+    connector: &Arc<dyn Connector>,
+    base_url: &str,
+    channels: usize,
+) -> anyhow::Result<Cost> {
+    let description = connector.describe();
+    let host = HostHttp::new(HttpSettings::default(), Arc::new(MemoryLedger::default()))?;
+    let http = host.for_source(SourceHttpSpec {
+        source_id: "bench".into(),
+        platform: description.platform.clone(),
+        base_url: base_url.to_string(),
+        credential: Credential::ApiKey {
+            key: Secret::new("bench-key"),
+            query_param: Some("key".into()),
+            header: None,
+        },
+        rate_limit: RateLimitSpec {
+            requests: 1_000_000,
+            per_seconds: 1,
+            burst: 1_000_000,
+        },
+        usage_headers: None,
+        quota: None,
+        timeout: None,
+    });
+    let cpu_before = process_cpu();
+    let started = Instant::now();
+    let mut points = 0;
+    for i in 0..channels {
+        let settings = serde_json::json!({ "channel_id": format!("UCbench{i:05}") });
+        let ctx = SourceContext {
+            source_id: "bench",
+            base_url,
+            settings: &settings,
+            http: &http,
+            state: None,
+            max_pages: 100,
+            now: chrono::Utc::now(),
+            since: None,
+            lookback_days: None,
+        };
+        let mut buffer = PointBuffer::new(&description.name);
+        connector.pull(&ctx, &mut buffer).await?;
+        points += buffer.points.len();
+    }
+    Ok(Cost {
+        wall: started.elapsed(),
+        cpu: process_cpu() - cpu_before,
+        points,
+    })
+}
+
+/// CPU time (user + system) this process has used so far.
+fn process_cpu() -> Duration {
+    // SAFETY: `usage` is a plain C struct that getrusage fills in; zeroed is valid.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is to a live local.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(
+        TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?
+            .local_addr()?
+            .port(),
+    )
+}
+
+/// `tally sandbox` in its own process, stopped when dropped.
+struct SandboxProcess {
+    child: Child,
+}
+
+impl SandboxProcess {
+    fn start(tally: &Path, port: u16) -> anyhow::Result<SandboxProcess> {
+        let child = Command::new(tally)
+            .args([
+                "sandbox",
+                "--port",
+                &port.to_string(),
+                "--youtube-limit",
+                "1000000/1",
+                "--youtube-quota",
+                "0",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(SandboxProcess { child })
+    }
+
+    async fn wait_ready(&self, base_url: &str) -> anyhow::Result<()> {
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            if client
+                .get(format!("{base_url}/channels?part=id&id=UCready&key=k"))
+                .send()
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("the sandbox did not come up on {base_url}")
+    }
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,56 @@
+//! Connectors from shared libraries: `--plugin FILE` on the command line and
+//! `[plugins] dirs` in the config, added to the built-in catalog.
+//!
+//! The config can only be validated once every connector is known (a source may
+//! name a plugin's connector), so the `[plugins]` table is read on its own first.
+//! A plugin that is refused is reported on stderr and left out; everything else
+//! keeps working.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use tally_runtime::catalog::Catalog;
+use tally_runtime::config::PluginsConfig;
+use tally_runtime::plugin::{load_into, open_plugin, register};
+
+static COMMAND_LINE_PLUGINS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+
+/// Remembers the `--plugin` files for every catalog this process builds.
+pub fn set_command_line_plugins(paths: Vec<PathBuf>) {
+    // Set once from main before any command runs.
+    let _ = COMMAND_LINE_PLUGINS.set(paths);
+}
+
+/// Built-in connectors plus the plugins from the command line and from the
+/// config at `config_path` (when it exists).
+pub fn catalog(config_path: &Path) -> anyhow::Result<Catalog> {
+    let mut catalog = crate::builtin::catalog()?;
+    for path in COMMAND_LINE_PLUGINS.get().into_iter().flatten() {
+        let refused = match open_plugin(path, None) {
+            Ok(plugin) => register(&mut catalog, vec![plugin]).1,
+            Err(error) => vec![error],
+        };
+        report(&refused);
+    }
+    if let Some(plugins) = plugins_table(config_path) {
+        let base = config_path.parent().unwrap_or(Path::new(""));
+        let dirs: Vec<PathBuf> = plugins.dirs.iter().map(|d| base.join(d)).collect();
+        let (_, refused) = load_into(&mut catalog, &dirs, &plugins.sha256);
+        report(&refused);
+    }
+    Ok(catalog)
+}
+
+/// The `[plugins]` table alone; `None` when the file is absent or does not parse
+/// (the full validation that follows reports those problems with their location).
+fn plugins_table(config_path: &Path) -> Option<PluginsConfig> {
+    let text = std::fs::read_to_string(config_path).ok()?;
+    let mut table: toml::Table = toml::from_str(&text).ok()?;
+    let plugins = table.remove("plugins")?;
+    plugins.try_into().ok()
+}
+
+fn report(refused: &[tally_runtime::plugin::PluginError]) {
+    for error in refused {
+        eprintln!("warning: plugin refused: {error}");
+    }
+}

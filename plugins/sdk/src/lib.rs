@@ -1,0 +1,100 @@
+//! Tally's plugin SDK: a versioned C ABI for connectors, and
+//! [`export_connector!`], which turns any connector crate written against
+//! `tally-model` into a dynamic plugin.
+//!
+//! Why a C ABI and not Rust trait objects: Rust has no stable ABI, so a
+//! `Box<dyn Connector>` built by one compiler version (or with other features,
+//! another allocator, another tokio) cannot be used by a host built with another.
+//! The boundary here is what C can express and nothing more:
+//!
+//! - one exported symbol, [`abi::ENTRY_SYMBOL`], returning a static
+//!   [`abi::TallyPlugin`] table whose *first* field is the ABI version, so the host
+//!   checks it before trusting the rest of the layout;
+//! - `extern "C"` function pointers in `#[repr(C)]` tables (DataFusion's `ffi`
+//!   crate does the same), with the host's callbacks ([`abi::TallyHost`]) passed in
+//!   on each call behind an opaque `host_data` pointer;
+//! - data as `(pointer, length)` byte buffers holding UTF-8 JSON ([`wire`]), each
+//!   freed by the side that allocated it, so no allocator is shared;
+//! - synchronous calls: the host runs them on a blocking thread and the plugin
+//!   drives the connector's future to completion with [`guest::block_on`], so no
+//!   async runtime crosses the boundary either;
+//! - panics caught on both sides of every call, turned into errors.
+//!
+//! The HTTP client a plugin's connector sees is a bridge to the host's client
+//! (invariant 1 of DESIGN.md: the host owns all I/O): rate limits, quota, auth
+//! injection and retries apply to plugins exactly as to built-in connectors.
+//!
+//! This crate is light (the model, serde, no I/O) because both the host and every
+//! plugin link it: the host uses [`abi`] and [`wire`], plugins use the macro and
+//! [`guest`]. `README.md` documents the ABI for plugin authors in other
+//! languages; `include/tally_plugin.h` is its C header.
+
+pub mod abi;
+pub mod guest;
+pub mod testing;
+pub mod wire;
+
+pub use abi::{ABI_VERSION, ENTRY_SYMBOL, SDK_VERSION};
+pub use guest::{log, Level};
+pub use tally_model;
+
+/// Exports a connector from this crate as a Tally plugin.
+///
+/// Put it once in a crate built with `crate-type = ["cdylib", "rlib"]`; the
+/// argument is an expression that makes the connector (`MyConnector`,
+/// `MyConnector::default()`), evaluated once, on first use, inside the plugin.
+/// The crate still builds as an ordinary library for static use.
+///
+/// ```ignore
+/// pub struct Bluesky;
+/// #[async_trait::async_trait]
+/// impl tally_model::Connector for Bluesky { /* describe, check, pull */ }
+///
+/// tally_plugin_sdk::export_connector!(Bluesky);
+/// ```
+///
+/// It defines the `#[no_mangle]` symbol `tally_plugin_entry`, so at most one
+/// crate linked into any one binary may use it; a crate that is also linked
+/// statically next to other plugin crates should put the call behind a feature.
+#[macro_export]
+macro_rules! export_connector {
+    ($connector:expr $(,)?) => {
+        /// The Tally plugin entry point: returns this plugin's static function table.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn tally_plugin_entry() -> *const $crate::abi::TallyPlugin {
+            fn __tally_connector() -> &'static dyn $crate::tally_model::Connector {
+                static CONNECTOR: ::std::sync::OnceLock<
+                    ::std::boxed::Box<dyn $crate::tally_model::Connector>,
+                > = ::std::sync::OnceLock::new();
+                CONNECTOR
+                    .get_or_init(|| ::std::boxed::Box::new($connector))
+                    .as_ref()
+            }
+            unsafe extern "C" fn __tally_describe(out: *mut $crate::abi::TallyBuffer) -> i32 {
+                // SAFETY: the host calls this per the ABI; the guarantees are forwarded.
+                unsafe { $crate::guest::describe(__tally_connector, out) }
+            }
+            unsafe extern "C" fn __tally_check(
+                host: *const $crate::abi::TallyHost,
+                context: *const u8,
+                context_len: usize,
+                out: *mut $crate::abi::TallyBuffer,
+            ) -> i32 {
+                // SAFETY: the host calls this per the ABI; the guarantees are forwarded.
+                unsafe { $crate::guest::check(__tally_connector, host, context, context_len, out) }
+            }
+            unsafe extern "C" fn __tally_pull(
+                host: *const $crate::abi::TallyHost,
+                context: *const u8,
+                context_len: usize,
+                out: *mut $crate::abi::TallyBuffer,
+            ) -> i32 {
+                // SAFETY: the host calls this per the ABI; the guarantees are forwarded.
+                unsafe { $crate::guest::pull(__tally_connector, host, context, context_len, out) }
+            }
+            static TABLE: $crate::abi::TallyPlugin =
+                $crate::abi::TallyPlugin::new(__tally_describe, __tally_check, __tally_pull);
+            &TABLE
+        }
+    };
+}

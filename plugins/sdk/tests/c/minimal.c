@@ -1,0 +1,208 @@
+/*
+ * A Tally plugin written in C against include/tally_plugin.h, without the Rust
+ * SDK: proof that the README documents the ABI well enough.
+ *
+ * pull: logs, reads its saved state ({"pulls": N}), GETs {base_url}/followers
+ * through the host (whose body is a plain number), emits one audience.followers
+ * point with that value, and saves {"pulls": N + 1}.
+ *
+ * Compile-time variants, used by core/runtime/tests/plugins.rs:
+ *   -DTALLY_C_NAME='"name"'        connector name (default "c-minimal")
+ *   -DTALLY_C_METRIC='"metric"'    metric of the emitted point
+ *   -DTALLY_C_DECLARED='"metric"'  metric declared in the description
+ *   -DTALLY_C_GARBAGE             pull fails with bytes that are not JSON
+ *
+ * String handling is deliberately naive (fixed buffers, strstr): enough for a
+ * test plugin; a real one would use a JSON library.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tally_plugin.h"
+
+#ifndef TALLY_C_NAME
+#define TALLY_C_NAME "c-minimal"
+#endif
+#ifndef TALLY_C_METRIC
+#define TALLY_C_METRIC "audience.followers"
+#endif
+#ifndef TALLY_C_DECLARED
+#define TALLY_C_DECLARED TALLY_C_METRIC
+#endif
+#ifdef TALLY_C_GARBAGE
+#define GARBAGE 1
+#else
+#define GARBAGE 0
+#endif
+
+/* Hands `len` bytes to the host in a buffer this plugin allocated (freed by plugin_free). */
+static void give(TallyBuffer *out, const char *bytes, size_t len) {
+    out->ptr = malloc(len > 0 ? len : 1);
+    out->len = out->ptr != NULL ? len : 0;
+    if (out->ptr != NULL) {
+        memcpy(out->ptr, bytes, len);
+    }
+}
+
+static int32_t fail(TallyBuffer *out, const char *message) {
+    char json[512];
+    int n = snprintf(json, sizeof json, "{\"kind\":\"other\",\"message\":\"%s\"}", message);
+    give(out, json, (size_t)n);
+    return TALLY_STATUS_ERROR;
+}
+
+/* Passes an error the host wrote on unchanged: copied into our own buffer
+ * (the host's buffer goes back to the host). */
+static int32_t pass_on(const TallyHost *host, TallyBuffer *out, TallyBuffer host_error) {
+    give(out, (const char *)host_error.ptr, host_error.len);
+    host->free_buffer(host->host_data, host_error.ptr, host_error.len);
+    return TALLY_STATUS_ERROR;
+}
+
+static void plugin_free(uint8_t *ptr, size_t len) {
+    (void)len;
+    free(ptr);
+}
+
+static void say(const TallyHost *host, uint32_t level, const char *text) {
+    host->log(host->host_data, level, (const uint8_t *)text, strlen(text));
+}
+
+/* Copies the string value of `"key":"...` (no escapes) from `json` into `dst`. */
+static int find_string(const char *json, const char *key, char *dst, size_t cap) {
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
+    const char *start = strstr(json, pattern);
+    if (start == NULL) {
+        return 0;
+    }
+    start += strlen(pattern);
+    const char *end = strchr(start, '"');
+    if (end == NULL || (size_t)(end - start) >= cap) {
+        return 0;
+    }
+    memcpy(dst, start, (size_t)(end - start));
+    dst[end - start] = '\0';
+    return 1;
+}
+
+/* A NUL-terminated copy of a buffer, for the string helpers above. */
+static char *terminated(const uint8_t *bytes, size_t len) {
+    char *text = malloc(len + 1);
+    if (text != NULL) {
+        memcpy(text, bytes, len);
+        text[len] = '\0';
+    }
+    return text;
+}
+
+static int32_t describe(TallyBuffer *out) {
+    static const char json[] =
+        "{\"name\":\"" TALLY_C_NAME "\",\"platform\":\"c-test\","
+        "\"summary\":\"A connector written in C against tally_plugin.h\","
+        "\"default_base_url\":\"http://127.0.0.1:9\","
+        "\"metrics\":[\"" TALLY_C_DECLARED "\"],"
+        "\"settings\":[],\"auth\":[{\"kind\":\"none\"}],"
+        "\"rate_limit\":{\"requests\":100,\"per_seconds\":1,\"burst\":10}}";
+    give(out, json, sizeof json - 1);
+    return TALLY_STATUS_OK;
+}
+
+static int32_t check(const TallyHost *host, const uint8_t *context, size_t context_len,
+                     TallyBuffer *out) {
+    (void)host;
+    (void)context;
+    (void)context_len;
+    static const char ok[] = "\"a plugin written in C\"";
+    give(out, ok, sizeof ok - 1);
+    return TALLY_STATUS_OK;
+}
+
+static int32_t pull(const TallyHost *host, const uint8_t *context, size_t context_len,
+                    TallyBuffer *out) {
+    if (GARBAGE) {
+        static const char garbage[] = "\xff\xfe this is not JSON";
+        give(out, garbage, sizeof garbage - 1);
+        return TALLY_STATUS_ERROR;
+    }
+    say(host, TALLY_LOG_INFO, "C plugin pull started");
+
+    long pulls = 0;
+    TallyBuffer state = {NULL, 0};
+    if (host->read_state(host->host_data, &state) != TALLY_STATUS_OK) {
+        return pass_on(host, out, state);
+    }
+    if (state.len > 0) {
+        char *text = terminated(state.ptr, state.len);
+        const char *n = text != NULL ? strstr(text, "\"pulls\":") : NULL;
+        if (n != NULL) {
+            pulls = strtol(n + strlen("\"pulls\":"), NULL, 10);
+        }
+        free(text);
+    }
+    host->free_buffer(host->host_data, state.ptr, state.len);
+
+    char *ctx = terminated(context, context_len);
+    char base_url[256];
+    int found = ctx != NULL && find_string(ctx, "base_url", base_url, sizeof base_url);
+    free(ctx);
+    if (!found) {
+        return fail(out, "the context has no base_url");
+    }
+
+    char request[512];
+    int n = snprintf(request, sizeof request,
+                     "{\"method\":\"GET\",\"url\":\"%s/followers\","
+                     "\"headers\":[[\"accept\",\"text/plain\"]]}",
+                     base_url);
+    TallyBuffer response = {NULL, 0};
+    if (host->http(host->host_data, (const uint8_t *)request, (size_t)n, &response) !=
+        TALLY_STATUS_OK) {
+        return pass_on(host, out, response);
+    }
+    char *text = terminated(response.ptr, response.len);
+    host->free_buffer(host->host_data, response.ptr, response.len);
+    char body[64];
+    int status_ok = text != NULL && strstr(text, "\"status\":200") != NULL;
+    int has_body = text != NULL && find_string(text, "body", body, sizeof body);
+    free(text);
+    if (!status_ok || !has_body) {
+        return fail(out, "GET /followers did not answer 200 with a number");
+    }
+
+    char point[512];
+    n = snprintf(point, sizeof point,
+                 "[{\"platform\":\"c-test\",\"entity\":{\"kind\":\"account\",\"id\":\"c-account\"},"
+                 "\"metric\":\"%s\",\"value\":%ld,\"unit\":\"count\",\"kind\":\"gauge\","
+                 "\"time\":{\"at\":\"2026-06-01T12:00:00Z\"},\"raw_name\":\"followers\"}]",
+                 TALLY_C_METRIC, strtol(body, NULL, 10));
+    TallyBuffer error = {NULL, 0};
+    if (host->emit(host->host_data, (const uint8_t *)point, (size_t)n, &error) !=
+        TALLY_STATUS_OK) {
+        return pass_on(host, out, error);
+    }
+    host->free_buffer(host->host_data, error.ptr, error.len);
+
+    char saved[64];
+    n = snprintf(saved, sizeof saved, "{\"pulls\":%ld}", pulls + 1);
+    if (host->save_state(host->host_data, (const uint8_t *)saved, (size_t)n, &error) !=
+        TALLY_STATUS_OK) {
+        return pass_on(host, out, error);
+    }
+    host->free_buffer(host->host_data, error.ptr, error.len);
+    return TALLY_STATUS_OK;
+}
+
+const TallyPlugin *tally_plugin_entry(void) {
+    static const TallyPlugin table = {
+        TALLY_PLUGIN_ABI_VERSION,
+        (uint32_t)sizeof(TallyPlugin),
+        "c-minimal 1.0",
+        describe,
+        check,
+        pull,
+        plugin_free,
+    };
+    return &table;
+}
