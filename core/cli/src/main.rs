@@ -4,6 +4,7 @@
 
 mod builtin;
 mod commands;
+mod monthly_reports;
 mod output;
 mod plugins;
 mod setup;

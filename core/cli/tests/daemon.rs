@@ -593,3 +593,66 @@ async fn plan_estimates_from_the_last_run_and_shows_a_budget_running_out() {
     assert_eq!(gym["sources"][0]["estimate"], "minimum");
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_writes_each_clients_last_month_report_once() {
+    let sandbox = sandbox(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "{}{}",
+        HEAD.replace(
+            "shutdown_grace = \"20s\"\n",
+            "shutdown_grace = \"20s\"\nreports_dir = \"reports\"\n"
+        ),
+        mastodon(
+            "masto",
+            &sandbox.base_url("mastodon"),
+            "bakery@sandbox.example",
+            "1h",
+            "max_statuses = 5"
+        ),
+    );
+    std::fs::write(dir.path().join("tally.toml"), config).unwrap();
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::America::Chicago)
+        - chrono::Duration::minutes(15);
+    let (year, month) = match chrono::Datelike::month(&now) {
+        1 => (chrono::Datelike::year(&now) - 1, 12),
+        m => (chrono::Datelike::year(&now), m - 1),
+    };
+    let report = dir
+        .path()
+        .join(format!("reports/bakery/{year:04}-{month:02}.html"));
+    let path = dir.path().to_path_buf();
+    let expected = report.clone();
+    let (status, stderr) = blocking(move || {
+        let daemon = Daemon::start(&path);
+        wait_for("last month's report", Some(&daemon), || expected.exists());
+        daemon.stop()
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("wrote a monthly report"), "{stderr}");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("<svg") && html.contains("Corner Bakery"),
+        "an HTML report with charts"
+    );
+
+    // A restart keeps the file the client may already have received.
+    let written = std::fs::metadata(&report).unwrap().modified().unwrap();
+    let path = dir.path().to_path_buf();
+    let (status, stderr) = blocking(move || {
+        let daemon = Daemon::start(&path);
+        std::thread::sleep(Duration::from_secs(1));
+        daemon.stop()
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(
+        std::fs::metadata(&report).unwrap().modified().unwrap(),
+        written
+    );
+    sandbox.shutdown().await;
+}

@@ -413,6 +413,7 @@ fn the_shipped_example_is_valid_and_covers_every_option() {
         "boundary_captures",
         "per_platform_concurrency",
         "shutdown_grace",
+        "reports_dir",
         "lookback_days",
         "connect_timeout_secs",
         "timeout_secs",

@@ -14,7 +14,7 @@ use tally_runtime::daemon::{Control, Daemon, Telemetry};
 use tally_runtime::pull::PullOptions;
 use tally_runtime::serve::{self, ServeState};
 use tokio::signal::unix::{signal, Signal, SignalKind};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Arguments of `tally run`.
 #[derive(Debug, clap::Args)]
@@ -54,6 +54,13 @@ pub async fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         },
     )
     .await?;
+    let (stop_reports, reports_stopped) = watch::channel(false);
+    let reports = tokio::spawn(crate::monthly_reports::run(
+        config_path.to_path_buf(),
+        runtime.config.clone(),
+        Arc::clone(&runtime.store),
+        reports_stopped,
+    ));
     let daemon = Daemon::new(engine, runtime.config, Arc::clone(&telemetry))?;
     tracing::info!(addr = %server.addr, "serving /healthz and /metrics");
     println!(
@@ -71,6 +78,8 @@ pub async fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     ));
     let report = daemon.run(commands).await;
     watcher.abort();
+    let _ = stop_reports.send(true);
+    let _ = reports.await;
     let _ = stop_server.send(());
     if let Err(e) = server.task.await {
         tracing::warn!(error = %e, "the metrics endpoint did not stop cleanly");

@@ -140,6 +140,10 @@ pub struct ScheduleConfig {
     /// How long a shutdown waits for pulls in flight before cancelling them.
     #[serde(deserialize_with = "values::duration")]
     pub shutdown_grace: Duration,
+    /// Where `tally run` writes each client's monthly HTML report once the
+    /// month is over (`<dir>/<client>/<YYYY-MM>.html`); unset writes none.
+    /// Relative to the config file's directory.
+    pub reports_dir: Option<PathBuf>,
 }
 
 impl Default for ScheduleConfig {
@@ -150,6 +154,7 @@ impl Default for ScheduleConfig {
             boundary_captures: BoundaryCaptures::Month,
             per_platform_concurrency: 4,
             shutdown_grace: Duration::from_secs(30),
+            reports_dir: None,
         }
     }
 }

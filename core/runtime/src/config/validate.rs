@@ -185,7 +185,10 @@ pub(crate) fn validate(
         storage,
         plugins,
         server: parsed.server,
-        schedule: parsed.schedule,
+        schedule: ScheduleConfig {
+            reports_dir: parsed.schedule.reports_dir.map(|d| ctx.base_dir.join(d)),
+            ..parsed.schedule
+        },
         http: parsed.http,
         auth,
         clients: parsed.clients.into_iter().map(|(_, v)| v).collect(),
