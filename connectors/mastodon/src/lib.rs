@@ -348,50 +348,8 @@ mod tests {
 
     #[test]
     fn sample_config_matches_the_description() {
-        let description = Mastodon.describe();
-        let sample: toml::Table = toml::from_str(SAMPLE_CONFIG).expect("sample.toml parses");
-        let sources = sample["sources"].as_array().expect("a [[sources]] array");
-        assert_eq!(sources.len(), 1);
-        let source = sources[0].as_table().unwrap();
-        assert_eq!(
-            source["connector"].as_str(),
-            Some(description.name.as_str())
-        );
-        let settings = source["settings"].as_table().unwrap();
-        let known: Vec<&str> = description
-            .settings
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect();
-        for key in settings.keys() {
-            assert!(
-                known.contains(&key.as_str()),
-                "sample key `{key}` is not in describe().settings"
-            );
-        }
-        for spec in &description.settings {
-            let shown = settings.contains_key(&spec.name)
-                || SAMPLE_CONFIG.contains(&format!("# {} = ", spec.name));
-            assert!(shown, "setting `{}` is missing from sample.toml", spec.name);
-            if spec.required {
-                assert!(
-                    settings.contains_key(&spec.name),
-                    "required `{}` must be uncommented",
-                    spec.name
-                );
-            }
-        }
-        // Default auth is none: the sample has no [sources.auth] or says kind = "none".
-        let auth = source
-            .get("auth")
-            .and_then(|a| a.get("kind"))
-            .and_then(|k| k.as_str());
-        assert!(
-            auth.is_none_or(|k| k == description.auth[0].name()),
-            "{auth:?}"
-        );
-        let json = serde_json::to_value(settings).unwrap();
-        let parsed: MastodonSettings = serde_json::from_value(json).unwrap();
+        let settings = tally_testkit::sample_settings(&Mastodon.describe(), SAMPLE_CONFIG);
+        let parsed: MastodonSettings = serde_json::from_value(settings).unwrap();
         assert_eq!((parsed.max_statuses, parsed.exclude_replies), (200, false));
     }
 

@@ -292,44 +292,8 @@ mod tests {
 
     #[test]
     fn sample_config_matches_the_description() {
-        let description = Youtube.describe();
-        let sample: toml::Table = toml::from_str(SAMPLE_CONFIG).expect("sample.toml parses");
-        let sources = sample["sources"].as_array().expect("a [[sources]] array");
-        assert_eq!(sources.len(), 1);
-        let source = sources[0].as_table().unwrap();
-        assert_eq!(
-            source["connector"].as_str(),
-            Some(description.name.as_str())
-        );
-        let settings = source["settings"].as_table().unwrap();
-        let known: Vec<&str> = description
-            .settings
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect();
-        for key in settings.keys() {
-            assert!(
-                known.contains(&key.as_str()),
-                "sample key `{key}` is not in describe().settings"
-            );
-        }
-        for spec in &description.settings {
-            let shown = settings.contains_key(&spec.name)
-                || SAMPLE_CONFIG.contains(&format!("# {} = ", spec.name));
-            assert!(shown, "setting `{}` is missing from sample.toml", spec.name);
-            if spec.required {
-                assert!(
-                    settings.contains_key(&spec.name),
-                    "required `{}` must be uncommented",
-                    spec.name
-                );
-            }
-        }
-        let auth = source["auth"]["kind"].as_str().unwrap();
-        assert_eq!(auth, description.auth[0].name());
-        // The sample's settings decode into the settings struct.
-        let json = serde_json::to_value(settings).unwrap();
-        let parsed: YoutubeSettings = serde_json::from_value(json).unwrap();
+        let settings = tally_testkit::sample_settings(&Youtube.describe(), SAMPLE_CONFIG);
+        let parsed: YoutubeSettings = serde_json::from_value(settings).unwrap();
         assert_eq!(parsed.max_videos, 50);
     }
 

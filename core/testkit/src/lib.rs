@@ -281,3 +281,54 @@ impl<C: HttpClient> HttpClient for Recording<C> {
         self.inner.send(request).await
     }
 }
+
+/// Checks a connector's `sample.toml` against its description and returns the
+/// sample's `[sources.settings]` as JSON, for the connector's own checks of its
+/// settings struct.
+///
+/// The sample is documentation users copy, so it must not drift: exactly one
+/// `[[sources]]` block naming this connector, only settings the description
+/// declares, every declared setting shown (required ones uncommented, optional
+/// ones at least as `# name = ...`), and an auth kind, if given, that is the
+/// connector's default.
+pub fn sample_settings(description: &Description, sample: &str) -> serde_json::Value {
+    let parsed: toml::Table = toml::from_str(sample).expect("sample.toml parses");
+    let sources = parsed["sources"].as_array().expect("a [[sources]] array");
+    assert_eq!(sources.len(), 1, "sample.toml holds one [[sources]] block");
+    let source = sources[0].as_table().expect("[[sources]] is a table");
+    assert_eq!(
+        source["connector"].as_str(),
+        Some(description.name.as_str())
+    );
+    let empty = toml::Table::new();
+    let settings = source
+        .get("settings")
+        .and_then(toml::Value::as_table)
+        .unwrap_or(&empty);
+    for key in settings.keys() {
+        assert!(
+            description.settings.iter().any(|s| &s.name == key),
+            "sample key `{key}` is not in describe().settings"
+        );
+    }
+    for spec in &description.settings {
+        let shown =
+            settings.contains_key(&spec.name) || sample.contains(&format!("# {} = ", spec.name));
+        assert!(shown, "setting `{}` is missing from sample.toml", spec.name);
+        assert!(
+            !spec.required || settings.contains_key(&spec.name),
+            "required `{}` must be uncommented in sample.toml",
+            spec.name
+        );
+    }
+    let auth = source
+        .get("auth")
+        .and_then(|a| a.get("kind"))
+        .and_then(toml::Value::as_str);
+    assert!(
+        auth.is_none_or(|k| k == description.auth[0].name()),
+        "sample.toml's auth kind {auth:?} is not the connector's default `{}`",
+        description.auth[0].name()
+    );
+    serde_json::to_value(settings).expect("settings convert to JSON")
+}

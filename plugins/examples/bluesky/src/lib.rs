@@ -250,21 +250,8 @@ mod tests {
     fn sample_config_matches_the_description() {
         let description = Bluesky.describe();
         description.validate().unwrap();
-        let sample: toml::Table = toml::from_str(SAMPLE_CONFIG).unwrap();
-        let source = sample["sources"].as_array().unwrap()[0].as_table().unwrap();
-        assert_eq!(source["connector"].as_str(), Some("bluesky"));
-        assert_eq!(
-            source["auth"]["kind"].as_str(),
-            Some(description.auth[0].name())
-        );
-        let settings = source["settings"].as_table().unwrap();
-        for spec in &description.settings {
-            let shown = settings.contains_key(&spec.name)
-                || SAMPLE_CONFIG.contains(&format!("# {} = ", spec.name));
-            assert!(shown, "setting `{}` is missing from sample.toml", spec.name);
-        }
-        let json = serde_json::to_value(settings).unwrap();
-        let parsed: BlueskySettings = serde_json::from_value(json).unwrap();
+        let settings = tally_testkit::sample_settings(&description, SAMPLE_CONFIG);
+        let parsed: BlueskySettings = serde_json::from_value(settings).unwrap();
         assert_eq!(parsed.max_posts, 100);
     }
 }
