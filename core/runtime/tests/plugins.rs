@@ -7,6 +7,10 @@
 //! `plugins/fixtures/*`) built here with `cargo build` on first use, so any one
 //! test also runs alone; C plugins are compiled from `plugins/sdk/tests/c/` with
 //! the system C compiler against `plugins/sdk/include/tally_plugin.h`.
+//!
+//! Tests on a multi-threaded runtime exercise the inline route (the plugin runs
+//! on the worker under `block_in_place`), those on the default current-thread
+//! runtime the channel route (the blocking pool); see `plugin/connector.rs`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -287,7 +291,7 @@ fn a_description_that_does_not_validate_is_refused() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_plugin_written_in_c_against_the_header_pulls_through_the_host() {
     let dir = scratch("c-minimal");
     let plugin = connector(&c_plugin(&dir, "c_minimal", &[]));
@@ -321,7 +325,7 @@ async fn a_plugin_written_in_c_against_the_header_pulls_through_the_host() {
     assert_eq!(checked, "a plugin written in C");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_panic_in_a_plugin_fails_only_that_source_and_the_others_complete() {
     let sandbox = Sandbox::start("127.0.0.1:0".parse().unwrap(), SandboxOptions::default())
         .await
@@ -388,7 +392,7 @@ async fn a_panic_in_a_plugin_fails_only_that_source_and_the_others_complete() {
     sandbox.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_metric_from_a_plugin_is_refused_by_the_host() {
     let dir = scratch("unknown-metric");
     let plugin = connector(&c_plugin(
@@ -443,7 +447,7 @@ async fn an_undecodable_buffer_is_an_error_naming_the_plugin_and_function() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_500_goes_through_the_host_retries_and_becomes_the_sources_error() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -581,7 +585,7 @@ async fn the_bluesky_plugin_pulls_the_sandbox_end_to_end_through_the_host_limite
     sandbox.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn youtube_built_in_and_as_a_plugin_produce_identical_points() {
     let sandbox = Sandbox::start("127.0.0.1:0".parse().unwrap(), SandboxOptions::default())
         .await
