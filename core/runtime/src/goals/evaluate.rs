@@ -263,6 +263,33 @@ fn mark_provisional(
     ));
 }
 
+/// The series a period-based goal counts: the stored points of `metric` and, for
+/// `cost.spend` over a whole client, the configured `[[costs]]` spread over the period.
+#[allow(clippy::too_many_arguments)]
+fn goal_series(
+    ctx: &Context<'_>,
+    scope: &Scope,
+    client: &ClientConfig,
+    metric: &str,
+    period: &Period,
+    money: &mut Money,
+    at: DateTime<Utc>,
+    context: &str,
+) -> Result<Vec<Series>, LoadError> {
+    let mut series = period_series(ctx, scope, metric, period, money, at, context)?;
+    if metric == "cost.spend" && scope.whole_client {
+        series.extend(cost_series(
+            &ctx.config.costs,
+            client,
+            period.first_day,
+            period.end_day,
+            money,
+            context,
+        )?);
+    }
+    Ok(series)
+}
+
 /// Loads the series of `metric` for a period-based goal, window widened by one
 /// period before the start so gauges find their opening reading.
 fn period_series(
@@ -335,17 +362,7 @@ fn evaluate_progress(
     let period = goal_period(goal, client, at);
     let metric = goal.metric.clone().unwrap_or_default();
     let context = String::new();
-    let mut series = period_series(ctx, scope, &metric, &period, money, at, &context)?;
-    if metric == "cost.spend" && scope.whole_client {
-        series.extend(cost_series(
-            &ctx.config.costs,
-            client,
-            period.first_day,
-            period.end_day,
-            money,
-            &context,
-        )?);
-    }
+    let series = goal_series(ctx, scope, client, &metric, &period, money, at, &context)?;
     let act = activity(&series, &period, at);
     let n = period.days();
     let t = period.elapsed_days(at);
@@ -509,17 +526,7 @@ fn evaluate_ratio(
     let denominator = goal.denominator.clone().unwrap_or_default();
     let context = String::new();
     let side = |metric: &str, money: &mut Money| -> Result<(Vec<Series>, Activity), LoadError> {
-        let mut series = period_series(ctx, scope, metric, &period, money, at, &context)?;
-        if metric == "cost.spend" && scope.whole_client {
-            series.extend(cost_series(
-                &ctx.config.costs,
-                client,
-                period.first_day,
-                period.end_day,
-                money,
-                &context,
-            )?);
-        }
+        let series = goal_series(ctx, scope, client, metric, &period, money, at, &context)?;
         let act = activity(&series, &period, at);
         Ok((series, act))
     };
