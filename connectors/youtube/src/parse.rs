@@ -445,9 +445,9 @@ mod tests {
             .iter()
             .map(|p| {
                 (
-                    p.metric.clone(),
-                    p.entity.id.clone(),
-                    p.raw_name.clone(),
+                    p.metric.to_string(),
+                    p.entity.id.to_string(),
+                    p.raw_name.to_string(),
                     p.value,
                 )
             })

@@ -119,7 +119,7 @@ async fn uploads_are_paginated_across_three_pages_with_every_video_once() {
         .points
         .iter()
         .filter(|p| p.entity.kind == EntityKind::Video && p.metric == "reach.views")
-        .map(|p| (p.entity.id.clone(), p.value))
+        .map(|p| (p.entity.id.to_string(), p.value))
         .collect();
     assert_eq!(
         views,

@@ -482,7 +482,7 @@ fn plugins_inspect_describes_a_plugin_without_pulling() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let described: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(described["abi_version"], 1);
+    assert_eq!(described["abi_version"], tally_plugin_sdk::ABI_VERSION);
     assert_eq!(described["connectors"][0]["name"], "bluesky");
     assert_eq!(described["sha256"].as_str().unwrap().len(), 64);
 

@@ -27,3 +27,5 @@ pub use point::{Entity, EntityKind, Point, PointTime};
 pub use schema::{
     FunnelStage, MetricKind, MetricSpec, SchemaError, Unit, UnitClass, CANONICAL_METRICS,
 };
+/// Re-exported so connectors can build points without depending on `smol_str` themselves.
+pub use smol_str::SmolStr;

@@ -3,6 +3,7 @@
 use crate::schema::{self, MetricKind, SchemaError, Unit, UnitClass};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 use std::collections::BTreeMap;
 
 /// What kind of thing a point is about; reports group and rank by it (top posts, per location).
@@ -60,19 +61,20 @@ pub struct Entity {
     /// Kind of thing.
     pub kind: EntityKind,
     /// The platform's id (channel id, status id); stable across pulls, part of the natural key.
-    pub id: String,
+    pub id: SmolStr,
     /// A human name for reports (channel title, first words of a post).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<SmolStr>,
 }
 
 impl Entity {
-    /// An entity with a display name.
-    pub fn new(kind: EntityKind, id: impl Into<String>, name: Option<String>) -> Entity {
+    /// An entity with a display name. A connector makes one per account or post
+    /// and clones it into each of that thing's points, which costs no allocation.
+    pub fn new(kind: EntityKind, id: impl Into<SmolStr>, name: Option<String>) -> Entity {
         Entity {
             kind,
             id: id.into(),
-            name,
+            name: name.map(SmolStr::from),
         }
     }
 }
@@ -93,14 +95,18 @@ pub enum PointTime {
 }
 
 /// One normalized observation, as a connector emits it. The host adds the source id.
+///
+/// The text fields are [`SmolStr`]: platform, metric and raw names are short and
+/// stored inline, and an entity's id and name are shared by all of its points,
+/// so a pull of thousands of points makes few allocations and a clone makes none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     /// Platform name (`youtube`); the connector's platform.
-    pub platform: String,
+    pub platform: SmolStr,
     /// What is measured.
     pub entity: Entity,
     /// Canonical metric name (see [`crate::CANONICAL_METRICS`]).
-    pub metric: String,
+    pub metric: SmolStr,
     /// The value.
     pub value: f64,
     /// Unit of the value.
@@ -113,7 +119,7 @@ pub struct Point {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dimensions: BTreeMap<String, String>,
     /// The platform's own field name (`subscriberCount`), kept for provenance.
-    pub raw_name: String,
+    pub raw_name: SmolStr,
 }
 
 impl Point {
@@ -137,15 +143,15 @@ impl Point {
             PointTime::Period { .. } => MetricKind::Sum,
         };
         Point {
-            platform: platform.to_string(),
+            platform: SmolStr::new(platform),
             entity,
-            metric: metric.to_string(),
+            metric: SmolStr::new(metric),
             value,
             unit,
             kind,
             time,
             dimensions: BTreeMap::new(),
-            raw_name: raw_name.to_string(),
+            raw_name: SmolStr::new(raw_name),
         }
     }
 
@@ -164,7 +170,7 @@ impl Point {
     /// Checks the point against the canonical registry: known metric, unit of the
     /// right family, allowed kind, a time that fits the kind, a finite value.
     pub fn validate(&self) -> Result<(), SchemaError> {
-        let metric = || self.metric.clone();
+        let metric = || self.metric.to_string();
         let spec = schema::lookup(&self.metric).ok_or_else(|| SchemaError::UnknownMetric {
             metric: metric(),
             hint: schema::nearest_metric(&self.metric)

@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use tally_model::{Connector, ConnectorError, HttpError, PointBuffer, RateLimitSpec, SchemaError};
+use tally_model::{
+    Connector, ConnectorError, HttpError, PointBuffer, PointTime, RateLimitSpec, SchemaError,
+};
 use tally_runtime::catalog::{Catalog, Origin};
 use tally_runtime::config::SourceConfig;
 use tally_runtime::http::{Credential, HostHttp, MemoryLedger};
@@ -308,6 +310,10 @@ async fn a_plugin_written_in_c_against_the_header_pulls_through_the_host() {
         (point.metric.as_str(), point.value, point.entity.id.as_str()),
         ("audience.followers", 42.0, "c-account")
     );
+    assert_eq!(
+        point.time,
+        PointTime::At("2026-06-01T12:00:00Z".parse().unwrap())
+    );
     assert_eq!(buffer.state, Some(json!({"pulls": 1})));
     // Its request went through the host client.
     assert_eq!(http.counts().snapshot().0, 1);
@@ -425,6 +431,36 @@ async fn an_unknown_metric_from_a_plugin_is_refused_by_the_host() {
     assert!(buffer.points.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_undecodable_point_batch_fails_the_pull_and_nothing_is_kept() {
+    let dir = scratch("bad-batch");
+    let path = c_plugin(&dir, "bad_batch", &["-DTALLY_C_BAD_BATCH"]);
+    let plugin = connector(&path);
+    let server = followers_server(7).await;
+    let http = no_auth_http(&server.uri(), plugin.as_ref());
+    let mut buffer = PointBuffer::new("c-minimal");
+    let source = Source::new(server.uri(), json!({}));
+    let error = plugin
+        .pull(&source.context(&http), &mut buffer)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!(
+            "plugin {} emitted a point batch that does not decode",
+            path.display()
+        )),
+        "{error}"
+    );
+    assert!(
+        error.contains("point 0 at byte") && error.contains("the batch ends inside the raw name"),
+        "{error}"
+    );
+    // Nothing half-decoded reached the emitter, and no state was saved.
+    assert!(buffer.points.is_empty());
+    assert_eq!(buffer.state, None);
+}
+
 #[tokio::test]
 async fn an_undecodable_buffer_is_an_error_naming_the_plugin_and_function() {
     let dir = scratch("garbage-output");
@@ -532,7 +568,7 @@ async fn the_bluesky_plugin_pulls_the_sandbox_end_to_end_through_the_host_limite
         points
             .iter()
             .filter(|p| p.metric == "engagement.likes")
-            .map(|p| (p.entity.id.clone(), p.value))
+            .map(|p| (p.entity.id.to_string(), p.value))
             .collect()
     };
     let want: Vec<(String, f64)> = expected

@@ -314,7 +314,7 @@ fn query_filters_and_orders() {
             .query(&q)
             .unwrap()
             .into_iter()
-            .map(|s| (s.source, s.point.metric, s.point.value))
+            .map(|s| (s.source, s.point.metric.to_string(), s.point.value))
             .collect()
     };
     let f = |s: &str, m: &str, v: f64| (s.to_string(), m.to_string(), v);
@@ -409,7 +409,13 @@ fn latest_per_metric_gives_the_newest_point_of_each_series() {
         .latest_per_metric("yt")
         .unwrap()
         .into_iter()
-        .map(|s| (s.point.metric, s.point.entity.id, s.point.value))
+        .map(|s| {
+            (
+                s.point.metric.to_string(),
+                s.point.entity.id.to_string(),
+                s.point.value,
+            )
+        })
         .collect();
     assert_eq!(
         latest,

@@ -1,13 +1,15 @@
 /*
- * tally_plugin.h: the Tally connector plugin ABI, version 1.
+ * tally_plugin.h: the Tally connector plugin ABI, version 2.
  *
  * A Tally plugin is a shared library exporting one symbol, `tally_plugin_entry`,
  * that returns a pointer to a static TallyPlugin table. The host reads
  * `abi_version` (the first field, in every version of this ABI) before anything
  * else and refuses the plugin unless it equals TALLY_PLUGIN_ABI_VERSION.
  *
- * Data crosses as (pointer, length) byte buffers holding UTF-8 JSON; see
- * plugins/sdk/README.md for every encoding. Ownership rule: a buffer is freed by
+ * Data crosses as (pointer, length) byte buffers: UTF-8 JSON for descriptions,
+ * contexts, HTTP heads, state and errors; raw bytes for HTTP bodies; a
+ * little-endian point batch for emitted points. See plugins/sdk/README.md for
+ * every encoding. Ownership rule: a buffer is freed by
  * the side that allocated it. Buffers the plugin writes to an `out` parameter are
  * released by the host with the plugin's `free_buffer`; buffers a host callback
  * writes are released by the plugin with the host's `free_buffer`. Input buffers
@@ -26,7 +28,7 @@ extern "C" {
 #endif
 
 /* The ABI version this header describes. */
-#define TALLY_PLUGIN_ABI_VERSION 1u
+#define TALLY_PLUGIN_ABI_VERSION 2u
 
 /* The name of the one exported symbol. */
 #define TALLY_PLUGIN_ENTRY_SYMBOL "tally_plugin_entry"
@@ -56,17 +58,22 @@ typedef struct TallyHost {
     uint32_t struct_size; /* sizeof(TallyHost) as the host was compiled */
     void *host_data;      /* opaque: pass back as the first argument of every callback */
 
-    /* Sends one HTTP request (JSON, see README "HTTP request") through the host's
-     * rate limiter, quota, auth and retries. On TALLY_STATUS_OK `*response` holds
-     * the final response JSON; on TALLY_STATUS_ERROR an error object. */
-    int32_t (*http)(void *host_data, const uint8_t *request, size_t request_len,
-                    TallyBuffer *response);
+    /* Sends one HTTP request through the host's rate limiter, quota, auth and
+     * retries: `head` is its JSON head (README "HTTP request"), `body` its raw
+     * body (body_len 0: none). On TALLY_STATUS_OK `*response` holds the final
+     * response's JSON head and `*response_body` its raw body; on
+     * TALLY_STATUS_ERROR `*response` holds an error object and `*response_body`
+     * stays empty. Free both. */
+    int32_t (*http)(void *host_data, const uint8_t *head, size_t head_len,
+                    const uint8_t *body, size_t body_len, TallyBuffer *response,
+                    TallyBuffer *response_body);
 
     /* Logs a UTF-8 message at a TALLY_LOG_* level. */
     void (*log)(void *host_data, uint32_t level, const uint8_t *message, size_t message_len);
 
-    /* Emits a JSON array of points (pull only). Each is validated against the
-     * canonical schema; on TALLY_STATUS_ERROR `*error` says which and why. */
+    /* Emits a point batch (README "Point batch"; pull only). Each point is
+     * validated against the canonical schema; on TALLY_STATUS_ERROR `*error`
+     * says which and why. */
     int32_t (*emit)(void *host_data, const uint8_t *points, size_t points_len,
                     TallyBuffer *error);
 
@@ -78,7 +85,8 @@ typedef struct TallyHost {
     int32_t (*save_state)(void *host_data, const uint8_t *state, size_t state_len,
                           TallyBuffer *error);
 
-    /* Releases a buffer that http, emit, read_state or save_state wrote. */
+    /* Releases a buffer that http (either out buffer), emit, read_state or
+     * save_state wrote. */
     void (*free_buffer)(void *host_data, uint8_t *ptr, size_t len);
 } TallyHost;
 

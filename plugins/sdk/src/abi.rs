@@ -12,7 +12,7 @@ use std::ffi::{c_char, c_void};
 /// The ABI version this SDK speaks. The host compares it with the plugin's
 /// [`TallyPlugin::abi_version`] before reading anything else and refuses any
 /// other value: a layout or encoding change bumps it.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The one symbol a plugin exports: `const TallyPlugin *tally_plugin_entry(void)`.
 pub const ENTRY_SYMBOL: &str = "tally_plugin_entry";
@@ -169,13 +169,18 @@ impl TallyPlugin {
     }
 }
 
-/// `http(host_data, request, request_len, response)`: sends a request (wire JSON)
-/// through the host's client; writes the response (or an error) to `response`.
+/// `http(host_data, head, head_len, body, body_len, response, response_body)`:
+/// sends a request (a JSON head plus raw body bytes) through the host's client;
+/// writes the response head (or an error) to `response` and the raw response
+/// body to `response_body`.
 pub type HttpFn = unsafe extern "C" fn(
     host_data: *mut c_void,
-    request: *const u8,
-    request_len: usize,
+    head: *const u8,
+    head_len: usize,
+    body: *const u8,
+    body_len: usize,
     response: *mut TallyBuffer,
+    response_body: *mut TallyBuffer,
 ) -> i32;
 
 /// `log(host_data, level, message, message_len)`: logs a UTF-8 message.
@@ -186,8 +191,8 @@ pub type LogFn = unsafe extern "C" fn(
     message_len: usize,
 );
 
-/// `emit(host_data, points, points_len, error)`: hands over a JSON array of points;
-/// on failure writes an error to `error`.
+/// `emit(host_data, points, points_len, error)`: hands over a batch of points
+/// ([`crate::points`]); on failure writes an error to `error`.
 pub type EmitFn = unsafe extern "C" fn(
     host_data: *mut c_void,
     points: *const u8,
@@ -234,7 +239,8 @@ pub struct TallyHost {
     pub read_state: Option<ReadStateFn>,
     /// Saves state for the next pull (only during `pull`).
     pub save_state: Option<SaveStateFn>,
-    /// Releases a buffer written by `http`, `emit`, `read_state` or `save_state`.
+    /// Releases a buffer written by `http` (both of its out buffers), `emit`,
+    /// `read_state` or `save_state`.
     pub free_buffer: Option<HostFreeFn>,
 }
 

@@ -15,7 +15,8 @@
 use crate::abi::{
     self, borrow_bytes, free_boxed, TallyBuffer, TallyHost, ABI_VERSION, STATUS_ERROR, STATUS_OK,
 };
-use crate::wire::{to_json, WireContext, WireError, WireRequest, WireResponse};
+use crate::points::encode_batch;
+use crate::wire::{to_json, WireContext, WireError, WireRequestHead, WireResponseHead};
 use std::cell::Cell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -171,35 +172,54 @@ impl HostRef {
                 "the host provides no HTTP callback".into(),
             ));
         };
-        let body = to_json(&WireRequest::from_request(request));
-        let mut out = TallyBuffer::EMPTY;
-        // SAFETY: `body` is borrowed for the callback; `out` is ours to fill.
-        let status = unsafe { http(self.table().host_data, body.as_ptr(), body.len(), &mut out) };
-        let bytes = self.take(out);
+        let head = to_json(&WireRequestHead::of(request));
+        let body = request.body.as_deref().unwrap_or_default();
+        let (mut response, mut response_body) = (TallyBuffer::EMPTY, TallyBuffer::EMPTY);
+        // SAFETY: `head` and `body` are borrowed for the callback; the out buffers are ours to fill.
+        let status = unsafe {
+            http(
+                self.table().host_data,
+                head.as_ptr(),
+                head.len(),
+                body.as_ptr(),
+                body.len(),
+                &mut response,
+                &mut response_body,
+            )
+        };
+        let head = self.take(response);
+        let body = self.take(response_body);
         if status == STATUS_OK {
-            serde_json::from_slice::<WireResponse>(&bytes)
-                .map_err(|e| e.to_string())
-                .and_then(WireResponse::into_response)
+            serde_json::from_slice::<WireResponseHead>(&head)
+                .map(|head| head.with_body(body))
                 .map_err(|e| {
                     HttpError::Other(format!(
-                        "the host's HTTP response was not the documented JSON: {e}"
+                        "the host's HTTP response head was not the documented JSON: {e}"
                     ))
                 })
         } else {
-            Err(decode_error(&bytes).into_http())
+            Err(decode_error(&head).into_http())
         }
     }
 
-    fn emit(&self, points: &[Point]) -> Result<(), ConnectorError> {
+    fn emit(&self, points: &[Point], scratch: &mut Vec<u8>) -> Result<(), ConnectorError> {
         let Some(emit) = self.table().emit else {
             return Err(ConnectorError::Other(
                 "the host does not accept points during this call".into(),
             ));
         };
-        let body = to_json(&points);
+        scratch.clear();
+        encode_batch(points, scratch);
         let mut out = TallyBuffer::EMPTY;
-        // SAFETY: `body` is borrowed for the callback; `out` is ours to fill.
-        let status = unsafe { emit(self.table().host_data, body.as_ptr(), body.len(), &mut out) };
+        // SAFETY: `scratch` is borrowed for the callback; `out` is ours to fill.
+        let status = unsafe {
+            emit(
+                self.table().host_data,
+                scratch.as_ptr(),
+                scratch.len(),
+                &mut out,
+            )
+        };
         let bytes = self.take(out);
         if status == STATUS_OK {
             Ok(())
@@ -296,6 +316,8 @@ impl HttpClient for HostHttpClient {
 struct HostEmitter {
     host: HostRef,
     batch: Vec<Point>,
+    /// The encoded batch, reused from one `emit` call to the next.
+    encoded: Vec<u8>,
     /// A failure of `save_state` (which cannot return one), reported by the next call.
     deferred: Option<ConnectorError>,
 }
@@ -308,7 +330,7 @@ impl HostEmitter {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let result = self.host.emit(&self.batch);
+        let result = self.host.emit(&self.batch, &mut self.encoded);
         self.batch.clear();
         result
     }
@@ -451,7 +473,8 @@ pub unsafe fn pull(
             with_context(host, context, context_len, |ctx, host| {
                 let mut emitter = HostEmitter {
                     host,
-                    batch: Vec::new(),
+                    batch: Vec::with_capacity(EMIT_BATCH),
+                    encoded: Vec::new(),
                     deferred: None,
                 };
                 block_on(connector().pull(ctx, &mut emitter))?;

@@ -13,8 +13,11 @@
 //! - `extern "C"` function pointers in `#[repr(C)]` tables (DataFusion's `ffi`
 //!   crate does the same), with the host's callbacks ([`abi::TallyHost`]) passed in
 //!   on each call behind an opaque `host_data` pointer;
-//! - data as `(pointer, length)` byte buffers holding UTF-8 JSON ([`wire`]), each
-//!   freed by the side that allocated it, so no allocator is shared;
+//! - data as `(pointer, length)` byte buffers, each freed by the side that
+//!   allocated it, so no allocator is shared: small structured values as UTF-8
+//!   JSON ([`wire`]), HTTP bodies as raw bytes and points as a flat binary batch
+//!   ([`points`]), because JSON-escaping every body and re-parsing every point
+//!   would cost more than the connector's own work;
 //! - synchronous calls: the host runs them on a blocking thread and the plugin
 //!   drives the connector's future to completion with [`guest::block_on`], so no
 //!   async runtime crosses the boundary either;
@@ -25,12 +28,13 @@
 //! injection and retries apply to plugins exactly as to built-in connectors.
 //!
 //! This crate is light (the model, serde, no I/O) because both the host and every
-//! plugin link it: the host uses [`abi`] and [`wire`], plugins use the macro and
+//! plugin link it: the host uses [`abi`], [`wire`] and [`points`], plugins use the macro and
 //! [`guest`]. `README.md` documents the ABI for plugin authors in other
 //! languages; `include/tally_plugin.h` is its C header.
 
 pub mod abi;
 pub mod guest;
+pub mod points;
 pub mod testing;
 pub mod wire;
 

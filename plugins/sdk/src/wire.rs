@@ -1,9 +1,10 @@
 //! The JSON that crosses the boundary inside the byte buffers.
 //!
-//! Everything is UTF-8 JSON. Points and descriptions use `tally-model`'s own serde
-//! encodings unchanged; the few shapes the model has no serde form for (the call
-//! context, HTTP bodies, errors) are defined here, small enough to write by hand
-//! in C. Decoders are lenient where it costs nothing (missing optional fields,
+//! Everything but the bulk data is UTF-8 JSON: descriptions use `tally-model`'s
+//! own serde encoding unchanged; the shapes the model has no serde form for (the
+//! call context, HTTP request and response heads, errors) are defined here, small
+//! enough to write by hand in C. The bulk travels without JSON: HTTP bodies as
+//! raw bytes beside their heads, points as a [`crate::points`] batch. Decoders are lenient where it costs nothing (missing optional fields,
 //! unknown error kinds) and strict where a guess would be wrong.
 
 use chrono::{DateTime, Utc};
@@ -37,10 +38,11 @@ fn default_max_pages() -> u32 {
     100
 }
 
-/// An HTTP request as the plugin describes it. Bodies travel as UTF-8 text in
-/// `body`, or as base64 in `body_base64` when they are not valid UTF-8.
+/// The head of an HTTP request as the plugin describes it. The body is not in
+/// here: it crosses beside the head as raw bytes, so a JSON body is never escaped
+/// into a JSON string and back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireRequest {
+pub struct WireRequestHead {
     /// `"GET"` or `"POST"`.
     pub method: Method,
     /// Absolute URL.
@@ -48,12 +50,6 @@ pub struct WireRequest {
     /// Extra headers as `[name, value]` pairs.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
-    /// UTF-8 body.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-    /// Binary body, base64 (standard alphabet, padded).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body_base64: Option<String>,
     /// Quota units the call costs (default 1).
     #[serde(default = "one")]
     pub cost: u32,
@@ -63,90 +59,57 @@ fn one() -> u32 {
     1
 }
 
-impl WireRequest {
-    /// The wire form of a model request.
-    pub fn from_request(request: &HttpRequest) -> WireRequest {
-        let (body, body_base64) = match &request.body {
-            None => (None, None),
-            Some(bytes) => split_body(bytes),
-        };
-        WireRequest {
+impl WireRequestHead {
+    /// The head of a model request (its body goes separately).
+    pub fn of(request: &HttpRequest) -> WireRequestHead {
+        WireRequestHead {
             method: request.method,
             url: request.url.clone(),
             headers: request.headers.clone(),
-            body,
-            body_base64,
             cost: request.cost,
         }
     }
 
-    /// The model request, or what is wrong with the body encoding.
-    pub fn into_request(self) -> Result<HttpRequest, String> {
-        let body = join_body(self.body, self.body_base64)?;
-        Ok(HttpRequest {
+    /// The model request with `body` (an empty body is no body).
+    pub fn with_body(self, body: &[u8]) -> HttpRequest {
+        HttpRequest {
             method: self.method,
             url: self.url,
             headers: self.headers,
-            body,
+            body: (!body.is_empty()).then(|| body.to_vec()),
             cost: self.cost,
-        })
+        }
     }
 }
 
-/// A final response as the host hands it to the plugin; the body is encoded as in
-/// [`WireRequest`].
+/// The head of a final response as the host hands it to the plugin; the body
+/// crosses beside it as raw bytes, as in [`WireRequestHead`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireResponse {
+pub struct WireResponseHead {
     /// HTTP status code.
     pub status: u16,
     /// Headers as `[name, value]` pairs, names lower-cased.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
-    /// UTF-8 body.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-    /// Binary body, base64.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body_base64: Option<String>,
 }
 
-impl WireResponse {
-    /// The wire form of a model response.
-    pub fn from_response(response: &HttpResponse) -> WireResponse {
-        let (body, body_base64) = split_body(&response.body);
-        WireResponse {
+impl WireResponseHead {
+    /// Splits a model response into its head and its body, which cross separately.
+    pub fn split(response: HttpResponse) -> (WireResponseHead, Vec<u8>) {
+        let head = WireResponseHead {
             status: response.status,
-            headers: response.headers.clone(),
-            body,
-            body_base64,
-        }
+            headers: response.headers,
+        };
+        (head, response.body)
     }
 
-    /// The model response, or what is wrong with the body encoding.
-    pub fn into_response(self) -> Result<HttpResponse, String> {
-        let body = join_body(self.body, self.body_base64)?.unwrap_or_default();
-        Ok(HttpResponse {
+    /// The model response with `body`.
+    pub fn with_body(self, body: Vec<u8>) -> HttpResponse {
+        HttpResponse {
             status: self.status,
             headers: self.headers,
             body,
-        })
-    }
-}
-
-/// Text bodies as text (JSON APIs: no escaping blow-up), anything else as base64.
-fn split_body(bytes: &[u8]) -> (Option<String>, Option<String>) {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => (Some(text.to_string()), None),
-        Err(_) => (None, Some(base64_encode(bytes))),
-    }
-}
-
-fn join_body(body: Option<String>, body_base64: Option<String>) -> Result<Option<Vec<u8>>, String> {
-    match (body, body_base64) {
-        (Some(_), Some(_)) => Err("both `body` and `body_base64` are set; send one".into()),
-        (Some(text), None) => Ok(Some(text.into_bytes())),
-        (None, Some(b64)) => base64_decode(&b64).map(Some),
-        (None, None) => Ok(None),
+        }
     }
 }
 
@@ -323,62 +286,6 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     })
 }
 
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard, padded base64 (RFC 4648 §4).
-pub fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(BASE64[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Decodes standard base64; padding is optional, whitespace is not allowed.
-pub fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
-    let trimmed = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for (i, c) in trimmed.bytes().enumerate() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => {
-                return Err(format!(
-                    "`body_base64` has an invalid character at offset {i}"
-                ))
-            }
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    if bits >= 6 {
-        return Err("`body_base64` has a truncated final group".into());
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -386,34 +293,26 @@ mod tests {
     use tally_model::SchemaError;
 
     #[test]
-    fn base64_round_trips_all_lengths() {
-        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64_encode(b"fo"), "Zm8=");
-        assert_eq!(base64_encode(b"f"), "Zg==");
-        for len in 0..40usize {
-            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 200) as u8).collect();
-            assert_eq!(base64_decode(&base64_encode(&bytes)).unwrap(), bytes);
-        }
-        assert!(base64_decode("Zm9v!").is_err());
-    }
-
-    #[test]
-    fn text_bodies_stay_text_and_binary_goes_base64() {
-        let r = HttpResponse {
+    fn heads_carry_everything_but_the_body() {
+        let request = HttpRequest {
+            method: Method::Post,
+            url: "http://127.0.0.1:1/x".into(),
+            headers: vec![("accept".into(), "application/json".into())],
+            body: Some(b"{\"a\":1}".to_vec()),
+            cost: 3,
+        };
+        let head: WireRequestHead =
+            serde_json::from_slice(&to_json(&WireRequestHead::of(&request))).unwrap();
+        assert_eq!(head.clone().with_body(b"{\"a\":1}"), request);
+        assert_eq!(head.with_body(b"").body, None);
+        let response = HttpResponse {
             status: 200,
             headers: vec![("content-type".into(), "application/json".into())],
-            body: br#"{"a":1}"#.to_vec(),
-        };
-        let wire = WireResponse::from_response(&r);
-        assert_eq!(wire.body.as_deref(), Some(r#"{"a":1}"#));
-        assert_eq!(wire.clone().into_response().unwrap(), r);
-        let bin = HttpResponse {
             body: vec![0xff, 0x00, 0xfe],
-            ..r
         };
-        let wire = WireResponse::from_response(&bin);
-        assert!(wire.body.is_none() && wire.body_base64.is_some());
-        assert_eq!(wire.into_response().unwrap(), bin);
+        let (head, body) = WireResponseHead::split(response.clone());
+        let head: WireResponseHead = serde_json::from_slice(&to_json(&head)).unwrap();
+        assert_eq!(head.with_body(body), response);
     }
 
     #[test]

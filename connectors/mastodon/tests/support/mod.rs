@@ -173,32 +173,14 @@ pub async fn mount_empty_account(server: &MockServer) {
     mount_page(server, None, json!([]), None).await;
 }
 
-/// Points as `(metric, entity id, value, raw name)` rows, for exact comparisons.
-pub fn rows(points: &[Point]) -> Vec<(String, String, f64, String)> {
-    points
-        .iter()
-        .map(|p| {
-            (
-                p.metric.clone(),
-                p.entity.id.clone(),
-                p.value,
-                p.raw_name.clone(),
-            )
-        })
-        .collect()
-}
-
-/// One expected row.
-pub fn row(metric: &str, entity: &str, value: f64, raw: &str) -> (String, String, f64, String) {
-    (metric.into(), entity.into(), value, raw.into())
-}
+pub use tally_testkit::{row, rows};
 
 /// The ids of the posts that got points, in order, each once.
 pub fn post_ids(points: &[Point]) -> Vec<String> {
     let mut ids: Vec<String> = points
         .iter()
         .filter(|p| p.entity.kind == tally_model::EntityKind::Post)
-        .map(|p| p.entity.id.clone())
+        .map(|p| p.entity.id.to_string())
         .collect();
     ids.dedup();
     ids

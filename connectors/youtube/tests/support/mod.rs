@@ -4,7 +4,7 @@
 //! conformance checks) comes from `tally-testkit`.
 
 use serde_json::{json, Value};
-use tally_model::{Connector, Point};
+use tally_model::Connector;
 use tally_runtime::http::{Credential, SourceHttp};
 use tally_testkit::Source;
 use tally_youtube::Youtube;
@@ -199,25 +199,7 @@ impl Respond for VideosFromIds {
     }
 }
 
-/// Points as `(metric, entity id, value, raw name)` rows, for exact comparisons.
-pub fn rows(points: &[Point]) -> Vec<(String, String, f64, String)> {
-    points
-        .iter()
-        .map(|p| {
-            (
-                p.metric.clone(),
-                p.entity.id.clone(),
-                p.value,
-                p.raw_name.clone(),
-            )
-        })
-        .collect()
-}
-
-/// One expected row.
-pub fn row(metric: &str, entity: &str, value: f64, raw: &str) -> (String, String, f64, String) {
-    (metric.into(), entity.into(), value, raw.into())
-}
+pub use tally_testkit::{row, rows};
 
 /// Requests the server received for `/youtube/v3{endpoint}`.
 pub async fn hits(server: &MockServer, endpoint: &str) -> usize {

@@ -106,17 +106,17 @@ pub fn rows(points: &[StoredPoint]) -> Rows {
             .join(";");
         rows.push(vec![
             sp.source.clone(),
-            p.platform.clone(),
+            p.platform.to_string(),
             p.entity.kind.as_str().to_string(),
-            p.entity.id.clone(),
-            p.entity.name.clone().unwrap_or_default(),
-            p.metric.clone(),
+            p.entity.id.to_string(),
+            p.entity.name.as_deref().unwrap_or_default().to_string(),
+            p.metric.to_string(),
             number(p.value),
             p.unit.to_string(),
             p.kind.as_str().to_string(),
             time,
             dims,
-            p.raw_name.clone(),
+            p.raw_name.to_string(),
         ]);
     }
     rows

@@ -13,7 +13,7 @@ use crate::roi::money::{Money, UnitError};
 use crate::store::{StoredPoint, TotalRow};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use tally_model::{Entity, EntityKind, MetricKind, PointTime, Unit};
+use tally_model::{Entity, EntityKind, MetricKind, PointTime, SmolStr, Unit};
 
 /// One value of a series: an instant (`start == end`, a gauge) or a period (a sum).
 #[derive(Debug, Clone, PartialEq)]
@@ -152,9 +152,9 @@ pub fn row_of(sp: StoredPoint) -> Option<TotalRow> {
     };
     Some(TotalRow {
         source: sp.source,
-        platform: p.platform,
+        platform: p.platform.into(),
         entity: p.entity,
-        metric: p.metric,
+        metric: p.metric.into(),
         kind: p.kind,
         unit: p.unit,
         value: p.value,
@@ -172,7 +172,7 @@ pub fn build_all(
     at: DateTime<Utc>,
     context: &str,
 ) -> Result<Vec<Series>, UnitError> {
-    type Key = (String, EntityKind, String, String, &'static str);
+    type Key = (String, EntityKind, SmolStr, String, &'static str);
     let mut grouped: BTreeMap<Key, Series> = BTreeMap::new();
     for r in rows {
         let q = money.convert(r.value, &r.unit, &within(context, &r.metric))?;

@@ -57,10 +57,10 @@ fn to_row(line: Line) -> Result<(String, Point), String> {
         PointTime::Period { .. } => MetricKind::Sum,
     });
     let point = Point {
-        raw_name: line.raw_name.unwrap_or_else(|| line.metric.clone()),
-        platform: line.platform,
+        raw_name: line.raw_name.unwrap_or_else(|| line.metric.clone()).into(),
+        platform: line.platform.into(),
         entity: line.entity,
-        metric: line.metric,
+        metric: line.metric.into(),
         value: line.value,
         unit,
         kind,

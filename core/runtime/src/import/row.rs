@@ -161,9 +161,9 @@ pub fn to_point(f: &Fields<'_>, tz: Tz) -> Result<(String, Point), String> {
         }
     };
     let point = Point {
-        platform: f.platform.to_string(),
+        platform: f.platform.into(),
         entity,
-        metric: f.metric.to_string(),
+        metric: f.metric.into(),
         value,
         unit,
         kind,
@@ -173,7 +173,7 @@ pub fn to_point(f: &Fields<'_>, tz: Tz) -> Result<(String, Point), String> {
             .raw_name
             .filter(|r| !r.is_empty())
             .unwrap_or(f.metric)
-            .to_string(),
+            .into(),
     };
     point.validate().map_err(|e| e.to_string())?;
     Ok((f.source.to_string(), point))

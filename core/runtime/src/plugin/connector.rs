@@ -40,7 +40,8 @@ use tally_plugin_sdk::abi::{
     borrow_bytes, free_boxed, CallFn, FreeFn, TallyBuffer, TallyHost, ABI_VERSION, LOG_DEBUG,
     LOG_ERROR, LOG_INFO, LOG_WARN, STATUS_ERROR, STATUS_OK,
 };
-use tally_plugin_sdk::wire::{to_json, WireContext, WireError, WireRequest, WireResponse};
+use tally_plugin_sdk::points::decode_batch;
+use tally_plugin_sdk::wire::{to_json, WireContext, WireError, WireRequestHead, WireResponseHead};
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
@@ -466,27 +467,42 @@ fn ask<T>(
 
 unsafe extern "C" fn host_http(
     host_data: *mut c_void,
-    request: *const u8,
-    request_len: usize,
+    head: *const u8,
+    head_len: usize,
+    body: *const u8,
+    body_len: usize,
     response: *mut TallyBuffer,
+    response_body: *mut TallyBuffer,
 ) -> i32 {
     answer(response, || {
         // SAFETY: the plugin passes back the `host_data` of this call.
         let state = unsafe { call_state(host_data) }?;
-        // SAFETY: the plugin lends `request_len` bytes at `request` for this callback.
-        let bytes = unsafe { borrow_bytes(request, request_len) };
-        let request = serde_json::from_slice::<WireRequest>(bytes)
-            .map_err(|e| e.to_string())
-            .and_then(WireRequest::into_request)
-            .map_err(|e| {
-                Box::new(WireError::from_http(&HttpError::Other(format!(
-                    "plugin {} sent an HTTP request that is not the documented JSON ({e}): {}",
-                    state.plugin,
-                    snippet(bytes)
-                ))))
-            })?;
+        if response_body.is_null() {
+            return Err(Box::new(WireError::other(format!(
+                "plugin {} passed a NULL `response_body` to `http`",
+                state.plugin
+            ))));
+        }
+        // SAFETY: non-null; the plugin passed it for us to fill. It stays empty on error.
+        unsafe { *response_body = TallyBuffer::EMPTY };
+        // SAFETY: the plugin lends `head_len` bytes at `head` for this callback.
+        let head = unsafe { borrow_bytes(head, head_len) };
+        let request = serde_json::from_slice::<WireRequestHead>(head).map_err(|e| {
+            Box::new(WireError::from_http(&HttpError::Other(format!(
+                "plugin {} sent an HTTP request head that is not the documented JSON ({e}): {}",
+                state.plugin,
+                snippet(head)
+            ))))
+        })?;
+        // SAFETY: the plugin lends `body_len` bytes at `body` for this callback.
+        let request = request.with_body(unsafe { borrow_bytes(body, body_len) });
         match state.http(request)? {
-            Ok(response) => Ok(to_json(&WireResponse::from_response(&response))),
+            Ok(answer) => {
+                let (head, body) = WireResponseHead::split(answer);
+                // SAFETY: checked non-null above; the plugin passed it for us to fill.
+                unsafe { *response_body = TallyBuffer::from_vec(body) };
+                Ok(to_json(&head))
+            }
             Err(error) => Err(Box::new(WireError::from_http(&error))),
         }
     })
@@ -503,11 +519,11 @@ unsafe extern "C" fn host_emit(
         let state = unsafe { call_state(host_data) }?;
         // SAFETY: the plugin lends `points_len` bytes at `points` for this callback.
         let bytes = unsafe { borrow_bytes(points, points_len) };
-        let points: Vec<Point> = serde_json::from_slice(bytes).map_err(|e| {
+        let points = decode_batch(bytes).map_err(|e| {
             Box::new(WireError::other(format!(
-                "plugin {} emitted points that are not the documented JSON array of points ({e}); it starts with: {}",
+                "plugin {} emitted a point batch that does not decode ({e}); rebuild it against tally-plugin-sdk {} or fix its encoder (plugins/sdk/README.md, \"Point batch\")",
                 state.plugin,
-                snippet(bytes)
+                tally_plugin_sdk::SDK_VERSION
             )))
         })?;
         match state.emit(points)? {

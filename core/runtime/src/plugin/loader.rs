@@ -26,7 +26,7 @@ pub struct LoadedPlugin {
     pub sha256: String,
     /// The SDK version it says it was built with.
     pub sdk_version: String,
-    /// Its connectors (one per library in ABI 1).
+    /// Its connectors (one per library in this ABI).
     pub connectors: Vec<Arc<dyn Connector>>,
 }
 

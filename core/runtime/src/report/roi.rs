@@ -111,7 +111,7 @@ pub(crate) fn roi(
     )? {
         if let Some(amount) = activity(std::slice::from_ref(&s), period, at).actual {
             out.costs.push(CostLine {
-                name: s.entity.id.clone(),
+                name: s.entity.id.to_string(),
                 amount,
             });
         }

@@ -68,7 +68,7 @@ pub(crate) fn top_posts(
             let Some(v) = activity(std::slice::from_ref(s), period, at).actual else {
                 continue;
             };
-            let key = (s.source.clone(), s.entity.kind, s.entity.id.clone());
+            let key = (s.source.clone(), s.entity.kind, s.entity.id.to_string());
             let item = items.entry(key).or_insert_with(|| new_item(s));
             if metric == "reach.views" {
                 item.views = Some(item.views.unwrap_or(0.0) + v);
@@ -89,8 +89,8 @@ fn new_item(s: &Series) -> TopPost {
         source: s.source.clone(),
         platform: s.platform.clone(),
         kind: s.entity.kind.as_str().to_string(),
-        id: s.entity.id.clone(),
-        name: s.entity.name.clone(),
+        id: s.entity.id.to_string(),
+        name: s.entity.name.as_ref().map(ToString::to_string),
         engagement: 0.0,
         breakdown: Vec::new(),
         views: None,
@@ -122,18 +122,18 @@ pub(crate) fn segments(
             PointTime::Period { start, .. } => {
                 if start >= period.start && start < period.end && start < at {
                     *sums
-                        .entry((p.metric.clone(), dim.clone(), value.clone()))
+                        .entry((p.metric.to_string(), dim.clone(), value.clone()))
                         .or_insert(0.0) += p.value;
                 }
             }
             PointTime::At(t) => {
                 if t >= period.start && t < period.end && t <= at {
                     let key = (
-                        p.metric.clone(),
+                        p.metric.to_string(),
                         dim.clone(),
                         value.clone(),
                         sp.source.clone(),
-                        p.entity.id.clone(),
+                        p.entity.id.to_string(),
                     );
                     let e = latest.entry(key).or_insert((t, p.value));
                     if t >= e.0 {

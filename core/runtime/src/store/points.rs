@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 use std::collections::BTreeMap;
-use tally_model::{Entity, EntityKind, MetricKind, Point, PointTime, Unit};
+use tally_model::{Entity, EntityKind, MetricKind, Point, PointTime, SmolStr, Unit};
 
 /// What one [`Store::write_batch`] did, so runs can report new vs restated data.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -190,9 +190,9 @@ impl<'t, 'e> Upsert<'t, 'e> {
                         p.value,
                         p.unit.as_str(),
                         p.kind.as_str(),
-                        p.platform,
-                        p.entity.name,
-                        p.raw_name,
+                        p.platform.as_str(),
+                        p.entity.name.as_deref(),
+                        p.raw_name.as_str(),
                         observed_ms
                     ])
                     .map_err(err)?;
@@ -211,9 +211,9 @@ impl<'t, 'e> Upsert<'t, 'e> {
                         p.value,
                         p.unit.as_str(),
                         p.kind.as_str(),
-                        p.platform,
-                        p.entity.name,
-                        p.raw_name,
+                        p.platform.as_str(),
+                        p.entity.name.as_deref(),
+                        p.raw_name.as_str(),
                         observed_ms
                     ])
                     .map_err(err)?;
@@ -400,6 +400,7 @@ impl Store {
         let path = self.path.as_str();
         let err = sql_err(path, "reading a point");
         let get_text = |name: &str| row.get::<_, String>(name).map_err(&err);
+        let get_smol = |name: &str| get_text(name).map(SmolStr::from);
         let entity_kind = get_text("entity_kind")?;
         let entity_kind = EntityKind::parse(&entity_kind).ok_or_else(|| {
             corrupt(
@@ -437,19 +438,22 @@ impl Store {
             },
         };
         let point = Point {
-            platform: get_text("platform")?,
+            platform: get_smol("platform")?,
             entity: Entity {
                 kind: entity_kind,
-                id: get_text("entity_id")?,
-                name: row.get("entity_name").map_err(&err)?,
+                id: get_smol("entity_id")?,
+                name: row
+                    .get::<_, Option<String>>("entity_name")
+                    .map_err(&err)?
+                    .map(SmolStr::from),
             },
-            metric: get_text("metric")?,
+            metric: get_smol("metric")?,
             value: row.get("value").map_err(&err)?,
             unit,
             kind,
             time,
             dimensions,
-            raw_name: get_text("raw_name")?,
+            raw_name: get_smol("raw_name")?,
         };
         Ok(StoredPoint {
             source: get_text("source")?,

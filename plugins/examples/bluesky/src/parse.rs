@@ -224,10 +224,10 @@ mod tests {
             .iter()
             .map(|p| {
                 (
-                    p.metric.clone(),
-                    p.entity.id.clone(),
+                    p.metric.to_string(),
+                    p.entity.id.to_string(),
                     p.value,
-                    p.raw_name.clone(),
+                    p.raw_name.to_string(),
                     p.dimensions.get("type").cloned(),
                 )
             })

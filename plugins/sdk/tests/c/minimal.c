@@ -3,14 +3,15 @@
  * SDK: proof that the README documents the ABI well enough.
  *
  * pull: logs, reads its saved state ({"pulls": N}), GETs {base_url}/followers
- * through the host (whose body is a plain number), emits one audience.followers
- * point with that value, and saves {"pulls": N + 1}.
+ * through the host (whose body is a plain number), emits a batch of one
+ * audience.followers point with that value, and saves {"pulls": N + 1}.
  *
  * Compile-time variants, used by core/runtime/tests/plugins.rs:
  *   -DTALLY_C_NAME='"name"'        connector name (default "c-minimal")
  *   -DTALLY_C_METRIC='"metric"'    metric of the emitted point
  *   -DTALLY_C_DECLARED='"metric"'  metric declared in the description
  *   -DTALLY_C_GARBAGE             pull fails with bytes that are not JSON
+ *   -DTALLY_C_BAD_BATCH           pull emits a point batch cut short
  *
  * String handling is deliberately naive (fixed buffers, strstr): enough for a
  * test plugin; a real one would use a JSON library.
@@ -34,6 +35,11 @@
 #define GARBAGE 1
 #else
 #define GARBAGE 0
+#endif
+#ifdef TALLY_C_BAD_BATCH
+#define BAD_BATCH 1
+#else
+#define BAD_BATCH 0
 #endif
 
 /* Hands `len` bytes to the host in a buffer this plugin allocated (freed by plugin_free). */
@@ -85,6 +91,51 @@ static int find_string(const char *json, const char *key, char *dst, size_t cap)
     memcpy(dst, start, (size_t)(end - start));
     dst[end - start] = '\0';
     return 1;
+}
+
+/* Point batch writers (README "Point batch"): little-endian integers, strings
+ * as a u32 length and their bytes. `at` advances; the caller sizes `dst`. */
+static void put_u32(uint8_t *dst, size_t *at, uint32_t v) {
+    for (int i = 0; i < 4; i++) {
+        dst[(*at)++] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static void put_u64(uint8_t *dst, size_t *at, uint64_t v) {
+    for (int i = 0; i < 8; i++) {
+        dst[(*at)++] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static void put_str(uint8_t *dst, size_t *at, const char *text) {
+    size_t len = strlen(text);
+    put_u32(dst, at, (uint32_t)len);
+    memcpy(dst + *at, text, len);
+    *at += len;
+}
+
+/* Writes a batch of one account gauge at 2026-06-01T12:00:00Z; returns its length. */
+static size_t follower_batch(uint8_t *dst, const char *metric, double value) {
+    size_t at = 0;
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    put_u32(dst, &at, 1);                 /* one point */
+    dst[at++] = 0;                        /* repeat flags (u16): the first point */
+    dst[at++] = 0;                        /* repeats nothing */
+    put_str(dst, &at, "c-test");          /* platform */
+    put_str(dst, &at, "account");         /* entity kind */
+    put_str(dst, &at, "c-account");       /* entity id */
+    dst[at++] = 0;                        /* no entity name */
+    put_str(dst, &at, metric);            /* metric */
+    put_u64(dst, &at, bits);              /* value, f64 */
+    put_str(dst, &at, "count");           /* unit */
+    put_str(dst, &at, "gauge");           /* kind */
+    dst[at++] = 0;                        /* time: an instant */
+    put_u64(dst, &at, 1780315200u);       /* seconds since 1970 */
+    put_u32(dst, &at, 0);                 /* nanoseconds */
+    put_u32(dst, &at, 0);                 /* no dimensions */
+    put_str(dst, &at, "followers");       /* raw name */
+    return at;
 }
 
 /* A NUL-terminated copy of a buffer, for the string helpers above. */
@@ -157,29 +208,30 @@ static int32_t pull(const TallyHost *host, const uint8_t *context, size_t contex
                      "\"headers\":[[\"accept\",\"text/plain\"]]}",
                      base_url);
     TallyBuffer response = {NULL, 0};
-    if (host->http(host->host_data, (const uint8_t *)request, (size_t)n, &response) !=
-        TALLY_STATUS_OK) {
+    TallyBuffer response_body = {NULL, 0};
+    if (host->http(host->host_data, (const uint8_t *)request, (size_t)n, NULL, 0, &response,
+                   &response_body) != TALLY_STATUS_OK) {
         return pass_on(host, out, response);
     }
-    char *text = terminated(response.ptr, response.len);
+    char *head = terminated(response.ptr, response.len);
+    char *body = terminated(response_body.ptr, response_body.len);
     host->free_buffer(host->host_data, response.ptr, response.len);
-    char body[64];
-    int status_ok = text != NULL && strstr(text, "\"status\":200") != NULL;
-    int has_body = text != NULL && find_string(text, "body", body, sizeof body);
-    free(text);
-    if (!status_ok || !has_body) {
-        return fail(out, "GET /followers did not answer 200 with a number");
+    host->free_buffer(host->host_data, response_body.ptr, response_body.len);
+    int status_ok = head != NULL && strstr(head, "\"status\":200") != NULL;
+    long followers = body != NULL ? strtol(body, NULL, 10) : 0;
+    free(head);
+    free(body);
+    if (!status_ok) {
+        return fail(out, "GET /followers did not answer 200");
     }
 
-    char point[512];
-    n = snprintf(point, sizeof point,
-                 "[{\"platform\":\"c-test\",\"entity\":{\"kind\":\"account\",\"id\":\"c-account\"},"
-                 "\"metric\":\"%s\",\"value\":%ld,\"unit\":\"count\",\"kind\":\"gauge\","
-                 "\"time\":{\"at\":\"2026-06-01T12:00:00Z\"},\"raw_name\":\"followers\"}]",
-                 TALLY_C_METRIC, strtol(body, NULL, 10));
+    uint8_t batch[256];
+    size_t batch_len = follower_batch(batch, TALLY_C_METRIC, (double)followers);
+    if (BAD_BATCH) {
+        batch_len -= 3; /* the raw name is cut short */
+    }
     TallyBuffer error = {NULL, 0};
-    if (host->emit(host->host_data, (const uint8_t *)point, (size_t)n, &error) !=
-        TALLY_STATUS_OK) {
+    if (host->emit(host->host_data, batch, batch_len, &error) != TALLY_STATUS_OK) {
         return pass_on(host, out, error);
     }
     host->free_buffer(host->host_data, error.ptr, error.len);
