@@ -31,6 +31,7 @@ pub use summary::SourceSummary;
 pub use totals::TotalRow;
 
 use chrono::{DateTime, Utc};
+use rusqlite::config::DbConfig;
 use rusqlite::Connection;
 use std::collections::HashSet;
 use std::path::Path;
@@ -104,6 +105,12 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        // Without the planner stability guarantee, SQLite compares a bound
+        // `dimensions = ?` with the `points_totals` partial index's literal
+        // and re-plans the upsert's lookup on every new binding: re-parsing
+        // that one statement cost more than the writes themselves.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
             .map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(64);
         migrate::migrate(&mut conn, &path)?;

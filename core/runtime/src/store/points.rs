@@ -10,6 +10,7 @@ use super::{corrupt, from_ms, sql_err, to_ms, Store, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use tally_model::{Entity, EntityKind, MetricKind, Point, PointTime, SmolStr, Unit};
 
@@ -81,6 +82,28 @@ impl<'a> Key<'a> {
             start_ms,
             end_ms,
         }
+    }
+
+    /// The order of the natural-key index (within one source): upserting a
+    /// batch in it moves through each index instead of jumping between its
+    /// pages, which splits fewer pages and leaves them fuller.
+    fn index_order(&self, other: &Key<'_>) -> Ordering {
+        (
+            self.entity_kind,
+            self.entity_id,
+            self.metric,
+            self.dimensions.as_str(),
+            self.start_ms,
+            self.end_ms,
+        )
+            .cmp(&(
+                other.entity_kind,
+                other.entity_id,
+                other.metric,
+                other.dimensions.as_str(),
+                other.start_ms,
+                other.end_ms,
+            ))
     }
 }
 
@@ -158,8 +181,19 @@ impl<'t, 'e> Upsert<'t, 'e> {
         observed_ms: i64,
         stats: &mut WriteStats,
     ) -> Result<(), StoreError> {
+        self.keyed(source, &Key::of(p), p, observed_ms, stats)
+    }
+
+    /// [`Upsert::point`] with the point's key already worked out.
+    fn keyed(
+        &mut self,
+        source: &str,
+        key: &Key<'_>,
+        p: &Point,
+        observed_ms: i64,
+        stats: &mut WriteStats,
+    ) -> Result<(), StoreError> {
         let err = self.err;
-        let key = Key::of(p);
         let existing: Option<(i64, f64, String)> = self
             .find
             .query_row(
@@ -257,6 +291,11 @@ impl Store {
             None => None,
         };
         let observed_ms = to_ms(observed_at);
+        // A stable sort: points repeating a key are still upserted in the
+        // order they came, so the last one is the value kept.
+        let keys: Vec<Key<'_>> = points.iter().map(Key::of).collect();
+        let mut keyed: Vec<(&Key<'_>, &Point)> = keys.iter().zip(points).collect();
+        keyed.sort_by(|(a, _), (b, _)| a.index_order(b));
         let path = self.path.as_str();
         let err = sql_err(path, "writing a batch of points");
         let tx = self
@@ -266,8 +305,8 @@ impl Store {
         let mut stats = WriteStats::default();
         {
             let mut upsert = Upsert::prepare(&tx, &err)?;
-            for p in points {
-                upsert.point(source, p, observed_ms, &mut stats)?;
+            for &(key, p) in &keyed {
+                upsert.keyed(source, key, p, observed_ms, &mut stats)?;
             }
             if let Some(text) = &state_text {
                 tx.prepare_cached(SAVE_STATE)
@@ -478,5 +517,66 @@ mod tests {
         let parsed: BTreeMap<String, String> =
             serde_json::from_str(&canonical_dimensions(&d)).unwrap();
         assert_eq!(parsed, d);
+    }
+
+    fn likes(post: &str, value: f64) -> Point {
+        let at = DateTime::from_timestamp(1_772_625_600, 0).unwrap();
+        Point::new(
+            "mastodon",
+            "engagement.likes",
+            "favourites_count",
+            Entity::new(EntityKind::Post, post, None),
+            value,
+            PointTime::At(at),
+        )
+    }
+
+    #[test]
+    fn a_key_repeated_in_one_batch_keeps_its_last_value() {
+        // The batch is upserted in key order; repeats of a key must still
+        // apply in the order they were emitted.
+        let mut store = Store::open_in_memory().unwrap();
+        let batch = [likes("b", 1.0), likes("a", 5.0), likes("b", 2.0)];
+        let observed = DateTime::from_timestamp(1_772_629_200, 0).unwrap();
+        let stats = store.write_batch("src", &batch, observed, None).unwrap();
+        let expected = WriteStats {
+            inserted: 2,
+            revised: 1,
+            unchanged: 0,
+        };
+        assert_eq!(stats, expected);
+        let values: Vec<(String, f64)> = store
+            .query(&PointQuery::default())
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.point.entity.id.to_string(), s.point.value))
+            .collect();
+        assert_eq!(values, [("a".to_string(), 5.0), ("b".to_string(), 2.0)]);
+    }
+
+    #[test]
+    fn the_lookup_is_planned_once_whatever_the_dimensions() {
+        // SQLite re-plans a statement whose bound value the planner compared
+        // with a partial index's literal; that doubled the cost of a pull.
+        let mut store = Store::open_in_memory().unwrap();
+        let batch: Vec<Point> = (0..10)
+            .map(|i| {
+                let p = likes(&i.to_string(), 1.0);
+                if i % 2 == 0 {
+                    p.with_dimension("country", "FR")
+                } else {
+                    p
+                }
+            })
+            .collect();
+        let observed = DateTime::from_timestamp(1_772_629_200, 0).unwrap();
+        store.write_batch("src", &batch, observed, None).unwrap();
+        store.write_batch("src", &batch, observed, None).unwrap();
+        let find = store.conn.prepare_cached(FIND).unwrap();
+        assert_eq!(
+            find.get_status(rusqlite::StatementStatus::RePrepare),
+            0,
+            "the lookup was re-prepared"
+        );
     }
 }
