@@ -1,23 +1,29 @@
 //! The same connector built in and loaded as a plugin, pulling the same sandbox
 //! data: what does crossing the C ABI cost?
 //!
-//! The sandbox runs as a separate `tally sandbox` process so that this process's
-//! CPU time is the client's alone. The two paths alternate channel by channel
-//! (each pull measured on its own, which path goes first alternating too), so a
-//! burst of load on the machine hits both alike; one unmeasured pass over every
-//! channel with each path first puts one-time costs (the rate limiter's clock
-//! calibration, lazy statics, connection set-up) on neither.
+//! Measured two ways: through the pull engine into a SQLite store, as `tally
+//! pull` runs sources, and the connector alone into a memory buffer, where the
+//! boundary is all there is to see. The sandbox runs as a separate `tally
+//! sandbox` process so that this process's CPU time is the client's alone. The
+//! paths alternate round by round (which goes first alternating too), so drift
+//! in the machine's load hits both alike; one unmeasured pass over every channel
+//! with each path puts one-time costs (the rate limiter's clock calibration,
+//! lazy statics, connection set-up) on neither.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tally_model::{Connector, PointBuffer, RateLimitSpec, SourceContext};
+use tally_runtime::catalog::{Catalog, Origin};
+use tally_runtime::config::SourceConfig;
 use tally_runtime::http::{
     Credential, HostHttp, HttpSettings, MemoryLedger, SourceHttp, SourceHttpSpec,
 };
+use tally_runtime::pull::{Engine, SourceStatus};
 use tally_runtime::secret::Secret;
+use tally_runtime::store::Store;
 
 /// Arguments of the plugin-overhead scenario.
 #[derive(Debug, clap::Args)]
@@ -67,20 +73,15 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     }
     let (mut direct, mut via_plugin) = (Cost::default(), Cost::default());
     for round in 0..args.rounds {
-        for channel in 0..args.channels {
-            // Alternate which path goes first so neither always follows the other.
-            if (round + channel) % 2 == 0 {
-                add(&mut direct, pull_one(&built_in, &base_url, channel).await?);
-                add(
-                    &mut via_plugin,
-                    pull_one(&plugin, &base_url, channel).await?,
-                );
-            } else {
-                add(
-                    &mut via_plugin,
-                    pull_one(&plugin, &base_url, channel).await?,
-                );
-                add(&mut direct, pull_one(&built_in, &base_url, channel).await?);
+        // Alternate which path goes first so neither always follows the other.
+        let order = if round % 2 == 0 {
+            [(&built_in, &mut direct), (&plugin, &mut via_plugin)]
+        } else {
+            [(&plugin, &mut via_plugin), (&built_in, &mut direct)]
+        };
+        for (path, total) in order {
+            for channel in 0..args.channels {
+                add(total, pull_one(path, &base_url, channel).await?);
             }
         }
     }
@@ -89,24 +90,96 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
         "the two paths emitted different point counts"
     );
 
+    // The same pulls as `tally pull` makes them: the engine, 8 sources at once,
+    // every point validated and stored in a SQLite file, one fresh store per round.
+    let dir = std::env::temp_dir().join(format!("tally-bench-plugin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let catalogs = [
+        catalog_of(Arc::clone(&built_in.0), Origin::BuiltIn)?,
+        catalog_of(Arc::clone(&plugin.0), Origin::Plugin(args.plugin.clone()))?,
+    ];
+    let (mut pulled_direct, mut pulled_plugin) = (Cost::default(), Cost::default());
+    for round in 0..args.rounds {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for which in order {
+            let store = dir.join(format!("round-{round}-{which}.db"));
+            let cost = engine_round(&catalogs[which], &base_url, args.channels, &store).await?;
+            add(
+                if which == 0 {
+                    &mut pulled_direct
+                } else {
+                    &mut pulled_plugin
+                },
+                cost,
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+
     println!(
         "scenario      plugin overhead (YouTube connector, {} channels x {} rounds per path)",
         args.channels, args.rounds
     );
     println!("points        {} per path", direct.points);
+    report("connector", direct, via_plugin);
+    report("tally pull", pulled_direct, pulled_plugin);
+    Ok(())
+}
+
+/// Prints one pair of figures with their ratios.
+fn report(what: &str, direct: Cost, via_plugin: Cost) {
     println!(
-        "wall time     built-in {:.3} s, plugin {:.3} s, ratio {:.3}",
+        "{what:<13} wall: built-in {:.3} s, plugin {:.3} s, ratio {:.3}; cpu: built-in {:.3} s, plugin {:.3} s, ratio {:.3}",
         direct.wall.as_secs_f64(),
         via_plugin.wall.as_secs_f64(),
-        via_plugin.wall.as_secs_f64() / direct.wall.as_secs_f64()
-    );
-    println!(
-        "cpu time      built-in {:.3} s, plugin {:.3} s, ratio {:.3}",
+        via_plugin.wall.as_secs_f64() / direct.wall.as_secs_f64(),
         direct.cpu.as_secs_f64(),
         via_plugin.cpu.as_secs_f64(),
         via_plugin.cpu.as_secs_f64() / direct.cpu.as_secs_f64()
     );
-    Ok(())
+}
+
+/// A catalog holding only `connector` (built in or the plugin, both named `youtube`).
+fn catalog_of(connector: Arc<dyn Connector>, origin: Origin) -> anyhow::Result<Arc<Catalog>> {
+    let mut catalog = Catalog::default();
+    catalog.add(connector, origin)?;
+    Ok(Arc::new(catalog))
+}
+
+/// Pulls every channel through the pull engine into a new SQLite store at `store`.
+async fn engine_round(
+    catalog: &Arc<Catalog>,
+    base_url: &str,
+    channels: usize,
+    store: &Path,
+) -> anyhow::Result<Cost> {
+    let host = HostHttp::new(HttpSettings::default(), Arc::new(MemoryLedger::default()))?;
+    let store = Arc::new(Mutex::new(Store::open(store)?));
+    let engine = Engine::new(host, store, Arc::clone(catalog));
+    let sources: Vec<SourceConfig> = (0..channels)
+        .map(|channel| {
+            serde_json::from_value(serde_json::json!({
+                "id": format!("yt-{channel:05}"),
+                "connector": "youtube",
+                "base_url": base_url,
+                "settings": { "channel_id": format!("UCbench{channel:05}") },
+                "auth": { "kind": "api_key", "api_key": "bench-key" },
+                "rate_limit": { "requests": 1_000_000, "per_seconds": 1 },
+            }))
+        })
+        .collect::<Result<_, _>>()?;
+    let cpu_before = process_cpu();
+    let started = Instant::now();
+    let outcomes = engine.pull_all(sources, 8, |_| {}).await;
+    let cost = Cost {
+        wall: started.elapsed(),
+        cpu: process_cpu() - cpu_before,
+        points: outcomes.iter().map(|o| o.inserted as usize).sum(),
+    };
+    if let Some(failed) = outcomes.iter().find(|o| o.status != SourceStatus::Ok) {
+        anyhow::bail!("source {} did not pull: {:?}", failed.source, failed.status);
+    }
+    Ok(cost)
 }
 
 fn add(total: &mut Cost, round: Cost) {

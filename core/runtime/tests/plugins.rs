@@ -8,9 +8,9 @@
 //! test also runs alone; C plugins are compiled from `plugins/sdk/tests/c/` with
 //! the system C compiler against `plugins/sdk/include/tally_plugin.h`.
 //!
-//! Tests on a multi-threaded runtime exercise the inline route (the plugin runs
-//! on the worker under `block_in_place`), those on the default current-thread
-//! runtime the channel route (the blocking pool); see `plugin/connector.rs`.
+//! A plugin call is driven the same way on any runtime (see
+//! `plugin/connector.rs`), so tests use the multi-threaded runtime `tally` runs
+//! on where it matters and the default current-thread one elsewhere.
 
 #![allow(clippy::unwrap_used)]
 
@@ -332,6 +332,53 @@ async fn a_plugin_written_in_c_against_the_header_pulls_through_the_host() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_pull_that_times_out_is_cancelled_at_once_and_the_plugin_pulls_again() {
+    let dir = scratch("c-cancel");
+    let plugin = connector(&c_plugin(&dir, "c_cancel", &[]));
+    let slow = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/followers"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string("5")
+                .set_delay(Duration::from_secs(30)),
+        )
+        .mount(&slow)
+        .await;
+    let http = no_auth_http(&slow.uri(), plugin.as_ref());
+    let source = Source::new(slow.uri(), json!({}));
+    let mut buffer = PointBuffer::new("c-minimal");
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(
+        Duration::from_millis(200),
+        plugin.pull(&source.context(&http), &mut buffer),
+    )
+    .await;
+    // The plugin waits for its response without holding a thread, so the
+    // timeout drops the pull (and the plugin's `cancel` releases the call) at
+    // once instead of after the server's 30 seconds.
+    assert!(outcome.is_err(), "the pull should have timed out");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(buffer.points.is_empty() && buffer.state.is_none());
+
+    // The plugin is unharmed: the next pull of a responsive source completes.
+    let server = followers_server(9).await;
+    let http = no_auth_http(&server.uri(), plugin.as_ref());
+    let buffer = tally_testkit::pull(
+        plugin.as_ref(),
+        &http,
+        &Source::new(server.uri(), json!({})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(buffer.points[0].value, 9.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_panic_in_a_plugin_fails_only_that_source_and_the_others_complete() {
     let sandbox = Sandbox::start("127.0.0.1:0".parse().unwrap(), SandboxOptions::default())
         .await
@@ -459,6 +506,31 @@ async fn an_undecodable_point_batch_fails_the_pull_and_nothing_is_kept() {
     // Nothing half-decoded reached the emitter, and no state was saved.
     assert!(buffer.points.is_empty());
     assert_eq!(buffer.state, None);
+}
+
+#[tokio::test]
+async fn a_plugin_waiting_with_no_request_in_flight_fails_instead_of_hanging() {
+    let dir = scratch("c-stall");
+    let path = c_plugin(&dir, "c_stall", &["-DTALLY_C_STALL"]);
+    let plugin = connector(&path);
+    let server = followers_server(3).await;
+    let http = no_auth_http(&server.uri(), plugin.as_ref());
+    let mut buffer = PointBuffer::new("c-minimal");
+    let source = Source::new(server.uri(), json!({}));
+    let error = tokio::time::timeout(
+        Duration::from_secs(10),
+        plugin.pull(&source.context(&http), &mut buffer),
+    )
+    .await
+    .expect("the host must not wait for a resume that cannot come")
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains(&path.display().to_string()), "{error}");
+    assert!(
+        error.contains("`pull` returned PENDING with no HTTP request in flight"),
+        "{error}"
+    );
+    assert!(buffer.points.is_empty());
 }
 
 #[tokio::test]

@@ -34,8 +34,14 @@ extern "C" {
 #define TALLY_PLUGIN_ENTRY_SYMBOL "tally_plugin_entry"
 
 /* Status codes returned by plugin functions and host callbacks. */
-#define TALLY_STATUS_OK 0    /* the out buffer holds the documented result */
-#define TALLY_STATUS_ERROR 1 /* the out buffer holds an error object {"message": ...} */
+#define TALLY_STATUS_OK 0      /* the out buffer holds the documented result */
+#define TALLY_STATUS_ERROR 1   /* the out buffer holds an error object {"message": ...} */
+#define TALLY_STATUS_PENDING 2 /* start/resume: waiting for a requested response;
+                                  http_take: that response is not in yet */
+
+/* What start runs. */
+#define TALLY_CALL_CHECK 1u /* verify a source's settings and credentials */
+#define TALLY_CALL_PULL 2u  /* pull a source */
 
 /* Log levels for TallyHost.log. */
 #define TALLY_LOG_ERROR 1u
@@ -50,23 +56,35 @@ typedef struct TallyBuffer {
     size_t len;
 } TallyBuffer;
 
-/* The host's callbacks, passed to every check and pull. Valid only while that
- * call runs. Each callback blocks until the host has answered; callbacks may be
- * called from any thread during the call. */
+/* A check or pull in progress. The plugin defines it; the host only passes the
+ * pointer back to resume or cancel. */
+typedef struct TallyCall TallyCall;
+
+/* The host's callbacks, passed to every start and resume. The table and its
+ * host_data are valid only until that function returns. No callback blocks:
+ * a request is queued with http_send and its response collected with
+ * http_take after a later resume. */
 typedef struct TallyHost {
     uint32_t abi_version; /* TALLY_PLUGIN_ABI_VERSION of the host */
     uint32_t struct_size; /* sizeof(TallyHost) as the host was compiled */
     void *host_data;      /* opaque: pass back as the first argument of every callback */
 
-    /* Sends one HTTP request through the host's rate limiter, quota, auth and
+    /* Queues one HTTP request for the host's rate limiter, quota, auth and
      * retries: `head` is its JSON head (README "HTTP request"), `body` its raw
-     * body (body_len 0: none). On TALLY_STATUS_OK `*response` holds the final
-     * response's JSON head and `*response_body` its raw body; on
-     * TALLY_STATUS_ERROR `*response` holds an error object and `*response_body`
-     * stays empty. Free both. */
-    int32_t (*http)(void *host_data, const uint8_t *head, size_t head_len,
-                    const uint8_t *body, size_t body_len, TallyBuffer *response,
-                    TallyBuffer *response_body);
+     * body (body_len 0: none). On TALLY_STATUS_OK `*ticket` names it; the host
+     * sends it once start or resume returns TALLY_STATUS_PENDING. On
+     * TALLY_STATUS_ERROR `*error` holds an error object. */
+    int32_t (*http_send)(void *host_data, const uint8_t *head, size_t head_len,
+                         const uint8_t *body, size_t body_len, uint64_t *ticket,
+                         TallyBuffer *error);
+
+    /* Collects a queued request. TALLY_STATUS_PENDING: not finished yet (return
+     * TALLY_STATUS_PENDING; the host resumes the call when a response is in).
+     * TALLY_STATUS_OK: `*response` holds the final response's JSON head and
+     * `*response_body` its raw body. TALLY_STATUS_ERROR: `*response` holds an
+     * error object. Free both; a finished ticket cannot be taken again. */
+    int32_t (*http_take)(void *host_data, uint64_t ticket, TallyBuffer *response,
+                         TallyBuffer *response_body);
 
     /* Logs a UTF-8 message at a TALLY_LOG_* level. */
     void (*log)(void *host_data, uint32_t level, const uint8_t *message, size_t message_len);
@@ -85,8 +103,8 @@ typedef struct TallyHost {
     int32_t (*save_state)(void *host_data, const uint8_t *state, size_t state_len,
                           TallyBuffer *error);
 
-    /* Releases a buffer that http (either out buffer), emit, read_state or
-     * save_state wrote. */
+    /* Releases a buffer that http_send, http_take (either out buffer), emit,
+     * read_state or save_state wrote. */
     void (*free_buffer)(void *host_data, uint8_t *ptr, size_t len);
 } TallyHost;
 
@@ -100,18 +118,26 @@ typedef struct TallyPlugin {
     /* Writes the connector's description (JSON) to `*out`. */
     int32_t (*describe)(TallyBuffer *out);
 
-    /* Verifies a source's settings and credentials with one cheap call. `context`
-     * (JSON, borrowed) describes the source. On TALLY_STATUS_OK `*out` holds a JSON
-     * string saying what was found ("\"@alice.test (12 followers)\""). */
-    int32_t (*check)(const TallyHost *host, const uint8_t *context, size_t context_len,
-                     TallyBuffer *out);
+    /* Begins a check or pull (`function`: TALLY_CALL_*) of the source `context`
+     * (JSON, borrowed) describes, and runs it as far as it can without waiting.
+     * TALLY_STATUS_OK: done; for a check `*out` holds a JSON string saying what
+     * was found ("\"@alice.test (12 followers)\""), for a pull nothing (anything
+     * written is freed and ignored). TALLY_STATUS_ERROR: done; `*out` holds an
+     * error object. TALLY_STATUS_PENDING: `*call` holds the call, which waits for
+     * a response it queued with http_send. */
+    int32_t (*start)(const TallyHost *host, uint32_t function, const uint8_t *context,
+                     size_t context_len, TallyCall **call, TallyBuffer *out);
 
-    /* Pulls a source: emits points through host->emit. On TALLY_STATUS_OK `*out`
-     * may stay empty; anything written is freed and ignored. */
-    int32_t (*pull)(const TallyHost *host, const uint8_t *context, size_t context_len,
-                    TallyBuffer *out);
+    /* Runs a pending call further once at least one of its requests finished;
+     * returns as start does. After any status but TALLY_STATUS_PENDING the call
+     * is over and the plugin has released it. */
+    int32_t (*resume)(const TallyHost *host, TallyCall *call, TallyBuffer *out);
 
-    /* Releases a buffer that describe, check or pull wrote to `*out`. */
+    /* Releases a pending call the host gives up on (timeout, shutdown), making
+     * no callbacks. */
+    void (*cancel)(TallyCall *call);
+
+    /* Releases a buffer that describe, start or resume wrote to `*out`. */
     void (*free_buffer)(uint8_t *ptr, size_t len);
 } TallyPlugin;
 

@@ -30,6 +30,22 @@ pub(crate) const SDK_VERSION_NUL: &str = concat!(env!("CARGO_PKG_VERSION"), "\0"
 pub const STATUS_OK: i32 = 0;
 /// Status of a call: failure; the output buffer holds an error object (`wire::WireError`).
 pub const STATUS_ERROR: i32 = 1;
+/// Status of `start`/`resume`: the call waits for an HTTP response it asked for;
+/// the host resumes it once one of its requests has finished. Of `http_take`:
+/// that request has not finished yet.
+pub const STATUS_PENDING: i32 = 2;
+
+/// `start`'s `function`: verify a source's settings and credentials.
+pub const CALL_CHECK: u32 = 1;
+/// `start`'s `function`: pull a source.
+pub const CALL_PULL: u32 = 2;
+
+/// A check or pull in progress, owned by the plugin; the host only passes the
+/// pointer back to `resume` or `cancel`.
+#[repr(C)]
+pub struct TallyCall {
+    _private: [u8; 0],
+}
 
 /// Log level for [`TallyHost::log`]: something failed.
 pub const LOG_ERROR: u32 = 1;
@@ -111,14 +127,31 @@ pub type EntryFn = unsafe extern "C" fn() -> *const TallyPlugin;
 /// `describe(out)`: writes the connector's description (JSON) to `out`.
 pub type DescribeFn = unsafe extern "C" fn(out: *mut TallyBuffer) -> i32;
 
-/// `check(host, context, context_len, out)` and `pull(...)`: run one call for
-/// one source. `context` is borrowed for the call; the result goes to `out`.
-pub type CallFn = unsafe extern "C" fn(
+/// `start(host, function, context, context_len, call, out)`: begins a check or
+/// pull ([`CALL_CHECK`], [`CALL_PULL`]) of the source `context` describes and runs
+/// it until it finishes ([`STATUS_OK`], [`STATUS_ERROR`], result or error in
+/// `out`) or waits for HTTP ([`STATUS_PENDING`], the call in `*call`).
+pub type StartFn = unsafe extern "C" fn(
     host: *const TallyHost,
+    function: u32,
     context: *const u8,
     context_len: usize,
+    call: *mut *mut TallyCall,
     out: *mut TallyBuffer,
 ) -> i32;
+
+/// `resume(host, call, out)`: runs a pending call further, after at least one of
+/// its requests finished; returns as `start` does. Once it returns anything but
+/// [`STATUS_PENDING`] the call is over and the plugin has released it.
+pub type ResumeFn = unsafe extern "C" fn(
+    host: *const TallyHost,
+    call: *mut TallyCall,
+    out: *mut TallyBuffer,
+) -> i32;
+
+/// `cancel(call)`: releases a pending call the host gives up on (a timeout or
+/// shutdown), without any more callbacks.
+pub type CancelFn = unsafe extern "C" fn(call: *mut TallyCall);
 
 /// `free_buffer(ptr, len)`: releases a buffer the plugin returned.
 pub type FreeFn = unsafe extern "C" fn(ptr: *mut u8, len: usize);
@@ -138,11 +171,13 @@ pub struct TallyPlugin {
     pub sdk_version: *const c_char,
     /// Writes the description JSON.
     pub describe: Option<DescribeFn>,
-    /// Verifies a source's settings and credentials; writes a JSON string on success.
-    pub check: Option<CallFn>,
-    /// Pulls a source, emitting points through [`TallyHost::emit`]; writes nothing on success.
-    pub pull: Option<CallFn>,
-    /// Releases any buffer `describe`, `check` or `pull` wrote to `out`.
+    /// Begins a check or pull.
+    pub start: Option<StartFn>,
+    /// Runs a pending call further.
+    pub resume: Option<ResumeFn>,
+    /// Releases a pending call the host gives up on.
+    pub cancel: Option<CancelFn>,
+    /// Releases any buffer `describe`, `start` or `resume` wrote to `out`.
     pub free_buffer: Option<FreeFn>,
 }
 
@@ -154,31 +189,41 @@ unsafe impl Sync for TallyPlugin {}
 unsafe impl Send for TallyPlugin {}
 
 impl TallyPlugin {
-    /// The table for a plugin built with this SDK: the current ABI and SDK versions
-    /// and the SDK's `free_buffer`.
-    pub const fn new(describe: DescribeFn, check: CallFn, pull: CallFn) -> TallyPlugin {
+    /// The table for a plugin built with this SDK: the current ABI and SDK
+    /// versions, and the SDK's `resume`, `cancel` and `free_buffer`.
+    pub const fn new(describe: DescribeFn, start: StartFn) -> TallyPlugin {
         TallyPlugin {
             abi_version: ABI_VERSION,
             struct_size: std::mem::size_of::<TallyPlugin>() as u32,
             sdk_version: SDK_VERSION_NUL.as_ptr().cast::<c_char>(),
             describe: Some(describe),
-            check: Some(check),
-            pull: Some(pull),
+            start: Some(start),
+            resume: Some(crate::guest::resume),
+            cancel: Some(crate::guest::cancel),
             free_buffer: Some(crate::guest::free_buffer),
         }
     }
 }
 
-/// `http(host_data, head, head_len, body, body_len, response, response_body)`:
-/// sends a request (a JSON head plus raw body bytes) through the host's client;
-/// writes the response head (or an error) to `response` and the raw response
-/// body to `response_body`.
-pub type HttpFn = unsafe extern "C" fn(
+/// `http_send(host_data, head, head_len, body, body_len, ticket, error)`: asks
+/// the host to send a request (a JSON head plus raw body bytes) through its
+/// client once the plugin returns [`STATUS_PENDING`]; writes its ticket.
+pub type HttpSendFn = unsafe extern "C" fn(
     host_data: *mut c_void,
     head: *const u8,
     head_len: usize,
     body: *const u8,
     body_len: usize,
+    ticket: *mut u64,
+    error: *mut TallyBuffer,
+) -> i32;
+
+/// `http_take(host_data, ticket, response, response_body)`: the finished
+/// request's response head (or an error) and raw body, or [`STATUS_PENDING`]
+/// while it runs. A ticket is taken once.
+pub type HttpTakeFn = unsafe extern "C" fn(
+    host_data: *mut c_void,
+    ticket: u64,
     response: *mut TallyBuffer,
     response_body: *mut TallyBuffer,
 ) -> i32;
@@ -216,10 +261,10 @@ pub type SaveStateFn = unsafe extern "C" fn(
 /// `free_buffer(host_data, ptr, len)`: releases a buffer a host callback wrote.
 pub type HostFreeFn = unsafe extern "C" fn(host_data: *mut c_void, ptr: *mut u8, len: usize);
 
-/// The host's callbacks, passed to every `check` and `pull`.
+/// The host's callbacks, passed to every `start` and `resume`.
 ///
-/// Valid only while that call runs; callbacks may be called from any thread the
-/// plugin likes during the call, and each blocks until the host has answered.
+/// Valid only while that function runs. No callback blocks: HTTP is queued with
+/// `http_send` and collected with `http_take` after a later `resume`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct TallyHost {
@@ -229,8 +274,10 @@ pub struct TallyHost {
     pub struct_size: u32,
     /// Opaque; pass it back as the first argument of every callback.
     pub host_data: *mut c_void,
-    /// Sends an HTTP request through the host's limiter, quota, auth and retries.
-    pub http: Option<HttpFn>,
+    /// Queues an HTTP request for the host's limiter, quota, auth and retries.
+    pub http_send: Option<HttpSendFn>,
+    /// Collects a queued request's response.
+    pub http_take: Option<HttpTakeFn>,
     /// Logs a message under the source and plugin.
     pub log: Option<LogFn>,
     /// Emits a batch of points (only during `pull`).
@@ -239,8 +286,8 @@ pub struct TallyHost {
     pub read_state: Option<ReadStateFn>,
     /// Saves state for the next pull (only during `pull`).
     pub save_state: Option<SaveStateFn>,
-    /// Releases a buffer written by `http` (both of its out buffers), `emit`,
-    /// `read_state` or `save_state`.
+    /// Releases a buffer written by `http_send`, `http_take` (both of its out
+    /// buffers), `emit`, `read_state` or `save_state`.
     pub free_buffer: Option<HostFreeFn>,
 }
 
@@ -254,8 +301,8 @@ mod tests {
         assert_eq!(std::mem::offset_of!(TallyHost, abi_version), 0);
         let word = std::mem::size_of::<usize>();
         assert_eq!(std::mem::size_of::<TallyBuffer>(), 2 * word);
-        assert_eq!(std::mem::size_of::<TallyPlugin>(), 8 + 5 * word);
-        assert_eq!(std::mem::size_of::<TallyHost>(), 8 + 7 * word);
+        assert_eq!(std::mem::size_of::<TallyPlugin>(), 8 + 6 * word);
+        assert_eq!(std::mem::size_of::<TallyHost>(), 8 + 8 * word);
     }
 
     #[test]

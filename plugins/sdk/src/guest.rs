@@ -1,19 +1,21 @@
 //! The plugin side: what [`crate::export_connector!`] expands to calls into here.
 //!
-//! A plugin function runs on a thread the host lent it and must return with a
-//! result; it cannot hand a future back across a C boundary. So the connector's
-//! async `check`/`pull` is driven to completion right here by [`block_on`], a
-//! single-future executor with a thread-parking waker. No reactor is needed: every
-//! `.await` inside a connector ends in a host callback ([`HostHttpClient`]), and
-//! those complete synchronously, so each poll makes progress and returns `Ready`.
-//! A connector that awaits a tokio timer or socket would need a reactor; it does
-//! not get one, because connectors never do I/O themselves.
+//! A check or pull is the connector's future, kept inside the plugin between
+//! calls. `start` builds it and polls it once; whenever it waits for a response
+//! it has asked the host for, the plugin returns `PENDING` and the host, which
+//! does the I/O on its own runtime, calls `resume` once a response is in, to
+//! poll again. Every `.await` inside a connector ends in a host request
+//! ([`HostHttpClient`]), so no reactor is needed here, no thread ever blocks on
+//! the host, and a plugin costs the host no more threads than a built-in
+//! connector. A connector that awaited a tokio timer or socket would never be
+//! resumed; it does not get a reactor, because connectors never do I/O themselves.
 //!
 //! Every exported function runs inside `catch_unwind`: a panic in the connector
 //! becomes an error object for that call, never an unwind into the host.
 
 use crate::abi::{
-    self, borrow_bytes, free_boxed, TallyBuffer, TallyHost, ABI_VERSION, STATUS_ERROR, STATUS_OK,
+    self, borrow_bytes, free_boxed, TallyBuffer, TallyCall, TallyHost, ABI_VERSION, CALL_CHECK,
+    CALL_PULL, STATUS_ERROR, STATUS_OK, STATUS_PENDING,
 };
 use crate::points::encode_batch;
 use crate::wire::{to_json, WireContext, WireError, WireRequestHead, WireResponseHead};
@@ -21,6 +23,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use tally_model::{
@@ -31,31 +34,9 @@ use tally_model::{
 /// Points sent to the host per `emit` call.
 const EMIT_BATCH: usize = 256;
 
-/// Runs a future to completion on the current thread.
-///
-/// The waker unparks this thread, so a future woken from another thread (a std
-/// channel, say) still finishes; a future that is never woken would park forever,
-/// which is why connectors must only await host callbacks.
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    struct ThreadWaker(std::thread::Thread);
-    impl Wake for ThreadWaker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let mut future = std::pin::pin!(future);
-    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        match future.as_mut().poll(&mut cx) {
-            Poll::Ready(value) => return value,
-            Poll::Pending => std::thread::park(),
-        }
-    }
-}
+/// Polls in a row a future may wake itself (a `yield_now`) before the call is
+/// handed back to the host as waiting.
+const MAX_SELF_WAKES: u32 = 1000;
 
 /// Severity of a [`log`] message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,8 +66,16 @@ impl Level {
 }
 
 thread_local! {
-    /// The host table of the call running on this thread, for [`log`].
+    /// The host table of the `start` or `resume` running on this thread: the
+    /// only one the connector's requests, points and logs may use.
     static CURRENT_HOST: Cell<Option<HostRef>> = const { Cell::new(None) };
+}
+
+/// The host table of the running call, or an error saying there is none.
+fn current_host() -> Result<HostRef, String> {
+    CURRENT_HOST
+        .with(Cell::get)
+        .ok_or_else(|| "the connector used the host outside a check or pull".to_string())
 }
 
 /// Logs through the host (tagged with the source and plugin) while a `check` or
@@ -97,15 +86,9 @@ pub fn log(level: Level, message: &str) {
     }
 }
 
-/// A checked pointer to the host's table for the duration of one call.
+/// A checked pointer to the host's table for the duration of one `start` or `resume`.
 #[derive(Clone, Copy)]
 struct HostRef(*const TallyHost);
-
-// SAFETY: the ABI requires host callbacks to be callable from any thread during the
-// call, and the SDK never keeps a `HostRef` past the call that received it.
-unsafe impl Send for HostRef {}
-// SAFETY: as above; the table itself is never written through this pointer.
-unsafe impl Sync for HostRef {}
 
 impl HostRef {
     /// Checks the table before anything uses it.
@@ -135,7 +118,8 @@ impl HostRef {
     }
 
     fn table(&self) -> &TallyHost {
-        // SAFETY: checked non-null in `new`; valid for the call, which outlives every use.
+        // SAFETY: checked non-null in `new`; a `HostRef` is only used while the
+        // `start` or `resume` that received it runs (it is the thread's current host).
         unsafe { &*self.0 }
     }
 
@@ -166,57 +150,82 @@ impl HostRef {
         }
     }
 
-    fn http(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
-        let Some(http) = self.table().http else {
+    /// Queues a request with the host; its ticket collects the response later.
+    fn http_send(&self, request: &HttpRequest) -> Result<u64, HttpError> {
+        let Some(send) = self.table().http_send else {
             return Err(HttpError::Other(
                 "the host provides no HTTP callback".into(),
             ));
         };
         let head = to_json(&WireRequestHead::of(request));
         let body = request.body.as_deref().unwrap_or_default();
-        let (mut response, mut response_body) = (TallyBuffer::EMPTY, TallyBuffer::EMPTY);
-        // SAFETY: `head` and `body` are borrowed for the callback; the out buffers are ours to fill.
+        let (mut ticket, mut error) = (0u64, TallyBuffer::EMPTY);
+        // SAFETY: `head` and `body` are borrowed for the callback; the out parameters are ours.
         let status = unsafe {
-            http(
+            send(
                 self.table().host_data,
                 head.as_ptr(),
                 head.len(),
                 body.as_ptr(),
                 body.len(),
+                &mut ticket,
+                &mut error,
+            )
+        };
+        let error = self.take(error);
+        match status {
+            STATUS_OK => Ok(ticket),
+            _ => Err(decode_error(&error).into_http()),
+        }
+    }
+
+    /// The response to a queued request, or `None` while the host still runs it.
+    fn http_take(&self, ticket: u64) -> Option<Result<HttpResponse, HttpError>> {
+        let Some(take) = self.table().http_take else {
+            return Some(Err(HttpError::Other(
+                "the host provides no HTTP callback".into(),
+            )));
+        };
+        let (mut response, mut response_body) = (TallyBuffer::EMPTY, TallyBuffer::EMPTY);
+        // SAFETY: the out buffers are ours to fill.
+        let status = unsafe {
+            take(
+                self.table().host_data,
+                ticket,
                 &mut response,
                 &mut response_body,
             )
         };
         let head = self.take(response);
         let body = self.take(response_body);
-        if status == STATUS_OK {
-            serde_json::from_slice::<WireResponseHead>(&head)
-                .map(|head| head.with_body(body))
-                .map_err(|e| {
-                    HttpError::Other(format!(
-                        "the host's HTTP response head was not the documented JSON: {e}"
-                    ))
-                })
-        } else {
-            Err(decode_error(&head).into_http())
+        match status {
+            STATUS_PENDING => None,
+            STATUS_OK => Some(
+                serde_json::from_slice::<WireResponseHead>(&head)
+                    .map(|head| head.with_body(body))
+                    .map_err(|e| {
+                        HttpError::Other(format!(
+                            "the host's HTTP response head was not the documented JSON: {e}"
+                        ))
+                    }),
+            ),
+            _ => Some(Err(decode_error(&head).into_http())),
         }
     }
 
-    fn emit(&self, points: &[Point], scratch: &mut Vec<u8>) -> Result<(), ConnectorError> {
+    fn emit(&self, encoded: &[u8]) -> Result<(), ConnectorError> {
         let Some(emit) = self.table().emit else {
             return Err(ConnectorError::Other(
                 "the host does not accept points during this call".into(),
             ));
         };
-        scratch.clear();
-        encode_batch(points, scratch);
         let mut out = TallyBuffer::EMPTY;
-        // SAFETY: `scratch` is borrowed for the callback; `out` is ours to fill.
+        // SAFETY: `encoded` is borrowed for the callback; `out` is ours to fill.
         let status = unsafe {
             emit(
                 self.table().host_data,
-                scratch.as_ptr(),
-                scratch.len(),
+                encoded.as_ptr(),
+                encoded.len(),
                 &mut out,
             )
         };
@@ -265,7 +274,7 @@ impl HostRef {
         }
     }
 
-    /// Makes this table the one [`log`] uses until the guard drops.
+    /// Makes this table the thread's current host until the guard drops.
     fn enter(self) -> CurrentGuard {
         let previous = CURRENT_HOST.with(|c| c.replace(Some(self)));
         CurrentGuard(previous)
@@ -289,32 +298,68 @@ fn decode_error(bytes: &[u8]) -> WireError {
     })
 }
 
-/// The connector's [`HttpClient`] inside a plugin: every request goes to the host's
-/// `http` callback, so the host's limiter, quota, auth and retries apply exactly as
-/// they do to a built-in connector.
-pub struct HostHttpClient {
-    host: HostRef,
+/// The connector's [`HttpClient`] inside a plugin: every request goes to the
+/// host, so the host's limiter, quota, auth and retries apply exactly as they do
+/// to a built-in connector.
+struct HostHttpClient;
+
+/// One request on its way through the host: queued on its first poll, then
+/// collected by ticket once the host has resumed the call.
+enum HostRequest {
+    Unsent(HttpRequest),
+    Sent(u64),
+    Finished,
+}
+
+impl Future for HostRequest {
+    type Output = Result<HttpResponse, HttpError>;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let host = match current_host() {
+            Ok(host) => host,
+            Err(message) => return Poll::Ready(Err(HttpError::Other(message))),
+        };
+        match std::mem::replace(&mut *self, HostRequest::Finished) {
+            HostRequest::Unsent(request) => match host.http_send(&request) {
+                Ok(ticket) => {
+                    // The host starts it once this call returns PENDING.
+                    *self = HostRequest::Sent(ticket);
+                    Poll::Pending
+                }
+                Err(e) => Poll::Ready(Err(e)),
+            },
+            HostRequest::Sent(ticket) => match host.http_take(ticket) {
+                Some(result) => Poll::Ready(result),
+                None => {
+                    *self = HostRequest::Sent(ticket);
+                    Poll::Pending
+                }
+            },
+            HostRequest::Finished => Poll::Ready(Err(HttpError::Other(
+                "a host request was polled after it finished".into(),
+            ))),
+        }
+    }
 }
 
 /// The boxed future `#[async_trait]` expects from `HttpClient::send`.
 type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + 'a>>;
 
-// Written out rather than with `#[async_trait]`: the callback completes before
-// `send` returns, so the future is already `Ready` (and the SDK needs no macro crate).
+// Written out rather than with `#[async_trait]`: the SDK needs no macro crate.
 impl HttpClient for HostHttpClient {
     fn send<'life0, 'async_trait>(&'life0 self, request: HttpRequest) -> SendFuture<'async_trait>
     where
         'life0: 'async_trait,
         Self: 'async_trait,
     {
-        Box::pin(std::future::ready(self.host.http(&request)))
+        Box::pin(HostRequest::Unsent(request))
     }
 }
 
-/// The connector's [`Emitter`] inside a plugin: batches points to the host's `emit`
-/// callback, which validates each one against the schema.
+/// The connector's [`Emitter`] inside a plugin: batches points to the host's
+/// `emit` callback, which validates each one against the schema.
+#[derive(Default)]
 struct HostEmitter {
-    host: HostRef,
     batch: Vec<Point>,
     /// The encoded batch, reused from one `emit` call to the next.
     encoded: Vec<u8>,
@@ -330,9 +375,12 @@ impl HostEmitter {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let result = self.host.emit(&self.batch, &mut self.encoded);
+        self.encoded.clear();
+        encode_batch(&self.batch, &mut self.encoded);
         self.batch.clear();
-        result
+        current_host()
+            .map_err(ConnectorError::Other)?
+            .emit(&self.encoded)
     }
 }
 
@@ -350,7 +398,11 @@ impl Emitter for HostEmitter {
 
     fn save_state(&mut self, state: serde_json::Value) {
         // Points emitted before the state must reach the host before it.
-        let result = self.flush().and_then(|()| self.host.save_state(&state));
+        let result = self.flush().and_then(|()| {
+            current_host()
+                .map_err(ConnectorError::Other)?
+                .save_state(&state)
+        });
         if let Err(e) = result {
             self.deferred.get_or_insert(e);
         }
@@ -364,8 +416,145 @@ fn failure(error: ConnectorError) -> Failure {
     Box::new(WireError::from_connector(&error))
 }
 
+/// A call's result: the bytes of a finished call or a failure.
+type Outcome = Result<Vec<u8>, ConnectorError>;
+
+/// What a check or pull reads for as long as it runs.
+struct CallData {
+    wire: WireContext,
+    state: Option<serde_json::Value>,
+    http: HostHttpClient,
+}
+
+/// A check or pull in progress: the connector's future and what it borrows.
+/// This is what a `TallyCall` pointer points to on this side of the boundary.
+///
+/// The future borrows the context, the data and the emitter, so those live in
+/// their own heap allocations, held as raw pointers (their addresses never
+/// change and nothing else reaches them), and are freed only after the future
+/// is dropped.
+struct CallTask {
+    future: Option<Pin<Box<dyn Future<Output = Outcome>>>>,
+    /// The waker every poll of this call uses, and the flag it sets.
+    woken: Arc<WakeFlag>,
+    waker: Waker,
+    context: *mut SourceContext<'static>,
+    data: *mut CallData,
+    emitter: *mut HostEmitter,
+}
+
+impl Drop for CallTask {
+    fn drop(&mut self) {
+        // The future first: it borrows everything below.
+        self.future = None;
+        // SAFETY: each pointer came from `Box::into_raw` in `CallTask::new` and is
+        // freed once, here, after the only borrower (the future) is gone.
+        unsafe {
+            drop(Box::from_raw(self.context));
+            drop(Box::from_raw(self.emitter));
+            drop(Box::from_raw(self.data));
+        }
+    }
+}
+
+impl CallTask {
+    /// Decodes the context, reads the state and builds the connector's future.
+    fn new(
+        connector: &'static dyn Connector,
+        host: HostRef,
+        function: u32,
+        context: &[u8],
+    ) -> Result<CallTask, Failure> {
+        if function != CALL_CHECK && function != CALL_PULL {
+            return Err(Box::new(WireError::other(format!(
+                "the host asked for function {function}, which plugin ABI {ABI_VERSION} does not define (1 = check, 2 = pull)"
+            ))));
+        }
+        let wire: WireContext = serde_json::from_slice(context).map_err(|e| {
+            Box::new(WireError::other(format!(
+                "the host's call context is not the documented JSON: {e}"
+            )))
+        })?;
+        let state = host.read_state().map_err(failure)?;
+        let data = Box::into_raw(Box::new(CallData {
+            wire,
+            state,
+            http: HostHttpClient,
+        }));
+        // SAFETY: `data` stays allocated until `CallTask::drop`, after the future.
+        let d: &'static CallData = unsafe { &*data };
+        let context = Box::into_raw(Box::new(SourceContext {
+            source_id: &d.wire.source_id,
+            base_url: d.wire.base_url.trim_end_matches('/'),
+            settings: &d.wire.settings,
+            http: &d.http,
+            state: d.state.as_ref(),
+            max_pages: d.wire.max_pages,
+            now: d.wire.now,
+            since: d.wire.since,
+            lookback_days: d.wire.lookback_days,
+        }));
+        let emitter = Box::into_raw(Box::new(HostEmitter::default()));
+        // SAFETY: as for `data`; the future is the only user of either.
+        let (ctx, out): (&'static SourceContext<'static>, &'static mut HostEmitter) =
+            unsafe { (&*context, &mut *emitter) };
+        let future: Pin<Box<dyn Future<Output = Outcome>>> = if function == CALL_CHECK {
+            Box::pin(async move { connector.check(ctx).await.map(|m| to_json(&m)) })
+        } else {
+            Box::pin(async move {
+                connector.pull(ctx, out).await?;
+                out.flush()?;
+                Ok(Vec::new())
+            })
+        };
+        let woken = Arc::new(WakeFlag(AtomicBool::new(false)));
+        Ok(CallTask {
+            future: Some(future),
+            waker: Waker::from(Arc::clone(&woken)),
+            woken,
+            context,
+            data,
+            emitter,
+        })
+    }
+
+    /// Polls the connector's future until it finishes or waits on the host.
+    fn poll(&mut self) -> Option<Outcome> {
+        let mut cx = Context::from_waker(&self.waker);
+        let future = self.future.as_mut()?;
+        for _ in 0..MAX_SELF_WAKES {
+            if let Poll::Ready(outcome) = future.as_mut().poll(&mut cx) {
+                return Some(outcome);
+            }
+            if !self.woken.0.swap(false, Ordering::AcqRel) {
+                return None;
+            }
+        }
+        None
+    }
+}
+
+/// A waker that only records that it was woken: a future that wakes itself is
+/// polled again at once; one waiting on the host is resumed by the host.
+struct WakeFlag(AtomicBool);
+
+impl Wake for WakeFlag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// How one `start` or `resume` ended.
+enum Step {
+    Finished(Vec<u8>),
+    Pending,
+}
+
 /// Runs `body` with panics caught and writes its result (or error) to `out`.
-fn guarded(out: *mut TallyBuffer, body: impl FnOnce() -> Result<Vec<u8>, Failure>) -> i32 {
+fn guarded(out: *mut TallyBuffer, body: impl FnOnce() -> Result<Step, Failure>) -> i32 {
     if out.is_null() {
         return STATUS_ERROR;
     }
@@ -378,7 +567,8 @@ fn guarded(out: *mut TallyBuffer, body: impl FnOnce() -> Result<Vec<u8>, Failure
         Err(Box::new(WireError::panic(message)))
     });
     let (status, bytes) = match result {
-        Ok(bytes) => (STATUS_OK, bytes),
+        Ok(Step::Finished(bytes)) => (STATUS_OK, bytes),
+        Ok(Step::Pending) => (STATUS_PENDING, Vec::new()),
         Err(error) => (STATUS_ERROR, to_json(&*error)),
     };
     // Writing the out parameter cannot panic, so nothing unwinds past this point.
@@ -387,39 +577,30 @@ fn guarded(out: *mut TallyBuffer, body: impl FnOnce() -> Result<Vec<u8>, Failure
     status
 }
 
-/// Decodes the context and state, and runs `call` with a ready [`SourceContext`].
-///
-/// # Safety
-/// `context` must point to `context_len` readable bytes for the call.
-unsafe fn with_context<T>(
-    host: *const TallyHost,
-    context: *const u8,
-    context_len: usize,
-    call: impl FnOnce(&SourceContext<'_>, HostRef) -> Result<T, ConnectorError>,
-) -> Result<T, Failure> {
-    let host = HostRef::new(host)?;
-    let _current = host.enter();
-    // SAFETY: the caller guarantees `context` is valid for `context_len` bytes.
-    let bytes = unsafe { borrow_bytes(context, context_len) };
-    let wire: WireContext = serde_json::from_slice(bytes).map_err(|e| {
-        Box::new(WireError::other(format!(
-            "the host's call context is not the documented JSON: {e}"
-        )))
-    })?;
-    let state = host.read_state().map_err(failure)?;
-    let http = HostHttpClient { host };
-    let ctx = SourceContext {
-        source_id: &wire.source_id,
-        base_url: wire.base_url.trim_end_matches('/'),
-        settings: &wire.settings,
-        http: &http,
-        state: state.as_ref(),
-        max_pages: wire.max_pages,
-        now: wire.now,
-        since: wire.since,
-        lookback_days: wire.lookback_days,
-    };
-    call(&ctx, host).map_err(failure)
+/// Drops a task whose poll panicked or that the host cancelled; a panic in its
+/// drop is caught too (the task is gone either way).
+fn discard(task: Box<CallTask>) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(task)));
+}
+
+/// Polls `task` once as the body of `start` or `resume`. A finished or
+/// panicking task is dropped; a waiting one is handed to the host in `*call`.
+fn run(mut task: Box<CallTask>, call: *mut *mut TallyCall) -> Result<Step, Failure> {
+    match catch_unwind(AssertUnwindSafe(|| task.poll())) {
+        Ok(Some(outcome)) => {
+            drop(task);
+            outcome.map(Step::Finished).map_err(failure)
+        }
+        Ok(None) => {
+            // SAFETY: the host passes a writable `call` (checked non-null by the callers).
+            unsafe { *call = Box::into_raw(task).cast::<TallyCall>() };
+            Ok(Step::Pending)
+        }
+        Err(payload) => {
+            discard(task);
+            std::panic::resume_unwind(payload)
+        }
+    }
 }
 
 /// `describe` for an exported connector.
@@ -428,64 +609,84 @@ unsafe fn with_context<T>(
 /// `out` must be NULL or writable, as the ABI requires of the host.
 #[doc(hidden)]
 pub unsafe fn describe(connector: fn() -> &'static dyn Connector, out: *mut TallyBuffer) -> i32 {
-    guarded(out, || Ok(to_json(&connector().describe())))
+    guarded(out, || Ok(Step::Finished(to_json(&connector().describe()))))
 }
 
-/// `check` for an exported connector.
+/// `start` for an exported connector.
 ///
 /// # Safety
 /// Called by the host per the ABI: `host` valid for the call, `context` readable
-/// for `context_len` bytes, `out` writable.
+/// for `context_len` bytes, `call` and `out` writable.
 #[doc(hidden)]
-pub unsafe fn check(
+pub unsafe fn start(
     connector: fn() -> &'static dyn Connector,
     host: *const TallyHost,
+    function: u32,
     context: *const u8,
     context_len: usize,
+    call: *mut *mut TallyCall,
     out: *mut TallyBuffer,
 ) -> i32 {
     guarded(out, || {
-        // SAFETY: forwarded from the caller's guarantees.
-        let message = unsafe {
-            with_context(host, context, context_len, |ctx, _| {
-                block_on(connector().check(ctx))
-            })
-        }?;
-        Ok(to_json(&message))
+        if call.is_null() {
+            return Err(Box::new(WireError::other(
+                "the host passed a NULL `call` to `start`",
+            )));
+        }
+        let host = HostRef::new(host)?;
+        let _current = host.enter();
+        // SAFETY: the caller guarantees `context` is valid for `context_len` bytes.
+        let context = unsafe { borrow_bytes(context, context_len) };
+        let task = CallTask::new(connector(), host, function, context)?;
+        run(Box::new(task), call)
     })
 }
 
-/// `pull` for an exported connector.
+/// The plugin's `resume`, shared by every connector this SDK exports.
 ///
 /// # Safety
-/// As for [`check`].
+/// Called by the host per the ABI with a call `start` or `resume` left pending.
 #[doc(hidden)]
-pub unsafe fn pull(
-    connector: fn() -> &'static dyn Connector,
+pub unsafe extern "C" fn resume(
     host: *const TallyHost,
-    context: *const u8,
-    context_len: usize,
+    call: *mut TallyCall,
     out: *mut TallyBuffer,
 ) -> i32 {
     guarded(out, || {
-        // SAFETY: forwarded from the caller's guarantees.
-        unsafe {
-            with_context(host, context, context_len, |ctx, host| {
-                let mut emitter = HostEmitter {
-                    host,
-                    batch: Vec::with_capacity(EMIT_BATCH),
-                    encoded: Vec::new(),
-                    deferred: None,
-                };
-                block_on(connector().pull(ctx, &mut emitter))?;
-                emitter.flush()
-            })
-        }?;
-        Ok(Vec::new())
+        if call.is_null() {
+            return Err(Box::new(WireError::other(
+                "the host passed a NULL `call` to `resume`",
+            )));
+        }
+        // SAFETY: a pending call is a `CallTask` this SDK boxed in `run`; the host
+        // hands it back exactly once per pending result.
+        let task = unsafe { Box::from_raw(call.cast::<CallTask>()) };
+        let host = match HostRef::new(host) {
+            Ok(host) => host,
+            Err(e) => {
+                discard(task);
+                return Err(e);
+            }
+        };
+        let _current = host.enter();
+        let mut again = call;
+        run(task, &mut again)
     })
 }
 
-/// The plugin's `free_buffer`: releases what `describe`, `check` and `pull` wrote.
+/// The plugin's `cancel`: drops a pending call's future without polling it again.
+///
+/// # Safety
+/// Only for a call `start` or `resume` left pending, once.
+#[doc(hidden)]
+pub unsafe extern "C" fn cancel(call: *mut TallyCall) {
+    if !call.is_null() {
+        // SAFETY: as in `resume`.
+        discard(unsafe { Box::from_raw(call.cast::<CallTask>()) });
+    }
+}
+
+/// The plugin's `free_buffer`: releases what `describe`, `start` and `resume` wrote.
 ///
 /// # Safety
 /// Only for buffers this plugin returned, each once.
@@ -505,34 +706,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn block_on_runs_ready_and_cross_thread_woken_futures() {
-        assert_eq!(block_on(async { 41 + 1 }), 42);
-
-        /// Pending on the first poll; a thread sets the flag and wakes the waker.
-        struct WokenLater(Arc<std::sync::atomic::AtomicBool>, bool);
-        impl Future for WokenLater {
-            type Output = u32;
-            fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
-                if self.0.load(std::sync::atomic::Ordering::SeqCst) {
-                    return Poll::Ready(7);
-                }
-                if !self.1 {
-                    self.1 = true;
-                    let (flag, waker) = (Arc::clone(&self.0), cx.waker().clone());
-                    std::thread::spawn(move || {
-                        std::thread::sleep(std::time::Duration::from_millis(10));
-                        flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                        waker.wake();
-                    });
-                }
-                Poll::Pending
-            }
-        }
-        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        assert_eq!(block_on(WokenLater(flag, false)), 7);
-    }
-
-    #[test]
     fn a_panic_becomes_an_error_object() {
         let mut out = TallyBuffer::EMPTY;
         let status = guarded(&mut out, || panic!("boom"));
@@ -543,5 +716,18 @@ mod tests {
         unsafe { free_buffer(out.ptr, out.len) };
         let e: WireError = serde_json::from_slice(&bytes).unwrap();
         assert_eq!((e.kind.as_str(), e.message.as_str()), ("panic", "boom"));
+    }
+
+    #[test]
+    fn a_request_outside_a_call_is_an_error_not_a_hang() {
+        let waker = Waker::from(Arc::new(WakeFlag(AtomicBool::new(false))));
+        let mut cx = Context::from_waker(&waker);
+        let mut request = HostHttpClient.send(HttpRequest::get("http://127.0.0.1:9/x"));
+        match request.as_mut().poll(&mut cx) {
+            Poll::Ready(Err(HttpError::Other(message))) => {
+                assert!(message.contains("outside a check or pull"), "{message}")
+            }
+            _ => panic!("expected an error"),
+        }
     }
 }

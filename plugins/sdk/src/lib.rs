@@ -18,9 +18,11 @@
 //!   JSON ([`wire`]), HTTP bodies as raw bytes and points as a flat binary batch
 //!   ([`points`]), because JSON-escaping every body and re-parsing every point
 //!   would cost more than the connector's own work;
-//! - synchronous calls: the host runs them on a blocking thread and the plugin
-//!   drives the connector's future to completion with [`guest::block_on`], so no
-//!   async runtime crosses the boundary either;
+//! - calls that never block: a check or pull is the connector's future, kept in
+//!   the plugin and polled by the host's `start` and `resume` calls; HTTP is
+//!   queued with one callback and collected with another once the host, on its
+//!   own runtime, has the response ([`guest`]). No async runtime crosses the
+//!   boundary and no host thread waits on a plugin;
 //! - panics caught on both sides of every call, turned into errors.
 //!
 //! The HTTP client a plugin's connector sees is a bridge to the host's client
@@ -78,26 +80,29 @@ macro_rules! export_connector {
                 // SAFETY: the host calls this per the ABI; the guarantees are forwarded.
                 unsafe { $crate::guest::describe(__tally_connector, out) }
             }
-            unsafe extern "C" fn __tally_check(
+            unsafe extern "C" fn __tally_start(
                 host: *const $crate::abi::TallyHost,
+                function: u32,
                 context: *const u8,
                 context_len: usize,
+                call: *mut *mut $crate::abi::TallyCall,
                 out: *mut $crate::abi::TallyBuffer,
             ) -> i32 {
                 // SAFETY: the host calls this per the ABI; the guarantees are forwarded.
-                unsafe { $crate::guest::check(__tally_connector, host, context, context_len, out) }
-            }
-            unsafe extern "C" fn __tally_pull(
-                host: *const $crate::abi::TallyHost,
-                context: *const u8,
-                context_len: usize,
-                out: *mut $crate::abi::TallyBuffer,
-            ) -> i32 {
-                // SAFETY: the host calls this per the ABI; the guarantees are forwarded.
-                unsafe { $crate::guest::pull(__tally_connector, host, context, context_len, out) }
+                unsafe {
+                    $crate::guest::start(
+                        __tally_connector,
+                        host,
+                        function,
+                        context,
+                        context_len,
+                        call,
+                        out,
+                    )
+                }
             }
             static TABLE: $crate::abi::TallyPlugin =
-                $crate::abi::TallyPlugin::new(__tally_describe, __tally_check, __tally_pull);
+                $crate::abi::TallyPlugin::new(__tally_describe, __tally_start);
             &TABLE
         }
     };

@@ -168,6 +168,8 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Vec<Point>, BatchError> {
         bytes,
         at: 0,
         point: None,
+        names: Default::default(),
+        next_name: 0,
     };
     let count = reader.u32("the point count")?;
     // Each point takes at least 10 bytes (flags and value), so a count the
@@ -219,7 +221,16 @@ struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
     point: Option<u32>,
+    /// Metric and raw names seen lately. A connector emits a handful of them
+    /// over and over (likes, replies, shares for every post), so most are found
+    /// here and neither validated nor copied again.
+    names: [SmolStr; NAME_CACHE],
+    /// Where the next new name goes, round-robin.
+    next_name: usize,
 }
+
+/// Names [`Reader`] remembers.
+const NAME_CACHE: usize = 8;
 
 impl<'a> Reader<'a> {
     fn error(&self, message: String) -> BatchError {
@@ -263,15 +274,24 @@ impl<'a> Reader<'a> {
         self.array(what).map(u32::from_le_bytes)
     }
 
-    fn str(&mut self, what: &str) -> Result<&'a str, BatchError> {
+    /// A `str`'s bytes and the offset they start at.
+    fn str_bytes(&mut self, what: &str) -> Result<(usize, &'a [u8]), BatchError> {
         let len = self.u32(what)? as usize;
         let start = self.at;
-        let bytes = self.take(len, what)?;
+        Ok((start, self.take(len, what)?))
+    }
+
+    fn utf8(&self, start: usize, bytes: &'a [u8], what: &str) -> Result<&'a str, BatchError> {
         std::str::from_utf8(bytes).map_err(|e| BatchError {
             offset: start + e.valid_up_to(),
             point: self.point,
             message: format!("{what} is not UTF-8"),
         })
+    }
+
+    fn str(&mut self, what: &str) -> Result<&'a str, BatchError> {
+        let (start, bytes) = self.str_bytes(what)?;
+        self.utf8(start, bytes, what)
     }
 
     fn instant(&mut self, what: &str) -> Result<DateTime<Utc>, BatchError> {
@@ -287,6 +307,19 @@ impl<'a> Reader<'a> {
     /// A text field: its bytes must be UTF-8; short ones are stored inline.
     fn text(&mut self, what: &str) -> Result<SmolStr, BatchError> {
         self.str(what).map(SmolStr::new)
+    }
+
+    /// A metric or raw name: like [`Reader::text`], but a name seen lately is
+    /// taken from the cache by comparing bytes.
+    fn name(&mut self, what: &str) -> Result<SmolStr, BatchError> {
+        let (start, bytes) = self.str_bytes(what)?;
+        if let Some(known) = self.names.iter().find(|n| n.as_bytes() == bytes) {
+            return Ok(known.clone());
+        }
+        let name = SmolStr::new(self.utf8(start, bytes, what)?);
+        self.names[self.next_name] = name.clone();
+        self.next_name = (self.next_name + 1) % NAME_CACHE;
+        Ok(name)
     }
 
     fn point_record(&mut self, previous: Option<&Point>) -> Result<Point, BatchError> {
@@ -342,7 +375,7 @@ impl<'a> Reader<'a> {
         let metric = if repeated(repeat::METRIC) {
             previous.metric.clone()
         } else {
-            self.text("the metric")?
+            self.name("the metric")?
         };
         let value = f64::from_le_bytes(self.array("the value")?);
         let unit = if repeated(repeat::UNIT) {
@@ -394,7 +427,7 @@ impl<'a> Reader<'a> {
         let raw_name = if repeated(repeat::RAW_NAME) {
             previous.raw_name.clone()
         } else {
-            self.text("the raw name")?
+            self.name("the raw name")?
         };
         Ok(Point {
             platform,

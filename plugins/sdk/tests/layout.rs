@@ -53,12 +53,15 @@ fn header_and_rust_types_have_the_same_layout_and_constants() {
             $(rust.push((concat!(stringify!($t), ".", stringify!($f)), offset_of!($t, $f).to_string()));)*
         };
     }
-    fields!(TallyHost: abi_version, struct_size, host_data, http, log, emit, read_state, save_state, free_buffer);
-    fields!(TallyPlugin: abi_version, struct_size, sdk_version, describe, check, pull, free_buffer);
+    fields!(TallyHost: abi_version, struct_size, host_data, http_send, http_take, log, emit, read_state, save_state, free_buffer);
+    fields!(TallyPlugin: abi_version, struct_size, sdk_version, describe, start, resume, cancel, free_buffer);
     rust.extend([
         ("TALLY_PLUGIN_ABI_VERSION", abi::ABI_VERSION.to_string()),
         ("TALLY_STATUS_OK", abi::STATUS_OK.to_string()),
         ("TALLY_STATUS_ERROR", abi::STATUS_ERROR.to_string()),
+        ("TALLY_STATUS_PENDING", abi::STATUS_PENDING.to_string()),
+        ("TALLY_CALL_CHECK", abi::CALL_CHECK.to_string()),
+        ("TALLY_CALL_PULL", abi::CALL_PULL.to_string()),
         ("TALLY_LOG_ERROR", abi::LOG_ERROR.to_string()),
         ("TALLY_LOG_TRACE", abi::LOG_TRACE.to_string()),
         ("TALLY_PLUGIN_ENTRY_SYMBOL", abi::ENTRY_SYMBOL.to_string()),

@@ -1,62 +1,57 @@
 //! [`PluginConnector`]: a loaded plugin seen as an ordinary [`Connector`].
 //!
-//! A plugin call is synchronous and may block for as long as the pull takes.
-//! Callbacks reach the host in one of two ways ([`Route`]):
+//! A check or pull of a plugin is a conversation, driven from the connector's
+//! own future on whatever runtime thread polls it: `start` runs the plugin until
+//! it has queued an HTTP request it must wait for (`PENDING`); this future then
+//! sends the queued requests through `ctx.http` (the source's host client, so
+//! pacing, quota, credentials, retries and tracing apply exactly as for a
+//! built-in connector), awaits the first response, and calls `resume`; and so
+//! on until the plugin finishes. No thread is blocked on the plugin and none on
+//! the host, so a plugin costs what a built-in connector costs plus the encoding
+//! at the boundary.
 //!
-//! - **Inline**, on a multi-threaded runtime (the `tally` binary's): the call runs
-//!   on the current worker thread under `block_in_place`, and each callback drives
-//!   the host's future to completion right there with `Handle::block_on`. The
-//!   plugin then costs no thread hand-off per request or batch of points, which is
-//!   what keeps a plugin within a few percent of the same connector built in.
-//! - **Channel**, on a current-thread runtime (where `block_in_place` is not
-//!   allowed): the call runs on tokio's blocking pool, each callback sends a
-//!   [`HostCall`] over a channel and blocks on a one-shot reply, and the `pull`
-//!   future serves the calls.
-//!
-//! Either way HTTP goes through `ctx.http` (the source's host client, so pacing,
-//! quota, credentials, retries and tracing apply exactly as for a built-in
-//! connector), points into the `Emitter` (which validates them), state into
-//! `Emitter::save_state`. Logging and reading state are answered on the plugin's
-//! thread.
-//!
-//! On the channel route, if the pull future is dropped (a timeout), the plugin
-//! keeps running on its thread until it returns, but every further callback fails
-//! at once with "cancelled". On the inline route the future cannot be dropped
-//! while the plugin runs, so a cancellation takes effect when the plugin returns.
+//! Points go into the `Emitter` (which validates them) and state into
+//! `Emitter::save_state` during `start` and `resume`; logging and reading state
+//! are answered there too. If this future is dropped (a timeout or shutdown)
+//! while the plugin waits, the plugin's `cancel` releases the call at once.
 
 use super::error::PluginError;
 use async_trait::async_trait;
 use std::ffi::c_void;
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::Mutex;
+use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard};
+use std::task::Poll;
 use tally_model::error::snippet;
 use tally_model::{
-    Connector, ConnectorError, Description, Emitter, HttpError, HttpRequest, HttpResponse, Point,
+    Connector, ConnectorError, Description, Emitter, HttpError, HttpRequest, HttpResponse,
     SourceContext,
 };
 use tally_plugin_sdk::abi::{
-    borrow_bytes, free_boxed, CallFn, FreeFn, TallyBuffer, TallyHost, ABI_VERSION, LOG_DEBUG,
-    LOG_ERROR, LOG_INFO, LOG_WARN, STATUS_ERROR, STATUS_OK,
+    borrow_bytes, free_boxed, CancelFn, FreeFn, ResumeFn, StartFn, TallyBuffer, TallyCall,
+    TallyHost, ABI_VERSION, CALL_CHECK, CALL_PULL, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN,
+    STATUS_ERROR, STATUS_OK, STATUS_PENDING,
 };
 use tally_plugin_sdk::points::decode_batch;
 use tally_plugin_sdk::wire::{to_json, WireContext, WireError, WireRequestHead, WireResponseHead};
-use tokio::runtime::{Handle, RuntimeFlavor};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
 /// The plugin functions a connector calls after loading; plain function pointers
 /// into a library that is never unloaded.
 #[derive(Clone, Copy)]
 pub(crate) struct PluginFns {
-    pub(crate) check: CallFn,
-    pub(crate) pull: CallFn,
+    pub(crate) start: StartFn,
+    pub(crate) resume: ResumeFn,
+    pub(crate) cancel: CancelFn,
     pub(crate) free_buffer: FreeFn,
 }
 
 /// A connector living in a dynamic plugin, called through the C ABI.
 pub struct PluginConnector {
     path: PathBuf,
+    /// `path` as shown in logs and messages, formatted once.
+    shown: String,
     sdk_version: String,
     description: Description,
     fns: PluginFns,
@@ -80,6 +75,7 @@ impl PluginConnector {
         fns: PluginFns,
     ) -> PluginConnector {
         PluginConnector {
+            shown: path.display().to_string(),
             path,
             sdk_version,
             description,
@@ -112,86 +108,72 @@ impl Function {
             Function::Pull => "pull",
         }
     }
-}
 
-/// A callback's request to the async side, with where to send the answer.
-enum HostCall {
-    Http(HttpRequest, SyncSender<Result<HttpResponse, HttpError>>),
-    Emit(Vec<Point>, SyncSender<Result<(), ConnectorError>>),
-    SaveState(serde_json::Value, SyncSender<()>),
-}
-
-/// How a call's callbacks reach the host's async side.
-enum Route<'a, 'o> {
-    /// The plugin runs on the blocking pool; the `call` future serves callbacks.
-    Channel(UnboundedSender<HostCall>),
-    /// The plugin runs on this worker thread; callbacks block on host futures here.
-    Inline(Inline<'a, 'o>),
-}
-
-/// What an inline call's callbacks use directly.
-struct Inline<'a, 'o> {
-    handle: Handle,
-    ctx: &'a SourceContext<'a>,
-    out: Mutex<Option<&'o mut dyn Emitter>>,
-    emit_error: Mutex<Option<ConnectorError>>,
+    fn code(self) -> u32 {
+        match self {
+            Function::Check => CALL_CHECK,
+            Function::Pull => CALL_PULL,
+        }
+    }
 }
 
 /// What `host_data` points to during one call.
-struct CallState<'a, 'o> {
-    route: Route<'a, 'o>,
+struct CallState<'o> {
+    /// Saved state of the source, as JSON, for `read_state`.
     state: Option<Vec<u8>>,
     plugin: String,
     source: String,
+    exchange: Mutex<Exchange<'o>>,
 }
 
-impl CallState<'_, '_> {
-    /// Sends one HTTP request through the source's host client.
-    fn http(
-        &self,
-        request: HttpRequest,
-    ) -> Result<Result<HttpResponse, HttpError>, Box<WireError>> {
-        match &self.route {
-            Route::Channel(calls) => ask(calls, |reply| HostCall::Http(request, reply)),
-            Route::Inline(inline) => Ok(inline.handle.block_on(inline.ctx.http.send(request))),
-        }
-    }
+/// The part of a call's state the callbacks change.
+struct Exchange<'o> {
+    /// The pull's emitter; `None` during a check.
+    out: Option<&'o mut dyn Emitter>,
+    /// The first point the emitter refused, to give the typed error back.
+    emit_error: Option<ConnectorError>,
+    /// The last ticket handed out; tickets start at 1.
+    last_ticket: u64,
+    /// Requests queued by `http_send`, sent once the plugin returns PENDING.
+    queued: Vec<(u64, HttpRequest)>,
+    /// Tickets queued or in flight (a connector has one or a few at a time).
+    waiting: Vec<u64>,
+    /// Finished requests not yet taken.
+    finished: Vec<(u64, Result<HttpResponse, HttpError>)>,
+}
 
-    /// Hands points to the pull's emitter, which validates them.
-    fn emit(&self, points: Vec<Point>) -> Result<Result<(), ConnectorError>, Box<WireError>> {
-        match &self.route {
-            Route::Channel(calls) => ask(calls, |reply| HostCall::Emit(points, reply)),
-            Route::Inline(inline) => {
-                let mut out = inline.out.lock().unwrap_or_else(|e| e.into_inner());
-                let result = match out.as_deref_mut() {
-                    Some(out) => points.into_iter().try_for_each(|p| out.emit(p)),
-                    None => Err(ConnectorError::Other(
-                        "points can only be emitted during a pull".into(),
-                    )),
-                };
-                if let Err(e) = &result {
-                    let mut first = inline.emit_error.lock().unwrap_or_else(|e| e.into_inner());
-                    first.get_or_insert_with(|| e.clone());
-                }
-                Ok(result)
-            }
-        }
+impl<'o> CallState<'o> {
+    fn exchange(&self) -> MutexGuard<'_, Exchange<'o>> {
+        self.exchange.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
 
-    /// Replaces the state saved with the pull's points.
-    fn save_state(&self, value: serde_json::Value) -> Result<(), Box<WireError>> {
-        match &self.route {
-            Route::Channel(calls) => ask(calls, |reply| HostCall::SaveState(value, reply)),
-            Route::Inline(inline) => {
-                let mut out = inline.out.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(out) = out.as_deref_mut() {
-                    out.save_state(value);
-                }
-                Ok(())
-            }
+/// A call the plugin left pending: cancelled through the plugin if it is
+/// dropped before the plugin finishes it (the pull timed out or was stopped).
+struct PendingCall {
+    cancel: CancelFn,
+    call: *mut TallyCall,
+}
+
+// SAFETY: the pointer is an opaque handle the plugin gave us; the ABI lets the
+// host resume or cancel a call from any thread, one function at a time, which
+// owning the handle in one future guarantees.
+unsafe impl Send for PendingCall {}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        if !self.call.is_null() {
+            // SAFETY: a pending call of this plugin, released exactly once.
+            unsafe { (self.cancel)(self.call) };
         }
     }
 }
+
+/// A request in flight: its ticket and the host client's future.
+type InFlight<'a> = (
+    u64,
+    Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + 'a>>,
+);
 
 #[async_trait]
 impl Connector for PluginConnector {
@@ -231,64 +213,16 @@ impl PluginConnector {
         )
     }
 
-    /// The channel route: runs the call on the blocking pool and serves its
-    /// callbacks from this future until it returns.
-    async fn call_on_blocking_pool(
-        &self,
-        function: Function,
-        ctx: &SourceContext<'_>,
-        mut out: Option<&mut dyn Emitter>,
-        state: Option<Vec<u8>>,
-        plugin: String,
-        context: Vec<u8>,
-    ) -> (
-        Result<(i32, Vec<u8>), tokio::task::JoinError>,
-        Option<ConnectorError>,
-    ) {
-        let (calls, mut requests) = unbounded_channel();
-        let call_state = CallState {
-            route: Route::Channel(calls),
-            state,
-            plugin,
-            source: ctx.source_id.to_string(),
-        };
-        let fns = self.fns;
-        let mut job =
-            tokio::task::spawn_blocking(move || run_call(fns, function, &call_state, context));
-
-        let mut emit_error: Option<ConnectorError> = None;
-        let joined = loop {
-            tokio::select! {
-                biased;
-                Some(call) = requests.recv() => match call {
-                    HostCall::Http(request, reply) => {
-                        let _ = reply.send(ctx.http.send(request).await);
-                    }
-                    HostCall::Emit(points, reply) => {
-                        let result = match out.as_deref_mut() {
-                            Some(out) => points.into_iter().try_for_each(|p| out.emit(p)),
-                            None => Err(ConnectorError::Other("points can only be emitted during a pull".into())),
-                        };
-                        if let Err(e) = &result {
-                            emit_error.get_or_insert_with(|| e.clone());
-                        }
-                        let _ = reply.send(result);
-                    }
-                    HostCall::SaveState(state, reply) => {
-                        if let Some(out) = out.as_deref_mut() {
-                            out.save_state(state);
-                        }
-                        let _ = reply.send(());
-                    }
-                },
-                joined = &mut job => break joined,
-            }
-        };
-        (joined, emit_error)
+    fn failed(&self, function: Function, what: &str) -> ConnectorError {
+        ConnectorError::Other(format!(
+            "plugin {}: `{}` {what}; this is a bug in the plugin: report it to its author",
+            self.path.display(),
+            function.name()
+        ))
     }
 
-    /// Runs one plugin function (inline or on the blocking pool, see the module
-    /// docs) and serves its callbacks until it returns; returns its success buffer.
+    /// Runs one check or pull through `start` and `resume` (see the module
+    /// docs) and returns its success buffer.
     async fn call(
         &self,
         function: Function,
@@ -304,54 +238,97 @@ impl PluginConnector {
             since: ctx.since,
             lookback_days: ctx.lookback_days,
         });
-        let state = ctx.state.map(to_json);
-        let plugin = self.path.display().to_string();
-        let fns = self.fns;
-        let inline = Handle::try_current()
-            .ok()
-            .filter(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
-        let (joined, emit_error) = match inline {
-            Some(handle) => {
-                let call_state = CallState {
-                    route: Route::Inline(Inline {
-                        handle,
-                        ctx,
-                        out: Mutex::new(out),
-                        emit_error: Mutex::new(None),
-                    }),
-                    state,
-                    plugin,
-                    source: ctx.source_id.to_string(),
-                };
-                let joined = tokio::task::block_in_place(|| {
-                    catch_unwind(AssertUnwindSafe(|| {
-                        run_call(fns, function, &call_state, context)
-                    }))
-                })
-                .map_err(|_| "the host panicked while calling the plugin".to_string());
-                let emit_error = match call_state.route {
-                    Route::Inline(inline) => inline
-                        .emit_error
-                        .into_inner()
-                        .unwrap_or_else(|e| e.into_inner()),
-                    Route::Channel(_) => None,
-                };
-                (joined, emit_error)
-            }
-            None => {
-                let (joined, emit_error) = self
-                    .call_on_blocking_pool(function, ctx, out, state, plugin, context)
-                    .await;
-                (joined.map_err(|e| e.to_string()), emit_error)
-            }
+        let call_state = CallState {
+            state: ctx.state.map(to_json),
+            plugin: self.shown.clone(),
+            source: ctx.source_id.to_string(),
+            exchange: Mutex::new(Exchange {
+                out,
+                emit_error: None,
+                last_ticket: 0,
+                queued: Vec::new(),
+                waiting: Vec::new(),
+                finished: Vec::new(),
+            }),
         };
+        let fns = self.fns;
+        let mut pending = PendingCall {
+            cancel: fns.cancel,
+            call: std::ptr::null_mut(),
+        };
+        let mut in_flight: Vec<InFlight<'_>> = Vec::new();
+        let (mut status, mut bytes) = invoke(fns, function, &call_state, |host, out| {
+            // SAFETY: `start` of a validated table of a never-unloaded library;
+            // `host`, `context` and both out parameters are valid for the call.
+            unsafe {
+                (fns.start)(
+                    host,
+                    function.code(),
+                    context.as_ptr(),
+                    context.len(),
+                    &mut pending.call,
+                    out,
+                )
+            }
+        });
+        if status != STATUS_PENDING {
+            // Only a pending call is the host's to resume or cancel.
+            pending.call = std::ptr::null_mut();
+        } else if pending.call.is_null() {
+            return Err(self.failed(function, "returned PENDING without a call"));
+        }
+        while status == STATUS_PENDING {
+            let queued = std::mem::take(&mut call_state.exchange().queued);
+            in_flight.extend(
+                queued
+                    .into_iter()
+                    .map(|(ticket, request)| (ticket, ctx.http.send(request))),
+            );
+            if in_flight.is_empty() {
+                return Err(self.failed(
+                    function,
+                    "returned PENDING with no HTTP request in flight, so it would never be resumed",
+                ));
+            }
+            let finished = std::future::poll_fn(|cx| {
+                let mut finished = Vec::new();
+                in_flight.retain_mut(|(ticket, request)| match request.as_mut().poll(cx) {
+                    Poll::Ready(result) => {
+                        finished.push((*ticket, result));
+                        false
+                    }
+                    Poll::Pending => true,
+                });
+                if finished.is_empty() {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(finished)
+                }
+            })
+            .await;
+            call_state.exchange().finished.extend(finished);
+            let call = pending.call;
+            (status, bytes) = invoke(fns, function, &call_state, |host, out| {
+                // SAFETY: `resume` of a validated table, with the call the plugin
+                // left pending; `host` and `out` are valid for the call.
+                unsafe { (fns.resume)(host, call, out) }
+            });
+        }
+        // Finished or failed: the plugin has released the call itself.
+        pending.call = std::ptr::null_mut();
+        let emit_error = call_state.exchange().emit_error.take();
+        self.outcome(function, status, bytes, emit_error)
+    }
+
+    /// The result of a finished call from its status and buffer.
+    fn outcome(
+        &self,
+        function: Function,
+        status: i32,
+        bytes: Vec<u8>,
+        emit_error: Option<ConnectorError>,
+    ) -> Result<Vec<u8>, ConnectorError> {
         let name = function.name();
-        let (status, bytes) = joined.map_err(|e| {
-            ConnectorError::Other(format!(
-                "plugin {}: the thread running `{name}` failed: {e}",
-                self.path.display()
-            ))
-        })?;
         match status {
             STATUS_OK => Ok(bytes),
             STATUS_ERROR => {
@@ -370,43 +347,39 @@ impl PluginConnector {
                     },
                 })
             }
-            other => Err(ConnectorError::Other(format!(
-                "plugin {}: `{name}` returned status {other}, which plugin ABI {ABI_VERSION} does not define (0 = ok, 1 = error); this is a bug in the plugin",
-                self.path.display()
-            ))),
+            other => Err(self.failed(
+                function,
+                &format!(
+                    "returned status {other}, which plugin ABI {ABI_VERSION} does not define (0 = ok, 1 = error, 2 = pending)"
+                ),
+            )),
         }
     }
 }
 
-/// The blocking half of a call: builds the host table, calls the plugin, copies
-/// its output and frees it with the plugin's `free_buffer`.
-fn run_call(
+/// Calls `start` or `resume` through `run` with a host table for this call,
+/// copies the plugin's output and frees it with the plugin's `free_buffer`.
+fn invoke(
     fns: PluginFns,
     function: Function,
-    call_state: &CallState<'_, '_>,
-    context: Vec<u8>,
+    call_state: &CallState<'_>,
+    run: impl FnOnce(*const TallyHost, *mut TallyBuffer) -> i32,
 ) -> (i32, Vec<u8>) {
     let pulling = function == Function::Pull;
     let host = TallyHost {
         abi_version: ABI_VERSION,
         struct_size: std::mem::size_of::<TallyHost>() as u32,
         host_data: std::ptr::from_ref(call_state).cast_mut().cast::<c_void>(),
-        http: Some(host_http),
+        http_send: Some(host_http_send),
+        http_take: Some(host_http_take),
         log: Some(host_log),
         emit: if pulling { Some(host_emit) } else { None },
         read_state: Some(host_read_state),
         save_state: if pulling { Some(host_save_state) } else { None },
         free_buffer: Some(host_free),
     };
-    let entry = match function {
-        Function::Check => fns.check,
-        Function::Pull => fns.pull,
-    };
     let mut out = TallyBuffer::EMPTY;
-    // SAFETY: `entry` comes from a validated table of a library that is never
-    // unloaded; `host`, `call_state` and `context` outlive the call; `out` is a
-    // valid place for the plugin to write its result.
-    let status = unsafe { entry(&host, context.as_ptr(), context.len(), &mut out) };
+    let status = run(&host, &mut out);
     // SAFETY: the plugin wrote `out` (or left it empty); it stays valid until freed below.
     let bytes = unsafe { borrow_bytes(out.ptr, out.len) }.to_vec();
     if !out.ptr.is_null() {
@@ -419,19 +392,23 @@ fn run_call(
 /// The call's state behind `host_data`.
 ///
 /// # Safety
-/// `host_data` must be the pointer `run_call` put in the table, during that call.
-unsafe fn call_state<'a>(host_data: *mut c_void) -> Result<&'a CallState<'a, 'a>, Box<WireError>> {
+/// `host_data` must be the pointer `invoke` put in the table, during that call.
+unsafe fn call_state<'a>(host_data: *mut c_void) -> Result<&'a CallState<'a>, Box<WireError>> {
     if host_data.is_null() {
         return Err(Box::new(WireError::other(
             "a host callback was called with a NULL host_data",
         )));
     }
     // SAFETY: per the caller, it points to the live `CallState` of this call.
-    Ok(unsafe { &*host_data.cast::<CallState<'a, 'a>>() })
+    Ok(unsafe { &*host_data.cast::<CallState<'a>>() })
 }
 
-/// Runs a callback body with panics caught and writes its result to `out`.
-fn answer(out: *mut TallyBuffer, body: impl FnOnce() -> Result<Vec<u8>, Box<WireError>>) -> i32 {
+/// Runs a callback body with panics caught, writes its bytes to `out` and
+/// returns its status.
+fn respond(
+    out: *mut TallyBuffer,
+    body: impl FnOnce() -> Result<(i32, Vec<u8>), Box<WireError>>,
+) -> i32 {
     if out.is_null() {
         return STATUS_ERROR;
     }
@@ -440,51 +417,35 @@ fn answer(out: *mut TallyBuffer, body: impl FnOnce() -> Result<Vec<u8>, Box<Wire
             "the host failed while answering the plugin (a bug in Tally)",
         )))
     });
-    let (status, bytes) = match result {
-        Ok(bytes) => (STATUS_OK, bytes),
-        Err(error) => (STATUS_ERROR, to_json(&*error)),
-    };
+    let (status, bytes) = result.unwrap_or_else(|error| (STATUS_ERROR, to_json(&*error)));
     // SAFETY: `out` is non-null and the plugin passed it for us to fill.
     unsafe { *out = TallyBuffer::from_vec(bytes) };
     status
 }
 
-fn cancelled() -> Box<WireError> {
-    Box::new(WireError::other(
-        "the host stopped this call (the pull was cancelled or timed out)",
-    ))
+/// [`respond`] for callbacks that either succeed with a buffer or fail.
+fn answer(out: *mut TallyBuffer, body: impl FnOnce() -> Result<Vec<u8>, Box<WireError>>) -> i32 {
+    respond(out, || body().map(|bytes| (STATUS_OK, bytes)))
 }
 
-/// Sends a call to the async side and waits for its answer.
-fn ask<T>(
-    calls: &UnboundedSender<HostCall>,
-    make: impl FnOnce(SyncSender<T>) -> HostCall,
-) -> Result<T, Box<WireError>> {
-    let (reply, answer) = sync_channel(1);
-    calls.send(make(reply)).map_err(|_| cancelled())?;
-    answer.recv().map_err(|_| cancelled())
-}
-
-unsafe extern "C" fn host_http(
+unsafe extern "C" fn host_http_send(
     host_data: *mut c_void,
     head: *const u8,
     head_len: usize,
     body: *const u8,
     body_len: usize,
-    response: *mut TallyBuffer,
-    response_body: *mut TallyBuffer,
+    ticket: *mut u64,
+    error: *mut TallyBuffer,
 ) -> i32 {
-    answer(response, || {
+    answer(error, || {
         // SAFETY: the plugin passes back the `host_data` of this call.
         let state = unsafe { call_state(host_data) }?;
-        if response_body.is_null() {
+        if ticket.is_null() {
             return Err(Box::new(WireError::other(format!(
-                "plugin {} passed a NULL `response_body` to `http`",
+                "plugin {} passed a NULL `ticket` to `http_send`",
                 state.plugin
             ))));
         }
-        // SAFETY: non-null; the plugin passed it for us to fill. It stays empty on error.
-        unsafe { *response_body = TallyBuffer::EMPTY };
         // SAFETY: the plugin lends `head_len` bytes at `head` for this callback.
         let head = unsafe { borrow_bytes(head, head_len) };
         let request = serde_json::from_slice::<WireRequestHead>(head).map_err(|e| {
@@ -496,12 +457,55 @@ unsafe extern "C" fn host_http(
         })?;
         // SAFETY: the plugin lends `body_len` bytes at `body` for this callback.
         let request = request.with_body(unsafe { borrow_bytes(body, body_len) });
-        match state.http(request)? {
+        let mut exchange = state.exchange();
+        exchange.last_ticket += 1;
+        let number = exchange.last_ticket;
+        exchange.queued.push((number, request));
+        exchange.waiting.push(number);
+        // SAFETY: checked non-null above; the plugin passed it for us to fill.
+        unsafe { *ticket = number };
+        Ok(Vec::new())
+    })
+}
+
+unsafe extern "C" fn host_http_take(
+    host_data: *mut c_void,
+    ticket: u64,
+    response: *mut TallyBuffer,
+    response_body: *mut TallyBuffer,
+) -> i32 {
+    if !response_body.is_null() {
+        // SAFETY: the plugin passed it for us to fill; it stays empty but on success.
+        unsafe { *response_body = TallyBuffer::EMPTY };
+    }
+    respond(response, || {
+        // SAFETY: the plugin passes back the `host_data` of this call.
+        let state = unsafe { call_state(host_data) }?;
+        if response_body.is_null() {
+            return Err(Box::new(WireError::other(format!(
+                "plugin {} passed a NULL `response_body` to `http_take`",
+                state.plugin
+            ))));
+        }
+        let mut exchange = state.exchange();
+        let done = exchange.finished.iter().position(|(t, _)| *t == ticket);
+        let Some((_, result)) = done.map(|i| exchange.finished.swap_remove(i)) else {
+            return if exchange.waiting.contains(&ticket) {
+                Ok((STATUS_PENDING, Vec::new()))
+            } else {
+                Err(Box::new(WireError::other(format!(
+                    "plugin {} asked for HTTP ticket {ticket}, which was never sent or was already taken",
+                    state.plugin
+                ))))
+            };
+        };
+        exchange.waiting.retain(|t| *t != ticket);
+        match result {
             Ok(answer) => {
                 let (head, body) = WireResponseHead::split(answer);
                 // SAFETY: checked non-null above; the plugin passed it for us to fill.
                 unsafe { *response_body = TallyBuffer::from_vec(body) };
-                Ok(to_json(&head))
+                Ok((STATUS_OK, to_json(&head)))
             }
             Err(error) => Err(Box::new(WireError::from_http(&error))),
         }
@@ -526,9 +530,20 @@ unsafe extern "C" fn host_emit(
                 tally_plugin_sdk::SDK_VERSION
             )))
         })?;
-        match state.emit(points)? {
+        let mut exchange = state.exchange();
+        let result = match exchange.out.as_deref_mut() {
+            Some(out) => points.into_iter().try_for_each(|p| out.emit(p)),
+            None => Err(ConnectorError::Other(
+                "points can only be emitted during a pull".into(),
+            )),
+        };
+        match result {
             Ok(()) => Ok(Vec::new()),
-            Err(e) => Err(Box::new(WireError::from_connector(&e))),
+            Err(e) => {
+                let wire = WireError::from_connector(&e);
+                exchange.emit_error.get_or_insert(e);
+                Err(Box::new(wire))
+            }
         }
     })
 }
@@ -559,7 +574,9 @@ unsafe extern "C" fn host_save_state(
                 snippet(bytes)
             )))
         })?;
-        state.save_state(value)?;
+        if let Some(out) = state.exchange().out.as_deref_mut() {
+            out.save_state(value);
+        }
         Ok(Vec::new())
     })
 }

@@ -151,8 +151,9 @@ pub fn open_plugin(
     let missing = |name: &str| bad_table(format!("its `{name}` function pointer is NULL"));
     let describe = table.describe.ok_or_else(|| missing("describe"))?;
     let fns = PluginFns {
-        check: table.check.ok_or_else(|| missing("check"))?,
-        pull: table.pull.ok_or_else(|| missing("pull"))?,
+        start: table.start.ok_or_else(|| missing("start"))?,
+        resume: table.resume.ok_or_else(|| missing("resume"))?,
+        cancel: table.cancel.ok_or_else(|| missing("cancel"))?,
         free_buffer: table.free_buffer.ok_or_else(|| missing("free_buffer"))?,
     };
 

@@ -15,6 +15,10 @@
 //! - **The host owns all I/O.** A plugin's HTTP requests come back through a
 //!   callback and are sent by the source's own host client, so pacing, quota,
 //!   credentials and retries apply to plugins exactly as to built-in connectors.
+//! - **No thread waits on a plugin.** A plugin call runs in steps (`start`,
+//!   `resume`) that return as soon as the plugin needs a response; the pull's own
+//!   future sends the request and resumes the plugin, so a plugin pulls on the
+//!   runtime's workers like a built-in connector and can be cancelled at once.
 //! - **Libraries are never unloaded.** Their function pointers live in the
 //!   catalog and in running pulls; the handle is leaked on purpose.
 

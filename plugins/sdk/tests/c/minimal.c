@@ -2,8 +2,9 @@
  * A Tally plugin written in C against include/tally_plugin.h, without the Rust
  * SDK: proof that the README documents the ABI well enough.
  *
- * pull: logs, reads its saved state ({"pulls": N}), GETs {base_url}/followers
- * through the host (whose body is a plain number), emits a batch of one
+ * pull, in two steps: start logs, reads its saved state ({"pulls": N}), queues
+ * GET {base_url}/followers with the host and returns PENDING; resume takes the
+ * response (whose body is a plain number), emits a batch of one
  * audience.followers point with that value, and saves {"pulls": N + 1}.
  *
  * Compile-time variants, used by core/runtime/tests/plugins.rs:
@@ -12,6 +13,7 @@
  *   -DTALLY_C_DECLARED='"metric"'  metric declared in the description
  *   -DTALLY_C_GARBAGE             pull fails with bytes that are not JSON
  *   -DTALLY_C_BAD_BATCH           pull emits a point batch cut short
+ *   -DTALLY_C_STALL               pull returns PENDING without queuing a request
  *
  * String handling is deliberately naive (fixed buffers, strstr): enough for a
  * test plugin; a real one would use a JSON library.
@@ -40,6 +42,11 @@
 #define BAD_BATCH 1
 #else
 #define BAD_BATCH 0
+#endif
+#ifdef TALLY_C_STALL
+#define STALL 1
+#else
+#define STALL 0
 #endif
 
 /* Hands `len` bytes to the host in a buffer this plugin allocated (freed by plugin_free). */
@@ -160,18 +167,15 @@ static int32_t describe(TallyBuffer *out) {
     return TALLY_STATUS_OK;
 }
 
-static int32_t check(const TallyHost *host, const uint8_t *context, size_t context_len,
-                     TallyBuffer *out) {
-    (void)host;
-    (void)context;
-    (void)context_len;
-    static const char ok[] = "\"a plugin written in C\"";
-    give(out, ok, sizeof ok - 1);
-    return TALLY_STATUS_OK;
-}
+/* A pull in progress: the call handle this plugin gives the host. */
+struct TallyCall {
+    uint64_t ticket; /* the GET /followers request */
+    long pulls;      /* from the saved state */
+};
 
-static int32_t pull(const TallyHost *host, const uint8_t *context, size_t context_len,
-                    TallyBuffer *out) {
+/* The first half of a pull: read the state, queue GET /followers, and wait. */
+static int32_t pull_start(const TallyHost *host, const uint8_t *context, size_t context_len,
+                          TallyCall **call, TallyBuffer *out) {
     if (GARBAGE) {
         static const char garbage[] = "\xff\xfe this is not JSON";
         give(out, garbage, sizeof garbage - 1);
@@ -207,10 +211,35 @@ static int32_t pull(const TallyHost *host, const uint8_t *context, size_t contex
                      "{\"method\":\"GET\",\"url\":\"%s/followers\","
                      "\"headers\":[[\"accept\",\"text/plain\"]]}",
                      base_url);
+    uint64_t ticket = 0;
+    TallyBuffer error = {NULL, 0};
+    if (STALL) {
+        *call = calloc(1, sizeof **call); /* waits, but for nothing */
+        return *call != NULL ? TALLY_STATUS_PENDING : fail(out, "out of memory");
+    }
+    if (host->http_send(host->host_data, (const uint8_t *)request, (size_t)n, NULL, 0, &ticket,
+                        &error) != TALLY_STATUS_OK) {
+        return pass_on(host, out, error);
+    }
+    *call = malloc(sizeof **call);
+    if (*call == NULL) {
+        return fail(out, "out of memory");
+    }
+    (*call)->ticket = ticket;
+    (*call)->pulls = pulls;
+    return TALLY_STATUS_PENDING;
+}
+
+/* The second half: take the response, emit the point, save the state. */
+static int32_t pull_finish(const TallyHost *host, const TallyCall *call, TallyBuffer *out) {
     TallyBuffer response = {NULL, 0};
     TallyBuffer response_body = {NULL, 0};
-    if (host->http(host->host_data, (const uint8_t *)request, (size_t)n, NULL, 0, &response,
-                   &response_body) != TALLY_STATUS_OK) {
+    int32_t taken = host->http_take(host->host_data, call->ticket, &response, &response_body);
+    if (taken == TALLY_STATUS_PENDING) {
+        return TALLY_STATUS_PENDING;
+    }
+    if (taken != TALLY_STATUS_OK) {
+        host->free_buffer(host->host_data, response_body.ptr, response_body.len);
         return pass_on(host, out, response);
     }
     char *head = terminated(response.ptr, response.len);
@@ -237,7 +266,7 @@ static int32_t pull(const TallyHost *host, const uint8_t *context, size_t contex
     host->free_buffer(host->host_data, error.ptr, error.len);
 
     char saved[64];
-    n = snprintf(saved, sizeof saved, "{\"pulls\":%ld}", pulls + 1);
+    int n = snprintf(saved, sizeof saved, "{\"pulls\":%ld}", call->pulls + 1);
     if (host->save_state(host->host_data, (const uint8_t *)saved, (size_t)n, &error) !=
         TALLY_STATUS_OK) {
         return pass_on(host, out, error);
@@ -246,14 +275,37 @@ static int32_t pull(const TallyHost *host, const uint8_t *context, size_t contex
     return TALLY_STATUS_OK;
 }
 
+static int32_t start(const TallyHost *host, uint32_t function, const uint8_t *context,
+                     size_t context_len, TallyCall **call, TallyBuffer *out) {
+    if (function == TALLY_CALL_CHECK) {
+        static const char ok[] = "\"a plugin written in C\"";
+        give(out, ok, sizeof ok - 1);
+        return TALLY_STATUS_OK;
+    }
+    return pull_start(host, context, context_len, call, out);
+}
+
+static int32_t resume(const TallyHost *host, TallyCall *call, TallyBuffer *out) {
+    int32_t status = pull_finish(host, call, out);
+    if (status != TALLY_STATUS_PENDING) {
+        free(call); /* the call is over */
+    }
+    return status;
+}
+
+static void cancel(TallyCall *call) {
+    free(call);
+}
+
 const TallyPlugin *tally_plugin_entry(void) {
     static const TallyPlugin table = {
         TALLY_PLUGIN_ABI_VERSION,
         (uint32_t)sizeof(TallyPlugin),
         "c-minimal 1.0",
         describe,
-        check,
-        pull,
+        start,
+        resume,
+        cancel,
         plugin_free,
     };
     return &table;
