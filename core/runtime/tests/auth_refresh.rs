@@ -149,6 +149,33 @@ async fn simultaneous_401s_on_a_shared_token_refresh_it_once() {
     assert_one_refresh(&token_server, &tokens).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_sharing_a_tokens_directory_refresh_once_between_them() {
+    // Two hosts with their own providers and engines on one tokens directory
+    // stand for a daemon and a manual `tally pull`: nothing in memory is shared,
+    // only the token file and its lock.
+    let dir = tempfile::tempdir().unwrap();
+    let token_server = token_endpoint().await;
+    let token_url = format!("{}/oauth/token", token_server.uri());
+    let api = api_accepting("at-new").await;
+    let daemon_tokens = providers(dir.path());
+    let manual_tokens = providers(dir.path());
+    store_token(&daemon_tokens, &token_url, "at-old", 30);
+    let sources = shared_sources(dir.path(), &api.uri(), &token_url);
+    let daemon = engine(dir.path(), vec![], daemon_tokens.clone());
+    let manual = engine(dir.path(), vec![], manual_tokens);
+    let (a, b) = tokio::join!(
+        daemon.pull_all(sources.clone(), SOURCES, |_| {}),
+        manual.pull_all(sources, SOURCES, |_| {}),
+    );
+    for o in a.iter().chain(&b) {
+        assert_eq!(o.status, SourceStatus::Ok, "{}: {:?}", o.source, o.status);
+    }
+    // One refresh with `rt-old`: the second host waited for the lock, re-read
+    // the file and used the renewed token instead of spending `rt-old` again.
+    assert_one_refresh(&token_server, &daemon_tokens).await;
+}
+
 #[tokio::test]
 async fn sources_sharing_a_credential_must_describe_the_same_app() {
     let dir = tempfile::tempdir().unwrap();

@@ -36,7 +36,7 @@ impl Faults {
 
     /// Whether request number `n` (1-based, per platform) is a forced 429.
     pub fn burst_429(&self, n: u64) -> bool {
-        self.opts.burst_429_every > 0 && n % u64::from(self.opts.burst_429_every) == 0
+        self.opts.burst_429_every > 0 && n.is_multiple_of(u64::from(self.opts.burst_429_every))
     }
 
     /// Whether request number `n` is answered with a 500.

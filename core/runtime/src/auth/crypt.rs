@@ -131,7 +131,7 @@ pub(crate) fn encode_hex(bytes: &[u8]) -> String {
 
 /// Bytes of a hex string, or `None` if it is not hex.
 pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;
     }
     (0..text.len())

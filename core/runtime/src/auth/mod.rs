@@ -37,7 +37,7 @@ pub use provider::{TokenProvider, DEFAULT_SKEW};
 pub use registry::TokenProviders;
 pub use settings::{Grant, OAuthSettings};
 pub use status::{credential_status, CredentialStatus};
-pub use store::TokenStore;
+pub use store::{RenewalLock, TokenStore};
 pub use token::{fingerprint, StoredToken, RECORD_VERSION};
 pub use transport::TokenHttp;
 

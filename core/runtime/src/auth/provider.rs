@@ -5,7 +5,9 @@
 //! is picked up), renews the token `skew` before it expires, and renews it when
 //! the platform refuses it. Renewal is single flight: callers queue on one lock,
 //! and each re-reads the store once it holds the lock, so only the first does the
-//! refresh and the rest use its result. That matters beyond saving requests: a
+//! refresh and the rest use its result. The same holds across processes: the
+//! renewal also takes the token store's file lock for the credential, so a
+//! daemon and a manual pull sharing a tokens directory refresh once between them. That matters beyond saving requests: a
 //! platform that rotates refresh tokens (X) invalidates the old one on first use,
 //! so a second concurrent refresh with it would fail, and may revoke the grant.
 //! The renewed token is saved before it is handed out, so a rotated refresh token
@@ -14,7 +16,7 @@
 use super::error::AuthError;
 use super::flow::OAuthFlow;
 use super::settings::{Grant, OAuthSettings};
-use super::store::TokenStore;
+use super::store::{RenewalLock, TokenStore};
 use super::token::{fingerprint, StoredToken};
 use crate::http::TokenSource;
 use crate::secret::Secret;
@@ -67,6 +69,7 @@ impl TokenProvider {
     /// was renewed meanwhile and is returned as it is.
     pub async fn renew(&self, rejected: Option<&Secret>) -> Result<Secret, AuthError> {
         let _flight = self.flight.lock().await;
+        let _across_processes = self.lock_renewal().await?;
         let current = self.current()?;
         if let Some(token) = &current {
             let replaced = rejected.is_none_or(|r| *r != token.access_token);
@@ -83,6 +86,16 @@ impl TokenProvider {
             "token renewed"
         );
         Ok(renewed.access_token)
+    }
+
+    /// Waits on a blocking thread for the store's renewal lock of this credential,
+    /// which another process may hold while it refreshes.
+    async fn lock_renewal(&self) -> Result<RenewalLock, AuthError> {
+        let store = Arc::clone(&self.store);
+        let credential = self.settings().credential.clone();
+        tokio::task::spawn_blocking(move || store.lock_renewal(&credential))
+            .await
+            .map_err(|e| AuthError::Config(format!("waiting for the token lock failed: {e}")))?
     }
 
     /// The stored record, if it belongs to the configured client and endpoint and

@@ -114,6 +114,28 @@ impl TokenStore {
         Ok(Some(token))
     }
 
+    /// Waits for, then holds, the exclusive right to renew `credential` until the
+    /// returned guard drops. In-process callers already queue on one lock; this
+    /// one is an advisory lock on `<credential>.lock` beside the token file, so a
+    /// daemon and a manual `tally pull` (or two daemons on one tokens directory)
+    /// never spend the same refresh token twice. Blocks the calling thread.
+    pub fn lock_renewal(&self, credential: &str) -> Result<RenewalLock, AuthError> {
+        let path = self.path_for(credential)?.with_extension("lock");
+        create_private_dir(&self.dir)?;
+        let file = lock_file(&path)
+            .and_then(|file| file.lock().map(|()| file))
+            .map_err(|e| {
+                store_error(
+                    &path,
+                    format!(
+                        "cannot lock it to renew the token: {e}; check that {} is writable",
+                        self.dir.display()
+                    ),
+                )
+            })?;
+        Ok(RenewalLock { _file: file })
+    }
+
     /// Writes `token` atomically, mode 0600, encrypted when the store has a key.
     pub fn save(&self, token: &StoredToken) -> Result<(), AuthError> {
         let path = self.path_for(&token.credential)?;
@@ -209,6 +231,13 @@ impl TokenStore {
     }
 }
 
+/// The right to renew one credential, across processes; released on drop
+/// (closing the file releases its lock).
+#[derive(Debug)]
+pub struct RenewalLock {
+    _file: std::fs::File,
+}
+
 /// Where a JSON error is, without serde's message: that may quote a value,
 /// and values in these files are tokens.
 fn where_(e: &serde_json::Error) -> String {
@@ -235,6 +264,27 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
         .write(true)
         .create_new(true)
         .mode(0o600)
+        .open(path)
+}
+
+/// Opens (creating, mode 0600) a credential's lock file; its content is unused.
+#[cfg(unix)]
+fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
         .open(path)
 }
 
