@@ -256,6 +256,39 @@ fn a_total_with_a_gap_fills_it_at_the_average_and_says_so() {
 }
 
 #[test]
+fn as_of_reads_the_values_known_then_and_the_latest_by_default() {
+    // Imported on Nov 1; on Nov 5 a new import restates June 2 from 2 leads to 5.
+    let cfg = config(TOTAL);
+    let points: Vec<Point> = [1, 2, 3, 4, 8, 9, 10]
+        .into_iter()
+        .map(|d| daily("conversions.leads", 2.0, 6, d))
+        .collect();
+    let mut store = store_with("sheet", points);
+    let restated = vec![("sheet".to_string(), daily("conversions.leads", 5.0, 6, 2))];
+    let owners = [("sheet".to_string(), "bakery".to_string())];
+    let stats = store
+        .write_import("fix.csv", &restated, &owners, noon(11, 5))
+        .unwrap();
+    assert_eq!(stats["sheet"].revised, 1);
+    let at = noon(6, 11);
+    let with_as_of = |as_of: Option<DateTime<Utc>>| {
+        let mut ctx = Context::new(&cfg, &store).unwrap();
+        ctx.as_of = as_of;
+        evaluate(&ctx, &cfg.goals[0], at).unwrap()
+    };
+    assert!(close(with_as_of(None).actual, 17.0), "the latest values");
+    assert!(
+        close(with_as_of(Some(noon(11, 3))).actual, 14.0),
+        "as known on Nov 3, before the restatement"
+    );
+    let before = with_as_of(Some(noon(10, 1)));
+    assert_eq!(
+        before.actual, None,
+        "nothing was known on Oct 1: {before:?}"
+    );
+}
+
+#[test]
 fn a_sparse_total_counts_days_without_data_as_none() {
     // Leads entered as they came: 3 on June 3, 5 on June 10. On June 20
     // (19 days elapsed): 8 leads, 8/19 a day over the 11 days left → 12.63; 21 % → behind.

@@ -19,6 +19,10 @@ pub struct Args {
     /// Evaluate as of this day (its end, in each client's time zone) or RFC 3339 time; default: now.
     #[arg(long, value_name = "DATE")]
     at: Option<String>,
+    /// Use the values as they were known at this time, before later restatements
+    /// (to reproduce a report sent then); default: the latest values.
+    #[arg(long, value_parser = crate::commands::query::parse_time)]
+    as_of: Option<DateTime<Utc>>,
     /// Output format; json carries every note and the chart data.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -83,7 +87,8 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let at = At::parse(args.at.as_deref())?;
     let store = crate::setup::open_store(&config)?;
     let store = store.lock().unwrap_or_else(|e| e.into_inner());
-    let ctx = Context::new(&config, &store).context("reading imported sources")?;
+    let mut ctx = Context::new(&config, &store).context("reading imported sources")?;
+    ctx.as_of = args.as_of;
     let mut evaluations = Vec::new();
     let mut failed = false;
     for client in clients(&config, args.client.as_deref())? {

@@ -46,6 +46,9 @@ pub struct Context<'a> {
     pub imported: Vec<ImportedSource>,
     /// Each source's settlement window.
     pub settlement: Settlement,
+    /// Read values as they were known at this time (`tally goals --at` a past
+    /// date); `None` reads the latest values, restatements included.
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 impl<'a> Context<'a> {
@@ -56,6 +59,7 @@ impl<'a> Context<'a> {
             store,
             imported: store.imported_sources()?,
             settlement: Settlement::from_config(config),
+            as_of: None,
         })
     }
 
@@ -308,6 +312,7 @@ fn period_series(
         metric,
         Some(from),
         to,
+        ctx.as_of,
         money,
         &ctx.settlement,
         at,
@@ -446,6 +451,7 @@ fn evaluate_level(
         &metric,
         None,
         limit + Duration::milliseconds(1),
+        ctx.as_of,
         money,
         &ctx.settlement,
         at,

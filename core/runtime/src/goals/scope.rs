@@ -72,7 +72,8 @@ impl Scope {
         scope
     }
 
-    /// The points of `metric` in scope with a time in `[from, to)`, as series.
+    /// The points of `metric` in scope with a time in `[from, to)`, as series;
+    /// with `as_of`, as they were known then (see [`Store::totals`]).
     #[allow(clippy::too_many_arguments)]
     pub fn series(
         &self,
@@ -80,6 +81,7 @@ impl Scope {
         metric: &str,
         from: Option<DateTime<Utc>>,
         to: DateTime<Utc>,
+        as_of: Option<DateTime<Utc>>,
         money: &mut Money,
         settlement: &Settlement,
         at: DateTime<Utc>,
@@ -88,7 +90,7 @@ impl Scope {
         if self.sources.is_empty() {
             return Ok(Vec::new());
         }
-        let mut rows = store.totals(metric, &self.sources, from, to)?;
+        let mut rows = store.totals(metric, &self.sources, from, to, as_of)?;
         if let Some(p) = &self.platform {
             rows.retain(|r| &r.platform == p);
         }

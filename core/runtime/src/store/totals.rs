@@ -36,12 +36,17 @@ pub struct TotalRow {
 impl Store {
     /// The totals of `metric` from `sources` with a time in `[from, to)`
     /// (`from` unbounded when `None`), in no particular order.
+    ///
+    /// With `as_of = T`, each value as it was known at `T`: a value restated
+    /// later reads as its revision, and values first observed after `T` are
+    /// left out, so a goal evaluated "at" a past date sees what was known then.
     pub fn totals(
         &self,
         metric: &str,
         sources: &[String],
         from: Option<DateTime<Utc>>,
         to: DateTime<Utc>,
+        as_of: Option<DateTime<Utc>>,
     ) -> Result<Vec<TotalRow>, StoreError> {
         if sources.is_empty() {
             return Ok(Vec::new());
@@ -57,14 +62,30 @@ impl Store {
         args.push(SqlValue::Integer(from.map_or(i64::MIN, to_ms)));
         args.push(SqlValue::Integer(to_ms(to)));
         let n = args.len();
-        let sql = format!(
+        let (list, from_arg) = (list.join(", "), n - 1);
+        let current = format!(
             "SELECT source, entity_kind, entity_id, kind, value, unit, platform, start_ms, end_ms
              FROM points INDEXED BY points_totals
-             WHERE metric = ?1 AND source IN ({}) AND start_ms >= ?{} AND start_ms < ?{n}
-               AND dimensions = '{{}}'",
-            list.join(", "),
-            n - 1
+             WHERE metric = ?1 AND source IN ({list}) AND start_ms >= ?{from_arg} AND start_ms < ?{n}
+               AND dimensions = '{{}}'"
         );
+        let sql = match as_of {
+            None => current,
+            Some(as_of) => {
+                args.push(SqlValue::Integer(to_ms(as_of)));
+                let t = args.len();
+                format!(
+                    "{current} AND observed_ms <= ?{t}
+                     UNION ALL
+                     SELECT p.source, p.entity_kind, p.entity_id, p.kind, r.value, r.unit,
+                            p.platform, p.start_ms, p.end_ms
+                     FROM point_revisions r JOIN points p ON p.id = r.point_id
+                     WHERE p.metric = ?1 AND p.source IN ({list}) AND p.start_ms >= ?{from_arg}
+                       AND p.start_ms < ?{n} AND p.dimensions = '{{}}'
+                       AND r.observed_ms <= ?{t} AND ?{t} < r.superseded_ms"
+                )
+            }
+        };
         let path = self.path.as_str();
         let err = sql_err(path, "reading totals");
         let mut stmt = self.conn.prepare_cached(&sql).map_err(&err)?;
