@@ -291,23 +291,7 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
     }
 
-    fn rows(points: &[Point]) -> Vec<(String, String, f64, String)> {
-        points
-            .iter()
-            .map(|p| {
-                (
-                    p.metric.to_string(),
-                    p.entity.id.to_string(),
-                    p.value,
-                    p.raw_name.to_string(),
-                )
-            })
-            .collect()
-    }
-
-    fn row(metric: &str, id: &str, value: f64, raw: &str) -> (String, String, f64, String) {
-        (metric.into(), id.into(), value, raw.into())
-    }
+    use tally_testkit::{row, rows};
 
     fn statuses() -> Vec<Status> {
         serde_json::from_str(include_str!("../testdata/statuses.json")).unwrap()
