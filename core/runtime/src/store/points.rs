@@ -9,7 +9,7 @@
 use super::{corrupt, from_ms, sql_err, to_ms, Store, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Row, TransactionBehavior};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use tally_model::{Entity, EntityKind, MetricKind, Point, PointTime, SmolStr, Unit};
@@ -129,9 +129,11 @@ fn canonical_dimensions(d: &BTreeMap<String, String>) -> String {
 const FIND: &str = "SELECT id, value, unit FROM points
      WHERE source = ?1 AND entity_kind = ?2 AND entity_id = ?3 AND metric = ?4
        AND dimensions = ?5 AND start_ms = ?6 AND end_ms = ?7";
+/// Inserts a point unless its natural key is stored already (then changes nothing).
 const INSERT: &str = "INSERT INTO points (source, entity_kind, entity_id, metric, dimensions,
         start_ms, end_ms, value, unit, kind, platform, entity_name, raw_name, observed_ms)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+     ON CONFLICT DO NOTHING";
 const ARCHIVE: &str = "INSERT INTO point_revisions
         (point_id, value, unit, entity_name, raw_name, observed_ms, superseded_ms)
      SELECT id, value, unit, entity_name, raw_name, observed_ms, ?2 FROM points WHERE id = ?1";
@@ -194,7 +196,32 @@ impl<'t, 'e> Upsert<'t, 'e> {
         stats: &mut WriteStats,
     ) -> Result<(), StoreError> {
         let err = self.err;
-        let existing: Option<(i64, f64, String)> = self
+        // Most keys of a pull are new (gauges carry the pull's hour), so try the
+        // insert first and look the key up only when it is already stored.
+        let inserted = self
+            .insert
+            .execute(params![
+                source,
+                key.entity_kind,
+                key.entity_id,
+                key.metric,
+                key.dimensions,
+                key.start_ms,
+                key.end_ms,
+                p.value,
+                p.unit.as_str(),
+                p.kind.as_str(),
+                p.platform.as_str(),
+                p.entity.name.as_deref(),
+                p.raw_name.as_str(),
+                observed_ms
+            ])
+            .map_err(err)?;
+        if inserted == 1 {
+            stats.inserted += 1;
+            return Ok(());
+        }
+        let existing: (i64, f64, String) = self
             .find
             .query_row(
                 params![
@@ -208,34 +235,12 @@ impl<'t, 'e> Upsert<'t, 'e> {
                 ],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
-            .optional()
             .map_err(err)?;
         match existing {
-            None => {
-                self.insert
-                    .execute(params![
-                        source,
-                        key.entity_kind,
-                        key.entity_id,
-                        key.metric,
-                        key.dimensions,
-                        key.start_ms,
-                        key.end_ms,
-                        p.value,
-                        p.unit.as_str(),
-                        p.kind.as_str(),
-                        p.platform.as_str(),
-                        p.entity.name.as_deref(),
-                        p.raw_name.as_str(),
-                        observed_ms
-                    ])
-                    .map_err(err)?;
-                stats.inserted += 1;
-            }
-            Some((_, value, unit)) if value == p.value && unit == p.unit.as_str() => {
+            (_, value, unit) if value == p.value && unit == p.unit.as_str() => {
                 stats.unchanged += 1;
             }
-            Some((id, _, _)) => {
+            (id, _, _) => {
                 self.archive
                     .execute(params![id, observed_ms])
                     .map_err(err)?;
