@@ -6,7 +6,7 @@
 //! `campaign`); an empty cell leaves it out of that row.
 
 use super::row::{to_point, Fields};
-use super::{ImportError, Row};
+use super::{Collected, ImportError, Row};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
 
@@ -73,18 +73,12 @@ pub fn parse(
         .enumerate()
         .filter(|(_, h)| !KNOWN.contains(&h.as_str()))
         .collect();
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
+    let mut collected = Collected::new(file);
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                errors.push(ImportError::Row {
-                    file: file.to_string(),
-                    line,
-                    message: format!("{e}"),
-                });
+                collected.refuse(e.position().map_or(0, |p| p.line()), format!("{e}"));
                 continue;
             }
         };
@@ -113,22 +107,7 @@ pub fn parse(
                 })
                 .collect::<BTreeMap<_, _>>(),
         };
-        match to_point(&fields, tz_of(fields.source)) {
-            Ok((source, point)) => rows.push(Row {
-                line,
-                source,
-                point,
-            }),
-            Err(message) => errors.push(ImportError::Row {
-                file: file.to_string(),
-                line,
-                message,
-            }),
-        }
+        collected.push(line, to_point(&fields, tz_of(fields.source)));
     }
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(errors)
-    }
+    collected.finish()
 }

@@ -10,7 +10,7 @@
 //! `unit`, `kind`, `dimensions` and `raw_name` may be left out; blank lines
 //! are skipped.
 
-use super::{ImportError, Row};
+use super::{Collected, ImportError, Row};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use tally_model::{schema, Entity, MetricKind, Point, PointTime, Unit, UnitClass};
@@ -73,8 +73,7 @@ fn to_row(line: Line) -> Result<(String, Point), String> {
 
 /// Parses JSON Lines text; every bad line is reported with its number.
 pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, Vec<ImportError>> {
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
+    let mut collected = Collected::new(file);
     for (i, text) in text.lines().enumerate() {
         let line = i as u64 + 1;
         if text.trim().is_empty() {
@@ -83,22 +82,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, Vec<ImportError>> {
         let result = serde_json::from_str::<Line>(text)
             .map_err(|e| format!("not a point in the metric schema: {e}"))
             .and_then(to_row);
-        match result {
-            Ok((source, point)) => rows.push(Row {
-                line,
-                source,
-                point,
-            }),
-            Err(message) => errors.push(ImportError::Row {
-                file: file.to_string(),
-                line,
-                message,
-            }),
-        }
+        collected.push(line, result);
     }
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(errors)
-    }
+    collected.finish()
 }

@@ -58,6 +58,54 @@ pub struct Row {
     pub point: Point,
 }
 
+/// The rows of one file as its parser reads them, and every row it refused:
+/// a file imports whole or not at all, and its report lists all its problems.
+struct Collected<'f> {
+    file: &'f str,
+    rows: Vec<Row>,
+    errors: Vec<ImportError>,
+}
+
+impl<'f> Collected<'f> {
+    fn new(file: &'f str) -> Collected<'f> {
+        Collected {
+            file,
+            rows: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Keeps the point read from `line`, or the reason it is not one.
+    fn push(&mut self, line: u64, read: Result<(String, Point), String>) {
+        match read {
+            Ok((source, point)) => self.rows.push(Row {
+                line,
+                source,
+                point,
+            }),
+            Err(message) => self.refuse(line, message),
+        }
+    }
+
+    /// Records that `line` is not a point, and why.
+    fn refuse(&mut self, line: u64, message: String) {
+        self.errors.push(ImportError::Row {
+            file: self.file.to_string(),
+            line,
+            message,
+        });
+    }
+
+    /// The rows if every line was a point, else every problem.
+    fn finish(self) -> Result<Vec<Row>, Vec<ImportError>> {
+        if self.errors.is_empty() {
+            Ok(self.rows)
+        } else {
+            Err(self.errors)
+        }
+    }
+}
+
 /// One problem with an import file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
