@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tally_model::{Entity, EntityKind, Point, PointTime, Unit};
-use tally_runtime::store::Store;
+use tally_store::Store;
 
 /// Arguments of the goals scenario.
 #[derive(Debug, clap::Args)]

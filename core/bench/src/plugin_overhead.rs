@@ -15,15 +15,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tally_model::{Connector, PointBuffer, RateLimitSpec, SourceContext};
-use tally_runtime::catalog::{Catalog, Origin};
-use tally_runtime::config::SourceConfig;
-use tally_runtime::http::{
+use tally_config::secret::Secret;
+use tally_config::SourceConfig;
+use tally_host::catalog::{Catalog, Origin};
+use tally_host::http::{
     Credential, HostHttp, HttpSettings, MemoryLedger, SourceHttp, SourceHttpSpec,
 };
-use tally_runtime::pull::{Engine, SourceStatus};
-use tally_runtime::secret::Secret;
-use tally_runtime::store::Store;
+use tally_host::pull::{Engine, SourceStatus};
+use tally_model::{Connector, PointBuffer, RateLimitSpec, SourceContext};
+use tally_store::Store;
 
 /// Arguments of the plugin-overhead scenario.
 #[derive(Debug, clap::Args)]
@@ -54,7 +54,7 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
         "{} does not exist; build it with `cargo build --release -p tally-youtube-plugin`",
         args.plugin.display()
     );
-    let plugin = tally_runtime::plugin::load_plugin(&args.plugin, None)?
+    let plugin = tally_host::plugin::load_plugin(&args.plugin, None)?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("{} holds no connector", args.plugin.display()))?;
     let built_in: Arc<dyn Connector> = Arc::new(tally_youtube::Youtube);

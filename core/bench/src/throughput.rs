@@ -49,7 +49,7 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     std::fs::write(
         &config,
         format!(
-            "[storage]\npath = \"tally.db\"\n\n[[sources]]\nid = \"bulk\"\nconnector = \"bluesky\"\nbase_url = \"{base}\"\nmax_pages = 100000\n[sources.settings]\nactor = \"{actor}\"\nmax_posts = {}\n[sources.rate_limit]\nrequests = 100000\nper_seconds = 1\n",
+            "[storage]\npath = \"tally.db\"\n\n[[sources]]\nid = \"bulk\"\nconnector = \"bluesky\"\nbase_url = \"{base}\"\nmax_pages = 100000\n[sources.settings]\nactor = \"{actor}\"\nmax_posts = {}\n[sources.rate_limit]\nrequests = 100000\nper = \"1s\"\n",
             args.posts
         ),
     )?;

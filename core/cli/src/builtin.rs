@@ -2,7 +2,7 @@
 //! API that plugins go through.
 
 use std::sync::Arc;
-use tally_runtime::catalog::{Catalog, Origin};
+use tally_host::catalog::{Catalog, Origin};
 
 /// A catalog holding every built-in connector.
 pub fn catalog() -> anyhow::Result<Catalog> {

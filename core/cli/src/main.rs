@@ -4,7 +4,6 @@
 
 mod builtin;
 mod commands;
-mod monthly_reports;
 mod output;
 mod plugins;
 mod setup;
@@ -134,7 +133,7 @@ fn init_tracing(verbose: u8, format: LogFormat, daemon: bool) {
     let default = match verbose {
         0 if daemon => "info",
         0 => "error",
-        1 => "info,tally_runtime::http=debug,tally_runtime::auth=debug",
+        1 => "info,tally_host::http=debug,tally_host::auth=debug",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG")

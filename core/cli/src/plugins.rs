@@ -8,9 +8,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use tally_runtime::catalog::Catalog;
-use tally_runtime::config::PluginsConfig;
-use tally_runtime::plugin::{load_into, open_plugin, register};
+use tally_config::PluginsConfig;
+use tally_host::catalog::Catalog;
+use tally_host::plugin::{load_into, open_plugin, register};
 
 static COMMAND_LINE_PLUGINS: OnceLock<Vec<PathBuf>> = OnceLock::new();
 
@@ -49,7 +49,7 @@ fn plugins_table(config_path: &Path) -> Option<PluginsConfig> {
     plugins.try_into().ok()
 }
 
-fn report(refused: &[tally_runtime::plugin::PluginError]) {
+fn report(refused: &[tally_host::plugin::PluginError]) {
     for error in refused {
         eprintln!("warning: plugin refused: {error}");
     }

@@ -3,13 +3,12 @@
 use anyhow::Context;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tally_runtime::auth::TokenProviders;
-use tally_runtime::catalog::Catalog;
-use tally_runtime::config::Config;
-use tally_runtime::http::{HostHttp, HttpSettings};
-use tally_runtime::pull::{Engine, StoreLedger};
-use tally_runtime::store::Store;
+use tally_config::Config;
+use tally_host::auth::TokenProviders;
+use tally_host::catalog::Catalog;
+use tally_host::http::{HostHttp, HttpSettings};
+use tally_host::pull::{Engine, StoreLedger};
+use tally_store::Store;
 
 /// Everything a data command needs.
 pub struct Runtime {
@@ -24,7 +23,7 @@ pub struct Runtime {
 /// Reads and validates the config against the available connectors.
 pub fn load_config(path: &Path) -> anyhow::Result<(Config, Arc<Catalog>)> {
     let catalog = crate::plugins::catalog(path)?;
-    let config = tally_runtime::config::load(path, &catalog.descriptions()).map_err(|errors| {
+    let config = tally_config::load(path, &catalog.descriptions()).map_err(|errors| {
         anyhow::anyhow!(
             "{errors}\n{} problem(s) in {}; fix them and run `tally check --offline`",
             errors.len(),
@@ -72,11 +71,11 @@ pub fn client_sources(config: &Config, client: &str, path: &Path) -> anyhow::Res
 pub fn http_settings(config: &Config) -> HttpSettings {
     let http = &config.http;
     HttpSettings {
-        connect_timeout: Duration::from_secs(http.connect_timeout_secs),
-        timeout: Duration::from_secs(http.timeout_secs),
+        connect_timeout: http.connect_timeout,
+        timeout: http.timeout,
         max_attempts: http.max_attempts,
-        backoff_base: Duration::from_millis(http.backoff_base_ms),
-        backoff_max: Duration::from_millis(http.backoff_max_ms),
+        backoff_base: http.backoff_base,
+        backoff_max: http.backoff_max,
         ..HttpSettings::default()
     }
 }
@@ -85,8 +84,8 @@ pub fn http_settings(config: &Config) -> HttpSettings {
 /// `TALLY_TOKEN_KEY` or `[auth] key_file` when set). Nothing is read yet: token
 /// files are read when a request needs one.
 pub fn token_providers(config: &Config) -> anyhow::Result<Arc<TokenProviders>> {
-    let env_key = std::env::var(tally_runtime::auth::TOKEN_KEY_ENV).ok();
-    let store = tally_runtime::auth::token_store(config, env_key)?;
+    let env_key = std::env::var(tally_host::auth::TOKEN_KEY_ENV).ok();
+    let store = tally_host::auth::token_store(config, env_key)?;
     Ok(Arc::new(TokenProviders::new(store)?))
 }
 

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../runtime/tests/oidc/mod.rs"]
+#[path = "../../host/tests/oidc.rs"]
 mod oidc;
 
 use oidc::{approve_in_browser, OidcServer, APP};
@@ -145,7 +145,7 @@ path = "data/tally.db"
 
 [http]
 max_attempts = 2
-backoff_base_ms = 10
+backoff_base = "10ms"
 
 [[sources]]
 id = "yt-key"

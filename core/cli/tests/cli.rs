@@ -91,6 +91,21 @@ fn an_unset_variable_is_named_and_nothing_secret_is_printed() {
 }
 
 #[test]
+fn check_reports_deprecated_duration_keys_and_still_accepts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        "[http]\ntimeout_secs = 20\n\n[[sources]]\nid = \"m\"\nconnector = \"mastodon\"\n[sources.settings]\nacct = \"a@b.example\"\n",
+    );
+    let out = tally(dir.path(), &["check", "--offline"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "warning: tally.toml:2:1: `http.timeout_secs` is deprecated; write `timeout = \"20s\"` instead (it still works for now)"
+    );
+}
+
+#[test]
 fn connectors_lists_the_built_in_connectors() {
     let dir = tempfile::tempdir().unwrap();
     let out = tally(dir.path(), &["connectors", "--format", "json"]);
@@ -192,7 +207,7 @@ async fn faulty_sources_fail_alone_and_a_second_pull_stores_nothing_twice() {
         .mount(&throttled)
         .await;
 
-    let mut config = String::from("[storage]\npath = \"tally.db\"\n\n[http]\ntimeout_secs = 1\nmax_attempts = 2\nbackoff_base_ms = 10\nbackoff_max_ms = 50\n\n");
+    let mut config = String::from("[storage]\npath = \"tally.db\"\n\n[http]\ntimeout = \"1s\"\nmax_attempts = 2\nbackoff_base = \"10ms\"\nbackoff_max = \"50ms\"\n\n");
     config += &format!(
         "[[sources]]\nid = \"healthy-youtube\"\nconnector = \"youtube\"\nbase_url = \"{}\"\n[sources.settings]\nchannel_id = \"UChealthy\"\n[sources.auth]\nkind = \"api_key\"\napi_key = \"k\"\n\n",
         sandbox.base_url("youtube")

@@ -3,7 +3,7 @@
 //!
 //! Everything a connector (built in or loaded as a plugin) needs lives here and
 //! nothing else does: no sockets, no async runtime, no database. The host (the
-//! `tally-runtime` crate) implements [`HttpClient`] with its rate limiter, quota
+//! `tally-host` crate) implements [`HttpClient`] with its rate limiter, quota
 //! budget, auth injection and retries, so a connector only builds URLs and maps
 //! platform JSON to canonical [`Point`]s. Keeping this crate free of I/O
 //! dependencies is what lets the same connector crate build into the `tally`

@@ -11,8 +11,8 @@ use chrono::{Days, NaiveDate};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use tally_runtime::goals::Evaluation;
-use tally_runtime::report::{Change, Funnel};
+use tally_goals::report::{Change, Funnel};
+use tally_goals::Evaluation;
 
 /// Bars of goal progress and the actual line of goal charts (red, green, blue).
 pub const PROGRESS_RGB: (u8, u8, u8) = (46, 134, 222);

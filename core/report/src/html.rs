@@ -8,8 +8,8 @@ use crate::markdown::target;
 use crate::numbers::{money, num, pct, signed};
 use crate::RenderError;
 use std::fmt::Write as _;
-use tally_runtime::goals::{Evaluation, Status};
-use tally_runtime::report::Report;
+use tally_goals::report::Report;
+use tally_goals::{Evaluation, Status};
 
 const STYLE: &str = "
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; color: #222; margin: 0; background: #f6f7f9; }

@@ -1,8 +1,8 @@
-//! Renders a client's monthly report ([`tally_runtime::report::Report`]) for
+//! Renders a client's monthly report ([`tally_goals::report::Report`]) for
 //! people: Markdown for email and chat, JSON for other tools, and one
 //! self-contained HTML file with its charts drawn as inline SVG.
 //!
-//! The report model and every number in it come from `tally-runtime`; this
+//! The report model and every number in it come from `tally-goals`; this
 //! crate only lays them out, so a figure reads the same in every format. It
 //! is a crate of its own so the runtime does not carry a charting library.
 
@@ -12,7 +12,7 @@ mod html;
 mod markdown;
 mod numbers;
 
-use tally_runtime::report::Report;
+use tally_goals::report::Report;
 
 pub use charts::{FUNNEL_RGB, MOM_DOWN_RGB, MOM_UP_RGB, PACE_RGB, PROGRESS_RGB};
 

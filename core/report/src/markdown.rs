@@ -3,8 +3,8 @@
 use crate::escape::cell;
 use crate::numbers::{money, num, pct, signed};
 use std::fmt::Write as _;
-use tally_runtime::goals::Evaluation;
-use tally_runtime::report::Report;
+use tally_goals::report::Report;
+use tally_goals::Evaluation;
 
 /// The target of a goal as written in tables: `+100`, `≤ 20`.
 pub fn target(e: &Evaluation) -> String {

@@ -23,18 +23,18 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tally_config::secret::Secret;
+use tally_host::http::{HostHttp, HttpSettings, MemoryLedger, SourceHttp, SourceHttpSpec};
 use tally_model::{
     AuthKind, Connector, ConnectorError, Description, HttpClient, HttpError, HttpRequest,
     HttpResponse, Point, PointBuffer, PointTime, SourceContext,
 };
-use tally_runtime::http::{HostHttp, HttpSettings, MemoryLedger, SourceHttp, SourceHttpSpec};
-use tally_runtime::secret::Secret;
 
 pub mod conformance;
 
 /// The credential the host injects, re-exported so a connector's tests need no
 /// direct dependency on the runtime to name one.
-pub use tally_runtime::http::Credential;
+pub use tally_host::http::Credential;
 
 /// The reference time every test pull runs at, so expected points can be written out exactly.
 pub fn now() -> DateTime<Utc> {

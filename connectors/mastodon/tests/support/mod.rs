@@ -4,9 +4,9 @@
 //! checks) comes from `tally-testkit`.
 
 use serde_json::{json, Value};
+use tally_host::http::{Credential, SourceHttp};
 use tally_mastodon::Mastodon;
 use tally_model::{Connector, Point};
-use tally_runtime::http::{Credential, SourceHttp};
 use tally_testkit::Source;
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};

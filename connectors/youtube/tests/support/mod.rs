@@ -4,8 +4,8 @@
 //! conformance checks) comes from `tally-testkit`.
 
 use serde_json::{json, Value};
+use tally_host::http::{Credential, SourceHttp};
 use tally_model::Connector;
-use tally_runtime::http::{Credential, SourceHttp};
 use tally_testkit::Source;
 use tally_youtube::Youtube;
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};

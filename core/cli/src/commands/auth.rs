@@ -10,9 +10,9 @@ use anyhow::{bail, Context};
 use std::path::Path;
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
-use tally_runtime::auth::{credential_status, CredentialStatus, PendingLogin, TOKEN_KEY_ENV};
-use tally_runtime::config::{AuthMethod, SourceConfig};
-use tally_runtime::secret::Secret;
+use tally_config::secret::Secret;
+use tally_config::{AuthMethod, SourceConfig};
+use tally_host::auth::{credential_status, CredentialStatus, PendingLogin, TOKEN_KEY_ENV};
 use tokio::sync::mpsc;
 
 /// How long a login waits for the browser to come back.
@@ -138,7 +138,7 @@ async fn login(config_path: &Path, args: LoginArgs) -> anyhow::Result<ExitCode> 
 
 fn status(config_path: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let (config, catalog) = crate::setup::load_config(config_path)?;
-    let store = tally_runtime::auth::token_store(&config, std::env::var(TOKEN_KEY_ENV).ok())?;
+    let store = tally_host::auth::token_store(&config, std::env::var(TOKEN_KEY_ENV).ok())?;
     let now = chrono::Utc::now();
     let statuses: Vec<CredentialStatus> = config
         .sources

@@ -22,6 +22,9 @@ pub async fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         config.goals.len(),
         config.costs.len()
     );
+    for note in &config.deprecations {
+        eprintln!("warning: {note}");
+    }
     if args.offline {
         return Ok(ExitCode::SUCCESS);
     }

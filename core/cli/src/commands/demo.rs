@@ -97,7 +97,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     sandbox.shutdown().await;
     let failed = outcomes
         .iter()
-        .any(|o| matches!(o.status, tally_runtime::pull::SourceStatus::Failed(_)));
+        .any(|o| matches!(o.status, tally_host::pull::SourceStatus::Failed(_)));
     Ok(if failed {
         ExitCode::FAILURE
     } else {

@@ -14,10 +14,10 @@ use chrono::{Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use tally_runtime::config::Config;
-use tally_runtime::goals::period::local_date;
-use tally_runtime::goals::{evaluate_all, Context};
-use tally_runtime::store::Store;
+use tally_config::time::local_date;
+use tally_config::Config;
+use tally_goals::{evaluate_all, Context};
+use tally_store::Store;
 
 /// The demo client whose goals and report are shown.
 pub const CLIENT: &str = "bakery";
@@ -126,7 +126,7 @@ pub fn finish(dir: &Path, config: &Config, store: &mut Store) -> anyhow::Result<
     print!("{}", super::goals::rows(&evaluations).render(Format::Table));
     super::goals::print_notes(&evaluations);
 
-    let report = tally_runtime::report::build(&ctx, CLIENT, None, now)?;
+    let report = tally_goals::report::build(&ctx, CLIENT, None, now)?;
     let html = tally_report::render(&report, tally_report::Format::Html)?;
     let path = dir.join("report.html");
     std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;

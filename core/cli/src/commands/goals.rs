@@ -6,9 +6,9 @@ use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::Path;
 use std::process::ExitCode;
-use tally_runtime::config::Config;
-use tally_runtime::goals::period::end_of_day;
-use tally_runtime::goals::{evaluate_all, Context, Evaluation};
+use tally_config::Config;
+use tally_goals::period::end_of_day;
+use tally_goals::{evaluate_all, Context, Evaluation};
 
 /// Arguments of `tally goals`.
 #[derive(Debug, clap::Args)]
@@ -65,7 +65,7 @@ impl At {
 pub fn clients<'a>(
     config: &'a Config,
     client: Option<&str>,
-) -> anyhow::Result<Vec<&'a tally_runtime::config::ClientConfig>> {
+) -> anyhow::Result<Vec<&'a tally_config::ClientConfig>> {
     match client {
         Some(id) => {
             let c = config.client(id).with_context(|| {

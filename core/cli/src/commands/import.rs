@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tally_runtime::import::{self, Format as FileFormat, ImportFailure};
+use tally_host::import::{self, Format as FileFormat, ImportFailure};
 
 /// File formats on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -51,8 +51,8 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
 
 /// Imports `file` into `store`; shared with `tally demo`.
 pub fn import_file(
-    store: &mut tally_runtime::store::Store,
-    config: &tally_runtime::config::Config,
+    store: &mut tally_store::Store,
+    config: &tally_config::Config,
     file: &Path,
     format: Option<InputFormat>,
     client: Option<&str>,

@@ -209,7 +209,7 @@ fn tally_checkout(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
             (root.to_path_buf(), "the checkout this tally was built from")
         }
     };
-    for member in ["core/model", "core/runtime", "core/testkit", "plugins/sdk"] {
+    for member in ["core/model", "core/host", "core/testkit", "plugins/sdk"] {
         if !path.join(member).join("Cargo.toml").is_file() {
             bail!(
                 "{} ({origin}) is not a Tally checkout: {member}/Cargo.toml is missing; pass --tally-path with the directory of Tally's workspace Cargo.toml",

@@ -6,8 +6,8 @@ use crate::output::{Format, Rows};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
-use tally_runtime::config::Schedule;
-use tally_runtime::schedule::{plan, Plan, PlanInput};
+use tally_config::Schedule;
+use tally_daemon::schedule::{plan, Plan, PlanInput};
 
 /// Arguments of `tally plan`.
 #[derive(Debug, clap::Args)]

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tally_runtime::plugin::open_plugin;
+use tally_host::plugin::open_plugin;
 
 /// Subcommands of `tally plugins`.
 #[derive(Debug, clap::Subcommand)]

@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
-use tally_runtime::pull::{PullOptions, SourceOutcome, SourceStatus};
+use tally_host::pull::{PullOptions, SourceOutcome, SourceStatus};
 
 /// Arguments of `tally pull`.
 #[derive(Debug, clap::Args)]
@@ -90,8 +90,8 @@ pub async fn run(config: &Path, args: Args) -> anyhow::Result<ExitCode> {
 
 /// Runs the pulls, with a progress bar when stderr is a terminal and silence otherwise.
 pub async fn pull_with_progress(
-    engine: &tally_runtime::pull::Engine,
-    sources: Vec<tally_runtime::config::SourceConfig>,
+    engine: &tally_host::pull::Engine,
+    sources: Vec<tally_config::SourceConfig>,
     concurrency: usize,
 ) -> Vec<SourceOutcome> {
     let bar = if std::io::stderr().is_terminal() {

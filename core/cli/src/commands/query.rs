@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::path::Path;
 use std::process::ExitCode;
 use tally_model::PointTime;
-use tally_runtime::store::{PointQuery, StoredPoint};
+use tally_store::{PointQuery, StoredPoint};
 
 /// Arguments of `tally query`.
 #[derive(Debug, clap::Args)]

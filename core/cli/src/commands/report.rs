@@ -5,9 +5,9 @@ use anyhow::Context as _;
 use chrono::Utc;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use tally_goals::report::{build, parse_month};
+use tally_goals::Context;
 use tally_report::Format as ReportFormat;
-use tally_runtime::goals::Context;
-use tally_runtime::report::{build, parse_month};
 
 /// Report formats on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]

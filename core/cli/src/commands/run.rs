@@ -1,7 +1,7 @@
 //! `tally run`: the scheduling daemon, with `/healthz` and `/metrics`, graceful
 //! shutdown on SIGINT/SIGTERM and config reload on SIGHUP.
 //!
-//! The loop itself is `tally_runtime::daemon`; this file wires it to the
+//! The loop itself is `tally_daemon`; this file wires it to the
 //! process: signals, the config file, the HTTP endpoint and the exit status.
 
 use anyhow::Context;
@@ -10,9 +10,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use tally_runtime::daemon::{Control, Daemon, Telemetry};
-use tally_runtime::pull::PullOptions;
-use tally_runtime::serve::{self, ServeState};
+use tally_daemon::serve::{self, ServeState};
+use tally_daemon::{Control, Daemon, Telemetry};
+use tally_host::pull::PullOptions;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -55,8 +55,9 @@ pub async fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     )
     .await?;
     let (stop_reports, reports_stopped) = watch::channel(false);
-    let reports = tokio::spawn(crate::monthly_reports::run(
-        config_path.to_path_buf(),
+    let reload_path = config_path.to_path_buf();
+    let reports = tokio::spawn(tally_daemon::monthly_reports::run(
+        move || crate::setup::load_config(&reload_path).ok().map(|(c, _)| c),
         runtime.config.clone(),
         Arc::clone(&runtime.store),
         reports_stopped,

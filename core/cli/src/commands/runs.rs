@@ -4,7 +4,7 @@
 use crate::output::{Format, Rows};
 use std::path::Path;
 use std::process::ExitCode;
-use tally_runtime::store::RunRecord;
+use tally_store::RunRecord;
 
 /// Arguments of `tally runs`.
 #[derive(Debug, clap::Args)]

@@ -3,7 +3,7 @@
 
 use crate::output::{Format, Rows};
 use std::process::ExitCode;
-use tally_runtime::utm::{tag, UtmTags};
+use tally_goals::utm::{tag, UtmTags};
 
 /// Arguments of `tally utm`.
 #[derive(Debug, clap::Args)]

@@ -7,8 +7,8 @@ use super::{malformed, Check, Fixtures, Report};
 use crate::{Credential, Recording};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use tally_config::check_http_url;
 use tally_model::{Connector, ConnectorError, Description, HttpError, Point, PointBuffer};
-use tally_runtime::config::check_http_url;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -6,10 +6,10 @@ use super::Fixtures;
 use crate::{conforms, host_for, Source};
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use tally_host::http::SourceHttp;
 use tally_model::{
     Connector, ConnectorError, Description, HttpClient, Point, PointBuffer, PointTime,
 };
-use tally_runtime::http::SourceHttp;
 use wiremock::MockServer;
 
 /// Which of the integrator's fixture sets a server serves.

@@ -13,16 +13,16 @@
 use super::harness::{Harness, Set};
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
+use tally_config::SourceConfig;
+use tally_host::catalog::{Catalog, Origin};
+use tally_host::http::{HostHttp, MemoryLedger, SourceHttp};
+use tally_host::pull::{Engine, SourceStatus};
 use tally_model::error::url_path;
 use tally_model::{
     Connector, ConnectorError, Description, Emitter, HttpClient, HttpError, HttpRequest,
     HttpResponse, SourceContext,
 };
-use tally_runtime::catalog::{Catalog, Origin};
-use tally_runtime::config::SourceConfig;
-use tally_runtime::http::{HostHttp, MemoryLedger, SourceHttp};
-use tally_runtime::pull::{Engine, SourceStatus};
-use tally_runtime::store::{PointQuery, RunState, Store};
+use tally_store::{PointQuery, RunState, Store};
 
 /// The source id the engine pulls in this check.
 const SOURCE_ID: &str = "conformance-malformed";

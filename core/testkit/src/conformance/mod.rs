@@ -8,7 +8,7 @@
 //! kit starts fresh mock servers, pulls through the *real* host HTTP client (and
 //! once through the real pull engine), and fails with a message naming the check
 //! and the reason. It works the same for a built-in connector and for one loaded
-//! from a plugin (`tally_runtime::plugin::load_plugin` returns the same
+//! from a plugin (`tally_host::plugin::load_plugin` returns the same
 //! `Arc<dyn Connector>`).
 //!
 //! The kit runs inside a tokio runtime (`#[tokio::test]`), as the host does.

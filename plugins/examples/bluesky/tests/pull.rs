@@ -1,13 +1,13 @@
 //! The Bluesky connector linked statically, against a mock AppView, through the
-//! real host HTTP client. (`core/runtime/tests/plugins.rs` pulls the same crate as
+//! real host HTTP client. (`core/host/tests/plugins.rs` pulls the same crate as
 //! a loaded plugin from the sandbox.)
 
 #![allow(clippy::unwrap_used)]
 
 use serde_json::json;
 use tally_bluesky::Bluesky;
+use tally_host::http::Credential;
 use tally_model::{Connector, ConnectorError};
-use tally_runtime::http::Credential;
 use tally_testkit::{pull, Source};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};

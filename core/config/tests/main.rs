@@ -1,0 +1,5 @@
+//! Integration tests of `tally-config`: loading and validating `tally.toml`, linked as one test binary so the suite links once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
+mod config;

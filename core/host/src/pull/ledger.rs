@@ -1,0 +1,34 @@
+//! Quota units recorded in the store, so budgets survive restarts.
+
+use crate::http::QuotaLedger;
+use chrono::{DateTime, Utc};
+use std::sync::{Arc, Mutex};
+use tally_store::Store;
+
+/// The store as the host client's quota ledger.
+pub struct StoreLedger {
+    store: Arc<Mutex<Store>>,
+}
+
+impl StoreLedger {
+    /// A ledger writing to `store`.
+    pub fn new(store: Arc<Mutex<Store>>) -> StoreLedger {
+        StoreLedger { store }
+    }
+}
+
+impl QuotaLedger for StoreLedger {
+    fn used(&self, key: &str, window_start: DateTime<Utc>) -> Result<u64, String> {
+        let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        store
+            .quota_used(key, window_start)
+            .map_err(|e| e.to_string())
+    }
+
+    fn add(&self, key: &str, window_start: DateTime<Utc>, units: u64) -> Result<u64, String> {
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        store
+            .quota_add(key, window_start, units)
+            .map_err(|e| e.to_string())
+    }
+}

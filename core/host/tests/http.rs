@@ -1,0 +1,406 @@
+//! The host HTTP client against a local mock server: retries, pacing, quota,
+//! credentials and the errors a connector sees.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tally_config::secret::Secret;
+use tally_host::http::{
+    Credential, HostHttp, HttpSettings, MemoryLedger, QuotaLedger, SourceHttp, SourceHttpSpec,
+};
+use tally_model::{
+    HttpClient, HttpError, HttpRequest, QuotaSpec, QuotaWindow, RateLimitSpec, ResetEncoding,
+    UsageHeaders,
+};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn settings() -> HttpSettings {
+    HttpSettings {
+        timeout: Duration::from_millis(500),
+        max_attempts: 3,
+        backoff_base: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(50),
+        ..HttpSettings::default()
+    }
+}
+
+fn spec(server: &MockServer, credential: Credential) -> SourceHttpSpec {
+    SourceHttpSpec {
+        source_id: "s1".into(),
+        platform: "test".into(),
+        base_url: server.uri(),
+        credential,
+        rate_limit: RateLimitSpec {
+            requests: 1000,
+            per_seconds: 1,
+            burst: 100,
+        },
+        usage_headers: None,
+        quota: None,
+        timeout: None,
+    }
+}
+
+fn client(server: &MockServer) -> SourceHttp {
+    let host = HostHttp::new(settings(), Arc::new(MemoryLedger::default())).unwrap();
+    host.for_source(spec(server, Credential::None))
+}
+
+fn get(server: &MockServer, p: &str) -> HttpRequest {
+    HttpRequest::get(format!("{}{p}", server.uri()))
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_waited_out_and_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path("/x"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/x"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let http = client(&server);
+    let started = Instant::now();
+    let response = http.send(get(&server, "/x")).await.unwrap();
+    assert_eq!(response.status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(http.counts().snapshot(), (2, 1, 1));
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_backs_off_and_retries() {
+    let server = MockServer::start().await;
+    Mock::given(path("/x"))
+        .respond_with(ResponseTemplate::new(429))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(path("/x"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let http = client(&server);
+    assert_eq!(http.send(get(&server, "/x")).await.unwrap().status, 200);
+    assert_eq!(http.counts().snapshot(), (3, 2, 2));
+}
+
+#[tokio::test]
+async fn persistent_500s_stop_after_max_attempts_with_a_clear_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/broken"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let http = client(&server);
+    let error = http
+        .send(get(&server, "/broken?key=SECRET"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        HttpError::RetriesExhausted {
+            path: "/broken".into(),
+            status: 500,
+            attempts: 3
+        }
+    );
+    assert!(!error.to_string().contains("SECRET"));
+}
+
+#[tokio::test]
+async fn a_client_error_is_returned_at_once_without_retry() {
+    let server = MockServer::start().await;
+    Mock::given(path("/bad"))
+        .respond_with(ResponseTemplate::new(400))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let http = client(&server);
+    assert_eq!(http.send(get(&server, "/bad")).await.unwrap().status, 400);
+}
+
+#[tokio::test]
+async fn a_401_is_an_auth_error_naming_the_path() {
+    let server = MockServer::start().await;
+    Mock::given(path("/me"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_string(r#"{"error":"The access token is invalid"}"#),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let http = client(&server);
+    let error = http
+        .send(get(&server, "/me"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("/me")
+            && error.contains("access token is invalid")
+            && error.contains("[sources.auth]"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_response_slower_than_the_timeout_fails_after_the_attempts() {
+    let server = MockServer::start().await;
+    Mock::given(path("/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let http = client(&server);
+    let error = http.send(get(&server, "/slow")).await.unwrap_err();
+    assert!(
+        matches!(error, HttpError::Timeout { attempts: 3, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_connect_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let server = MockServer::start().await;
+    let http = client(&server);
+    let error = http
+        .send(HttpRequest::get(format!("http://127.0.0.1:{port}/x")))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, HttpError::Connect { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn requests_are_paced_at_the_declared_rate() {
+    let server = MockServer::start().await;
+    Mock::given(path("/p"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let host = HostHttp::new(settings(), Arc::new(MemoryLedger::default())).unwrap();
+    let mut s = spec(&server, Credential::None);
+    s.rate_limit = RateLimitSpec {
+        requests: 20,
+        per_seconds: 1,
+        burst: 1,
+    };
+    let http = host.for_source(s);
+    let started = Instant::now();
+    for _ in 0..11 {
+        http.send(get(&server, "/p")).await.unwrap();
+    }
+    // 11 requests at 20/s with a burst of 1: ten intervals of 50 ms.
+    assert!(
+        started.elapsed() >= Duration::from_millis(480),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn sources_sharing_a_credential_share_one_pace() {
+    let server = MockServer::start().await;
+    Mock::given(path("/p"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let host = HostHttp::new(settings(), Arc::new(MemoryLedger::default())).unwrap();
+    let key = || Credential::ApiKey {
+        key: Secret::new("k1"),
+        query_param: Some("key".into()),
+        header: None,
+    };
+    let mut a = spec(&server, key());
+    a.rate_limit = RateLimitSpec {
+        requests: 20,
+        per_seconds: 1,
+        burst: 1,
+    };
+    let mut b = a.clone();
+    b.source_id = "s2".into();
+    let (a, b) = (host.for_source(a), host.for_source(b));
+    let started = Instant::now();
+    let run = |h: SourceHttp| {
+        let req = get(&server, "/p");
+        async move {
+            for _ in 0..5 {
+                h.send(req.clone()).await.unwrap();
+            }
+        }
+    };
+    tokio::join!(run(a), run(b));
+    // Ten requests on one credential at 20/s: at least nine intervals of 50 ms.
+    assert!(
+        started.elapsed() >= Duration::from_millis(430),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_exhausted_usage_header_holds_the_next_request_until_reset() {
+    let server = MockServer::start().await;
+    let reset = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
+    Mock::given(path("/u"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-ratelimit-limit", "300")
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", reset.as_str()),
+        )
+        .mount(&server)
+        .await;
+    let host = HostHttp::new(settings(), Arc::new(MemoryLedger::default())).unwrap();
+    let mut s = spec(&server, Credential::None);
+    s.usage_headers = Some(UsageHeaders {
+        limit: "x-ratelimit-limit".into(),
+        remaining: "x-ratelimit-remaining".into(),
+        reset: "x-ratelimit-reset".into(),
+        reset_encoding: ResetEncoding::Iso8601,
+    });
+    let http = host.for_source(s);
+    http.send(get(&server, "/u")).await.unwrap();
+    let started = Instant::now();
+    http.send(get(&server, "/u")).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(http.counts().snapshot().2, 0, "no 429 was needed");
+}
+
+#[tokio::test]
+async fn credentials_are_injected_by_the_host() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/k"))
+        .and(query_param("key", "sekrit"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/b"))
+        .and(wiremock::matchers::header("authorization", "Bearer tok"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let host = HostHttp::new(settings(), Arc::new(MemoryLedger::default())).unwrap();
+    let key = host.for_source(spec(
+        &server,
+        Credential::ApiKey {
+            key: Secret::new("sekrit"),
+            query_param: Some("key".into()),
+            header: None,
+        },
+    ));
+    assert_eq!(key.send(get(&server, "/k")).await.unwrap().status, 200);
+    let bearer = host.for_source(spec(&server, Credential::Bearer(Secret::new("tok"))));
+    assert_eq!(bearer.send(get(&server, "/b")).await.unwrap().status, 200);
+}
+
+#[tokio::test]
+async fn a_spent_quota_refuses_without_sending_and_survives_in_the_ledger() {
+    let server = MockServer::start().await;
+    Mock::given(path("/q"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let ledger = Arc::new(MemoryLedger::default());
+    let mut s = spec(
+        &server,
+        Credential::ApiKey {
+            key: Secret::new("k"),
+            query_param: Some("key".into()),
+            header: None,
+        },
+    );
+    s.quota = Some(QuotaSpec {
+        units: 3,
+        window: QuotaWindow::Day,
+        timezone: "America/Los_Angeles".into(),
+    });
+    let http = HostHttp::new(settings(), ledger.clone())
+        .unwrap()
+        .for_source(s.clone());
+    for _ in 0..3 {
+        http.send(get(&server, "/q")).await.unwrap();
+    }
+    let error = http.send(get(&server, "/q")).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            HttpError::QuotaExhausted {
+                used: 3,
+                limit: 3,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("resets at"), "{error}");
+    // A new host (a restart) with the same ledger still refuses.
+    let again = HostHttp::new(settings(), ledger.clone())
+        .unwrap()
+        .for_source(s);
+    assert!(matches!(
+        again.send(get(&server, "/q")).await,
+        Err(HttpError::QuotaExhausted { .. })
+    ));
+    let (start, _) = tally_host::http::quota_window(
+        QuotaWindow::Day,
+        chrono_tz::America::Los_Angeles,
+        chrono::Utc::now(),
+    );
+    assert_eq!(
+        ledger
+            .used(
+                &format!(
+                    "test#{}",
+                    Credential::ApiKey {
+                        key: Secret::new("k"),
+                        query_param: None,
+                        header: None
+                    }
+                    .fingerprint()
+                ),
+                start
+            )
+            .unwrap(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_huge_retry_after_fails_fast_instead_of_stalling_the_run() {
+    let server = MockServer::start().await;
+    Mock::given(path("/t"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3600"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let http = client(&server);
+    let error = http.send(get(&server, "/t")).await.unwrap_err();
+    assert_eq!(
+        error,
+        HttpError::Throttled {
+            path: "/t".into(),
+            wait_secs: 3600
+        }
+    );
+}

@@ -1,0 +1,58 @@
+//! The latest value of each metric of a source, for the daemon's `/metrics`.
+//!
+//! Per-item points (posts, videos) are left out: a source has hundreds of
+//! them, and a metrics scraper wants one series per account-level metric.
+
+use super::{corrupt, from_ms, sql_err, SqliteStore, StoreError};
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+/// The newest stored value of one metric of one entity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatestValue {
+    /// Canonical metric.
+    pub metric: String,
+    /// Entity kind (`account`, `location`, ...).
+    pub entity_kind: String,
+    /// The platform's entity id.
+    pub entity_id: String,
+    /// The value.
+    pub value: f64,
+    /// Its unit.
+    pub unit: String,
+    /// When it holds (a gauge's instant, a sum's period end).
+    pub at: DateTime<Utc>,
+}
+
+impl SqliteStore {
+    /// The newest value of every metric of `source`'s account-level entities
+    /// (breakdowns and per-post or per-video points excluded).
+    pub fn latest_values(&self, source: &str) -> Result<Vec<LatestValue>, StoreError> {
+        let err = sql_err(&self.path, "reading the latest values of a source");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT metric, entity_kind, entity_id, value, unit, MAX(end_ms) FROM points
+                 WHERE source = ?1 AND entity_kind NOT IN ('post', 'video') AND dimensions = '{}'
+                 GROUP BY metric, entity_kind, entity_id
+                 ORDER BY metric, entity_kind, entity_id",
+            )
+            .map_err(&err)?;
+        let mut rows = stmt.query(params![source]).map_err(&err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(&err)? {
+            let ms: i64 = row.get(5).map_err(&err)?;
+            out.push(LatestValue {
+                metric: row.get(0).map_err(&err)?,
+                entity_kind: row.get(1).map_err(&err)?,
+                entity_id: row.get(2).map_err(&err)?,
+                value: row.get(3).map_err(&err)?,
+                unit: row.get(4).map_err(&err)?,
+                at: from_ms(ms).ok_or_else(|| {
+                    corrupt(&self.path, "point time", format!("{ms} ms is out of range"))
+                })?,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,176 @@
+//! The embedded SQLite backend: one file, WAL, every invariant of the store
+//! enforced by transactions.
+//!
+//! Times are stored as unix milliseconds (UTC), so the natural key and every
+//! returned time are millisecond-precise.
+
+mod imports;
+mod latest;
+mod migrate;
+mod points;
+mod quota;
+mod runs;
+mod state;
+mod summary;
+mod totals;
+
+pub use imports::ImportedSource;
+pub use latest::LatestValue;
+pub use points::{PointQuery, StoredPoint, WriteStats};
+pub use runs::{LastSuccess, RunOutcome, RunRecord, RunState, RunStatus};
+pub use summary::SourceSummary;
+pub use totals::TotalRow;
+
+use crate::StoreError;
+use chrono::{DateTime, Utc};
+use rusqlite::config::DbConfig;
+use rusqlite::Connection;
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+/// How long a writer waits for another process (the daemon, a CLI pull) to
+/// release the database before giving up with "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A handle on one SQLite database file. Not `Sync`: share it behind a mutex.
+pub struct SqliteStore {
+    conn: Connection,
+    /// The file as the user named it, for error messages.
+    path: String,
+    /// Runs started through this handle and not finished yet: these are
+    /// running, any other unfinished run was interrupted.
+    open_runs: HashSet<i64>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it to the
+    /// current schema, so every other method can assume the tables exist.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let label = path.display().to_string();
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: label.clone(),
+            source,
+        })?;
+        SqliteStore::setup(conn, label)
+    }
+
+    /// A private database that vanishes when dropped, for tests and dry runs.
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        let label = ":memory:".to_string();
+        let conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
+            path: label.clone(),
+            source,
+        })?;
+        SqliteStore::setup(conn, label)
+    }
+
+    /// The file this store writes, as given to [`SqliteStore::open`], for messages.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The schema version this build writes; a file with a higher one is refused.
+    pub fn schema_version() -> i64 {
+        migrate::latest_version()
+    }
+
+    fn setup(mut conn: Connection, path: String) -> Result<SqliteStore, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // WAL lets `tally runs` and reports read while the daemon writes;
+        // NORMAL is durable across application crashes in WAL mode.
+        let _mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        // Without the planner stability guarantee, SQLite compares a bound
+        // `dimensions = ?` with the `points_totals` partial index's literal
+        // and re-plans the upsert's lookup on every new binding: re-parsing
+        // that one statement cost more than the writes themselves.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .map_err(open_err)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        migrate::migrate(&mut conn, &path)?;
+        Ok(SqliteStore {
+            conn,
+            path,
+            open_runs: HashSet::new(),
+        })
+    }
+}
+
+/// Wraps a SQLite error with the file and the operation. A free function so
+/// it can be used while a transaction borrows the connection.
+fn sql_err<'a>(
+    path: &'a str,
+    operation: &'static str,
+) -> impl Fn(rusqlite::Error) -> StoreError + 'a {
+    move |source| StoreError::Sqlite {
+        path: path.to_string(),
+        operation,
+        hint: hint_for(&source),
+        source,
+    }
+}
+
+/// What a user can do about the SQLite failures that have a clear remedy.
+fn hint_for(e: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            "; another Tally process held the database longer than the busy timeout, try again"
+        }
+        Some(ErrorCode::DiskFull) => "; the disk is full, free some space",
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => {
+            "; check that the file and its directory are writable"
+        }
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            "; the file is damaged or not a Tally database, restore it from a backup"
+        }
+        _ => "",
+    }
+}
+
+/// A stored value that cannot be read back.
+fn corrupt(path: &str, what: &'static str, detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_string(),
+        what,
+        detail: detail.into(),
+    }
+}
+
+/// The stored form of a time: unix milliseconds, UTC.
+fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// Reads a stored time back.
+fn from_ms(ms: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+}
+
+/// Counts are `u64` in the API and `INTEGER` (signed) in SQLite.
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Reads a stored count back; negative values (hand edits) read as zero.
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}

@@ -1,0 +1,577 @@
+//! The store's promises: idempotent writes, kept revisions, atomic batches with
+//! state, run records, a persistent quota ledger and safe migrations.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::json;
+use std::time::Instant;
+use tally_model::{Entity, EntityKind, Point, PointTime, Unit};
+use tally_store::{PointQuery, RunOutcome, RunState, RunStatus, Store, StoreError, WriteStats};
+
+fn t(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0).unwrap()
+}
+
+fn followers(at: DateTime<Utc>, value: f64) -> Point {
+    Point::new(
+        "youtube",
+        "audience.followers",
+        "subscriberCount",
+        Entity::new(EntityKind::Account, "UC1", Some("Corner Bakery".into())),
+        value,
+        PointTime::At(at),
+    )
+}
+
+fn views(day: u32, video: &str, value: f64) -> Point {
+    Point::new(
+        "youtube",
+        "reach.views",
+        "views",
+        Entity::new(EntityKind::Video, video, None),
+        value,
+        PointTime::Period {
+            start: t(day, 0),
+            end: t(day + 1, 0),
+        },
+    )
+}
+
+fn count(store: &Store) -> usize {
+    store.query(&PointQuery::default()).unwrap().len()
+}
+
+#[test]
+fn rewriting_the_same_batch_is_idempotent() {
+    let mut store = Store::open_in_memory().unwrap();
+    let batch = vec![
+        followers(t(1, 0), 10.0),
+        views(1, "v1", 5.0),
+        views(2, "v1", 7.0),
+    ];
+    let first = store.write_batch("yt", &batch, t(3, 0), None).unwrap();
+    assert_eq!(
+        first,
+        WriteStats {
+            inserted: 3,
+            revised: 0,
+            unchanged: 0
+        }
+    );
+    let second = store.write_batch("yt", &batch, t(3, 1), None).unwrap();
+    assert_eq!(
+        second,
+        WriteStats {
+            inserted: 0,
+            revised: 0,
+            unchanged: 3
+        }
+    );
+    assert_eq!(count(&store), 3);
+    // The unchanged rewrite does not move the first observation time.
+    let all = store.query(&PointQuery::default()).unwrap();
+    assert!(all.iter().all(|p| p.observed_at == t(3, 0)));
+}
+
+#[test]
+fn points_round_trip_with_all_fields() {
+    let mut store = Store::open_in_memory().unwrap();
+    let p = views(1, "v1", 5.0)
+        .with_dimension("country", "US")
+        .with_dimension("age", "18-24");
+    let spend = Point::new(
+        "ads",
+        "cost.spend",
+        "spend",
+        Entity::new(EntityKind::Campaign, "c1", None),
+        12.5,
+        PointTime::Period {
+            start: t(1, 0),
+            end: t(2, 0),
+        },
+    )
+    .with_unit(Unit::Currency("EUR".into()));
+    store
+        .write_batch("yt", &[p.clone(), spend.clone()], t(3, 0), None)
+        .unwrap();
+    let got = store.query(&PointQuery::default()).unwrap();
+    let points: Vec<&Point> = got.iter().map(|s| &s.point).collect();
+    assert!(points.contains(&&p) && points.contains(&&spend), "{got:?}");
+    assert!(got.iter().all(|s| s.source == "yt"));
+}
+
+#[test]
+fn a_restated_value_is_revised_and_as_of_returns_the_old_one() {
+    let mut store = Store::open_in_memory().unwrap();
+    store
+        .write_batch("yt", &[views(1, "v1", 5.0)], t(2, 0), None)
+        .unwrap();
+    let stats = store
+        .write_batch("yt", &[views(1, "v1", 8.0)], t(5, 0), None)
+        .unwrap();
+    assert_eq!(
+        stats,
+        WriteStats {
+            inserted: 0,
+            revised: 1,
+            unchanged: 0
+        }
+    );
+    store
+        .write_batch("yt", &[views(1, "v1", 9.0)], t(9, 0), None)
+        .unwrap();
+    assert_eq!(count(&store), 1);
+
+    let value_as_of = |as_of: Option<DateTime<Utc>>| -> Vec<(f64, DateTime<Utc>)> {
+        store
+            .query(&PointQuery {
+                as_of,
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.point.value, s.observed_at))
+            .collect()
+    };
+    assert_eq!(value_as_of(None), vec![(9.0, t(9, 0))]);
+    assert_eq!(value_as_of(Some(t(1, 0))), vec![], "not yet observed");
+    assert_eq!(value_as_of(Some(t(2, 0))), vec![(5.0, t(2, 0))]);
+    assert_eq!(value_as_of(Some(t(4, 0))), vec![(5.0, t(2, 0))]);
+    assert_eq!(value_as_of(Some(t(5, 0))), vec![(8.0, t(5, 0))]);
+    assert_eq!(value_as_of(Some(t(8, 23))), vec![(8.0, t(5, 0))]);
+    assert_eq!(value_as_of(Some(t(10, 0))), vec![(9.0, t(9, 0))]);
+}
+
+#[test]
+fn state_is_saved_with_the_batch_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tally.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.load_state("yt").unwrap(), None);
+        store
+            .write_batch(
+                "yt",
+                &[followers(t(1, 0), 1.0)],
+                t(1, 0),
+                Some(&json!({"cursor": "abc"})),
+            )
+            .unwrap();
+        store
+            .write_batch("yt", &[], t(2, 0), Some(&json!({"cursor": "def"})))
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.load_state("yt").unwrap(),
+        Some(json!({"cursor": "def"}))
+    );
+    assert_eq!(store.load_state("other").unwrap(), None);
+    assert_eq!(count(&store), 1);
+}
+
+#[test]
+fn a_batch_with_an_invalid_point_writes_neither_points_nor_state() {
+    let mut store = Store::open_in_memory().unwrap();
+    store
+        .write_batch("yt", &[followers(t(1, 0), 1.0)], t(1, 0), Some(&json!(1)))
+        .unwrap();
+    let batch = vec![
+        followers(t(2, 0), 2.0),
+        views(2, "v1", 3.0),
+        followers(t(3, 0), f64::NAN),
+    ];
+    let err = store
+        .write_batch("yt", &batch, t(3, 0), Some(&json!(2)))
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::InvalidPoint { index: 2, .. }),
+        "{err}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains(":memory:") && msg.contains("`yt`") && msg.contains("nothing of this batch"),
+        "{msg}"
+    );
+    assert_eq!(count(&store), 1);
+    assert_eq!(store.load_state("yt").unwrap(), Some(json!(1)));
+}
+
+#[test]
+fn a_batch_failing_inside_the_transaction_rolls_back() {
+    // Make the revision insert fail mid-batch: the first point is new, the
+    // second restates a stored value and hits the trigger.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tally.db");
+    let mut store = Store::open(&path).unwrap();
+    store
+        .write_batch("yt", &[views(1, "v1", 1.0)], t(2, 0), Some(&json!("s1")))
+        .unwrap();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TRIGGER no_revisions BEFORE INSERT ON point_revisions
+             BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END;",
+        )
+        .unwrap();
+    }
+    let err = store
+        .write_batch(
+            "yt",
+            &[views(5, "v2", 1.0), views(1, "v1", 2.0)],
+            t(6, 0),
+            Some(&json!("s2")),
+        )
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("tally.db") && msg.contains("simulated disk failure"),
+        "{msg}"
+    );
+    let all = store.query(&PointQuery::default()).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].point.value, 1.0);
+    assert_eq!(store.load_state("yt").unwrap(), Some(json!("s1")));
+}
+
+#[test]
+fn dimension_insertion_order_does_not_change_the_key() {
+    let mut store = Store::open_in_memory().unwrap();
+    let a = views(1, "v1", 5.0)
+        .with_dimension("country", "US")
+        .with_dimension("age", "18-24");
+    let b = views(1, "v1", 5.0)
+        .with_dimension("age", "18-24")
+        .with_dimension("country", "US");
+    let c = views(1, "v1", 5.0)
+        .with_dimension("country", "FR")
+        .with_dimension("age", "18-24");
+    store.write_batch("yt", &[a], t(2, 0), None).unwrap();
+    let stats = store.write_batch("yt", &[b, c], t(2, 0), None).unwrap();
+    assert_eq!(
+        stats,
+        WriteStats {
+            inserted: 1,
+            revised: 0,
+            unchanged: 1
+        }
+    );
+}
+
+#[test]
+fn gauges_and_sums_with_the_same_start_are_different_keys() {
+    let mut store = Store::open_in_memory().unwrap();
+    let gauge = Point::new(
+        "m",
+        "content.posts",
+        "statuses_count",
+        Entity::new(EntityKind::Account, "a", None),
+        3.0,
+        PointTime::At(t(1, 0)),
+    );
+    let sum = Point::new(
+        "m",
+        "content.posts",
+        "posts",
+        Entity::new(EntityKind::Account, "a", None),
+        1.0,
+        PointTime::Period {
+            start: t(1, 0),
+            end: t(2, 0),
+        },
+    );
+    let stats = store
+        .write_batch("m", &[gauge, sum], t(2, 0), None)
+        .unwrap();
+    assert_eq!(stats.inserted, 2);
+}
+
+#[test]
+fn query_filters_and_orders() {
+    let mut store = Store::open_in_memory().unwrap();
+    store
+        .write_batch(
+            "yt",
+            &[
+                followers(t(1, 0), 10.0),
+                followers(t(2, 0), 11.0),
+                views(1, "v1", 5.0),
+                views(3, "v2", 2.0),
+            ],
+            t(4, 0),
+            None,
+        )
+        .unwrap();
+    store
+        .write_batch("yt2", &[followers(t(1, 0), 100.0)], t(4, 0), None)
+        .unwrap();
+
+    let q = |q: PointQuery| -> Vec<(String, String, f64)> {
+        store
+            .query(&q)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.source, s.point.metric.to_string(), s.point.value))
+            .collect()
+    };
+    let f = |s: &str, m: &str, v: f64| (s.to_string(), m.to_string(), v);
+
+    // Ordered by time, then source.
+    assert_eq!(
+        q(PointQuery::default()),
+        vec![
+            f("yt", "audience.followers", 10.0),
+            f("yt", "reach.views", 5.0),
+            f("yt2", "audience.followers", 100.0),
+            f("yt", "audience.followers", 11.0),
+            f("yt", "reach.views", 2.0),
+        ]
+    );
+    assert_eq!(
+        q(PointQuery {
+            metric: Some("audience.followers".into()),
+            sources: vec!["yt".into()],
+            ..Default::default()
+        }),
+        vec![
+            f("yt", "audience.followers", 10.0),
+            f("yt", "audience.followers", 11.0)
+        ]
+    );
+    assert_eq!(
+        q(PointQuery {
+            sources: vec!["yt2".into(), "nope".into()],
+            ..Default::default()
+        }),
+        vec![f("yt2", "audience.followers", 100.0)]
+    );
+    // from inclusive, to exclusive, applied to `at` and `start`.
+    assert_eq!(
+        q(PointQuery {
+            from: Some(t(1, 0)),
+            to: Some(t(2, 0)),
+            sources: vec!["yt".into()],
+            ..Default::default()
+        }),
+        vec![
+            f("yt", "audience.followers", 10.0),
+            f("yt", "reach.views", 5.0)
+        ]
+    );
+    assert_eq!(
+        q(PointQuery {
+            entity_id: Some("v2".into()),
+            ..Default::default()
+        }),
+        vec![f("yt", "reach.views", 2.0)]
+    );
+    assert_eq!(
+        q(PointQuery {
+            entity_kind: Some(EntityKind::Video),
+            ..Default::default()
+        }),
+        vec![f("yt", "reach.views", 5.0), f("yt", "reach.views", 2.0)]
+    );
+    assert_eq!(
+        q(PointQuery {
+            limit: Some(2),
+            ..Default::default()
+        })
+        .len(),
+        2
+    );
+}
+
+#[test]
+fn latest_per_metric_gives_the_newest_point_of_each_series() {
+    let mut store = Store::open_in_memory().unwrap();
+    store
+        .write_batch(
+            "yt",
+            &[
+                followers(t(1, 0), 10.0),
+                followers(t(2, 0), 11.0),
+                views(1, "v1", 5.0),
+                views(2, "v1", 6.0),
+                views(1, "v2", 1.0),
+            ],
+            t(4, 0),
+            None,
+        )
+        .unwrap();
+    store
+        .write_batch("other", &[followers(t(9, 0), 99.0)], t(9, 0), None)
+        .unwrap();
+    let latest: Vec<(String, String, f64)> = store
+        .latest_per_metric("yt")
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            (
+                s.point.metric.to_string(),
+                s.point.entity.id.to_string(),
+                s.point.value,
+            )
+        })
+        .collect();
+    assert_eq!(
+        latest,
+        vec![
+            ("audience.followers".into(), "UC1".into(), 11.0),
+            ("reach.views".into(), "v1".into(), 6.0),
+            ("reach.views".into(), "v2".into(), 1.0),
+        ]
+    );
+}
+
+fn outcome(status: RunStatus) -> RunOutcome {
+    RunOutcome {
+        finished_at: t(1, 1),
+        status,
+        error: (status == RunStatus::Failed).then(|| "HTTP 500".to_string()),
+        points: 10,
+        inserted: 7,
+        revised: 1,
+        requests: 3,
+        retries: 1,
+        throttled: 1,
+    }
+}
+
+#[test]
+fn runs_are_recorded_and_unfinished_ones_show_as_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tally.db");
+    let (ok, crashed) = {
+        let mut store = Store::open(&path).unwrap();
+        let ok = store.start_run("yt", t(1, 0)).unwrap();
+        store.finish_run(ok, &outcome(RunStatus::Ok)).unwrap();
+        let failed = store.start_run("mastodon", t(1, 2)).unwrap();
+        store
+            .finish_run(failed, &outcome(RunStatus::Failed))
+            .unwrap();
+        let crashed = store.start_run("yt", t(1, 3)).unwrap();
+        let runs = store.recent_runs(None, 10).unwrap();
+        assert_eq!(runs[0].id, crashed);
+        assert_eq!(runs[0].status, RunState::Running);
+        assert!(matches!(
+            store.finish_run(9999, &outcome(RunStatus::Ok)),
+            Err(StoreError::UnknownRun { id: 9999, .. })
+        ));
+        (ok, crashed)
+    };
+    // The process "crashed" without finishing; a new handle sees it as interrupted.
+    let store = Store::open(&path).unwrap();
+    let runs = store.recent_runs(None, 10).unwrap();
+    let statuses: Vec<&str> = runs.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(statuses, vec!["interrupted", "failed", "ok"]);
+    assert_eq!(runs[0].id, crashed);
+    assert_eq!(runs[0].finished_at, None);
+    assert_eq!(runs[1].error.as_deref(), Some("HTTP 500"));
+    let yt = store.recent_runs(Some("yt"), 10).unwrap();
+    assert_eq!(yt.len(), 2);
+    let first = &yt[1];
+    assert_eq!(first.id, ok);
+    assert_eq!(
+        (
+            first.started_at,
+            first.finished_at,
+            first.points,
+            first.inserted,
+            first.revised
+        ),
+        (t(1, 0), Some(t(1, 1)), 10, 7, 1)
+    );
+    assert_eq!((first.requests, first.retries, first.throttled), (3, 1, 1));
+    assert_eq!(store.recent_runs(None, 1).unwrap().len(), 1);
+}
+
+#[test]
+fn quota_usage_persists_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tally.db");
+    let day = t(1, 0);
+    {
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.quota_used("youtube:key1", day).unwrap(), 0);
+        assert_eq!(store.quota_add("youtube:key1", day, 100).unwrap(), 100);
+        assert_eq!(store.quota_add("youtube:key1", day, 1).unwrap(), 101);
+        assert_eq!(store.quota_add("youtube:key2", day, 5).unwrap(), 5);
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.quota_used("youtube:key1", day).unwrap(), 101);
+    assert_eq!(store.quota_used("youtube:key1", t(2, 0)).unwrap(), 0);
+    // Far-later windows prune long-past ones of the same key only.
+    store
+        .quota_add("youtube:key1", day + Duration::days(100), 1)
+        .unwrap();
+    assert_eq!(store.quota_used("youtube:key1", day).unwrap(), 0);
+    assert_eq!(store.quota_used("youtube:key2", day).unwrap(), 5);
+}
+
+#[test]
+fn opening_twice_is_fine_and_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tally.db");
+    let mut a = Store::open(&path).unwrap();
+    a.write_batch("yt", &[followers(t(1, 0), 1.0)], t(1, 0), None)
+        .unwrap();
+    let b = Store::open(&path).unwrap();
+    assert_eq!(count(&b), 1);
+    drop((a, b));
+    let again = Store::open(&path).unwrap();
+    assert_eq!(count(&again), 1);
+    drop(again);
+
+    let newer = Store::schema_version() + 3;
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", newer)
+        .unwrap();
+    let err = Store::open(&path).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, StoreError::TooNew { .. }));
+    assert!(
+        msg.contains("tally.db")
+            && msg.contains(&format!(
+                "schema {newer}, this build knows {}",
+                Store::schema_version()
+            ))
+            && msg.contains("upgrade Tally"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_unopenable_path_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing-dir").join("tally.db");
+    let msg = Store::open(&path).unwrap_err().to_string();
+    assert!(
+        msg.contains("missing-dir") && msg.contains("[storage] path"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn ten_thousand_points_in_one_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("tally.db")).unwrap();
+    let points: Vec<Point> = (0..10_000)
+        .map(|i| views(1, &format!("v{i}"), f64::from(i)).with_dimension("country", "US"))
+        .collect();
+    let start = Instant::now();
+    let stats = store
+        .write_batch("yt", &points, t(2, 0), Some(&json!({"page": 10})))
+        .unwrap();
+    let first = start.elapsed();
+    assert_eq!(stats.inserted, 10_000);
+    let stats = store.write_batch("yt", &points, t(3, 0), None).unwrap();
+    assert_eq!(stats.unchanged, 10_000);
+    // Timing is printed, not asserted (DESIGN: no timed tests); run with --nocapture to see it.
+    eprintln!(
+        "10k points: first write {first:?}, total {:?}",
+        start.elapsed()
+    );
+}
