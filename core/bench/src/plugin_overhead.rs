@@ -174,7 +174,7 @@ async fn engine_round(
     let cost = Cost {
         wall: started.elapsed(),
         cpu: process_cpu() - cpu_before,
-        points: outcomes.iter().map(|o| o.inserted as usize).sum(),
+        points: outcomes.iter().map(|o| o.counts.inserted as usize).sum(),
     };
     if let Some(failed) = outcomes.iter().find(|o| o.status != SourceStatus::Ok) {
         anyhow::bail!("source {} did not pull: {:?}", failed.source, failed.status);

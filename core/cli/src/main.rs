@@ -7,6 +7,7 @@ mod commands;
 mod output;
 mod plugins;
 mod setup;
+mod source_filter;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -14,7 +14,7 @@ use tally_config::{AuthMethod, Config, SourceConfig};
 use tally_host::auth::TokenProviders;
 use tally_host::pull::{SourceOutcome, SourceStatus};
 use tally_model::Description;
-use tally_store::{LastSuccess, LatestValue};
+use tally_store::{LastSuccess, LatestValue, RunCounts};
 
 /// How many recent pulls the drift quantiles are computed over.
 const DRIFT_WINDOW: usize = 100_000;
@@ -32,14 +32,8 @@ pub struct SourceCounters {
     pub failed: u64,
     /// Pulls skipped (quota spent, throttled for long).
     pub skipped: u64,
-    /// HTTP requests sent.
-    pub requests: u64,
-    /// Retries.
-    pub retries: u64,
-    /// 429 responses.
-    pub throttled: u64,
-    /// Points emitted.
-    pub points: u64,
+    /// Points and requests, summed over its pulls.
+    pub counts: RunCounts,
     /// When its last successful pull finished.
     pub last_success: Option<DateTime<Utc>>,
     /// Newest stored account-level values.
@@ -175,10 +169,7 @@ impl Telemetry {
             SourceStatus::Failed(_) => c.failed += 1,
             SourceStatus::Skipped(_) => c.skipped += 1,
         }
-        c.requests += outcome.requests;
-        c.retries += outcome.retries;
-        c.throttled += outcome.throttled;
-        c.points += outcome.points;
+        c.counts += outcome.counts;
         if let Some(latest) = latest {
             c.latest = latest;
         }

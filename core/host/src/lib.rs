@@ -14,3 +14,5 @@ pub mod http;
 pub mod import;
 pub mod plugin;
 pub mod pull;
+
+mod error_chain;

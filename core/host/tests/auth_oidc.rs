@@ -276,7 +276,7 @@ async fn a_refused_token_is_refreshed_once_and_the_request_retried() {
     let engine = engine(dir.path(), vec![], Arc::clone(&tokens));
     let outcome = engine.pull_one(&config.sources[0]).await;
     assert_eq!(outcome.status, SourceStatus::Ok, "{:?}", outcome.status);
-    assert_eq!((outcome.requests, outcome.retries), (2, 1));
+    assert_eq!((outcome.counts.requests, outcome.counts.retries), (2, 1));
     let stored = tokens.store().load("probe-1").unwrap().unwrap();
     assert_ne!(stored.access_token, token.access_token);
 }

@@ -123,7 +123,11 @@ async fn concurrent_pulls_sharing_an_expiring_credential_refresh_it_once() {
     let outcomes = engine.pull_all(sources, SOURCES, |_| {}).await;
     for o in &outcomes {
         assert_eq!(o.status, SourceStatus::Ok, "{}: {:?}", o.source, o.status);
-        assert_eq!(o.requests, 1, "{}: the old token was never sent", o.source);
+        assert_eq!(
+            o.counts.requests, 1,
+            "{}: the old token was never sent",
+            o.source
+        );
     }
     assert_one_refresh(&token_server, &tokens).await;
 }
@@ -142,7 +146,12 @@ async fn simultaneous_401s_on_a_shared_token_refresh_it_once() {
     let outcomes = engine.pull_all(sources, SOURCES, |_| {}).await;
     for o in &outcomes {
         assert_eq!(o.status, SourceStatus::Ok, "{}: {:?}", o.source, o.status);
-        assert_eq!((o.requests, o.retries), (2, 1), "{}", o.source);
+        assert_eq!(
+            (o.counts.requests, o.counts.retries),
+            (2, 1),
+            "{}",
+            o.source
+        );
     }
     assert_one_refresh(&token_server, &tokens).await;
 }
@@ -243,7 +252,7 @@ token = "static"
                 .into()
         )
     );
-    assert_eq!(outcomes[0].requests, 0);
+    assert_eq!(outcomes[0].counts.requests, 0);
     assert_eq!(outcomes[1].status, SourceStatus::Ok);
 }
 

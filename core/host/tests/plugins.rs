@@ -416,11 +416,11 @@ async fn a_panic_in_a_plugin_fails_only_that_source_and_the_others_complete() {
         "{reason}"
     );
     assert_eq!(
-        outcomes[0].inserted, 0,
+        outcomes[0].counts.inserted, 0,
         "nothing of a failed pull is stored"
     );
     assert_eq!(outcomes[1].status, SourceStatus::Ok, "{:?}", outcomes[1]);
-    assert!(outcomes[1].inserted > 3);
+    assert!(outcomes[1].counts.inserted > 3);
 
     // The process and the plugin are still usable: the same pulls run again.
     let again = engine.pull_all(sources, 2, |_| {}).await;

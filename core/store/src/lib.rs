@@ -13,9 +13,11 @@
 //! caller touched. The API is synchronous; the async host wraps calls in
 //! `spawn_blocking` or a mutex.
 
+mod counts;
 mod error;
 pub mod sqlite;
 
+pub use counts::RunCounts;
 pub use error::StoreError;
 pub use sqlite::{
     ImportedSource, LastSuccess, LatestValue, PointQuery, RunOutcome, RunRecord, RunState,

@@ -7,7 +7,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 use std::time::Instant;
 use tally_model::{Entity, EntityKind, Point, PointTime, Unit};
-use tally_store::{PointQuery, RunOutcome, RunState, RunStatus, Store, StoreError, WriteStats};
+use tally_store::{
+    PointQuery, RunCounts, RunOutcome, RunState, RunStatus, Store, StoreError, WriteStats,
+};
 
 fn t(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0).unwrap()
@@ -430,12 +432,14 @@ fn outcome(status: RunStatus) -> RunOutcome {
         finished_at: t(1, 1),
         status,
         error: (status == RunStatus::Failed).then(|| "HTTP 500".to_string()),
-        points: 10,
-        inserted: 7,
-        revised: 1,
-        requests: 3,
-        retries: 1,
-        throttled: 1,
+        counts: RunCounts {
+            points: 10,
+            inserted: 7,
+            revised: 1,
+            requests: 3,
+            retries: 1,
+            throttled: 1,
+        },
     }
 }
 
@@ -477,13 +481,20 @@ fn runs_are_recorded_and_unfinished_ones_show_as_interrupted() {
         (
             first.started_at,
             first.finished_at,
-            first.points,
-            first.inserted,
-            first.revised
+            first.counts.points,
+            first.counts.inserted,
+            first.counts.revised
         ),
         (t(1, 0), Some(t(1, 1)), 10, 7, 1)
     );
-    assert_eq!((first.requests, first.retries, first.throttled), (3, 1, 1));
+    assert_eq!(
+        (
+            first.counts.requests,
+            first.counts.retries,
+            first.counts.throttled
+        ),
+        (3, 1, 1)
+    );
     assert_eq!(store.recent_runs(None, 1).unwrap().len(), 1);
 }
 

@@ -1,6 +1,7 @@
 //! `tally pull`: pull sources now, concurrently, and say what happened to each.
 
 use crate::output::{Format, Rows};
+use crate::source_filter::SourceFilter;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -10,12 +11,9 @@ use tally_host::pull::{PullOptions, SourceOutcome, SourceStatus};
 /// Arguments of `tally pull`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Only these sources (repeatable); default: every enabled source.
-    #[arg(long = "source", value_name = "ID")]
-    sources: Vec<String>,
-    /// Only the enabled sources of this client.
-    #[arg(long, value_name = "ID")]
-    client: Option<String>,
+    /// Which sources; default: every enabled one (a client's disabled sources are left out).
+    #[command(flatten)]
+    filter: SourceFilter,
     /// Backfill: read history from this day on (00:00 UTC), past what the
     /// sources' saved state says was already read.
     #[arg(long, value_name = "YYYY-MM-DD")]
@@ -28,35 +26,25 @@ pub struct Args {
 /// Pulls, prints the summary, and fails when any source failed.
 pub async fn run(config: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let runtime = crate::setup::runtime(config)?;
+    let known = || {
+        let ids: Vec<&str> = runtime.config.sources.iter().map(|s| s.id.as_str()).collect();
+        ids.join(", ")
+    };
     let mut sources = Vec::new();
-    for id in &args.sources {
-        let source = runtime.config.source(id).ok_or_else(|| {
-            let known: Vec<&str> = runtime
-                .config
-                .sources
-                .iter()
-                .map(|s| s.id.as_str())
-                .collect();
+    for id in args.filter.ids(&runtime.config, config)? {
+        let source = runtime.config.source(&id).ok_or_else(|| {
             anyhow::anyhow!(
                 "no source `{id}` in {}; the sources are: {}",
                 config.display(),
-                known.join(", ")
+                known()
             )
         })?;
-        sources.push(source.clone());
+        // A source named with --source is pulled even when disabled.
+        if source.enabled || args.filter.sources.contains(&id) {
+            sources.push(source.clone());
+        }
     }
-    if let Some(client) = &args.client {
-        let ids = crate::setup::client_sources(&runtime.config, client, config)?;
-        sources.extend(
-            runtime
-                .config
-                .sources
-                .iter()
-                .filter(|s| s.enabled && ids.contains(&s.id))
-                .cloned(),
-        );
-    }
-    if args.sources.is_empty() && args.client.is_none() {
+    if args.filter.is_empty() {
         sources = runtime
             .config
             .sources
@@ -65,8 +53,6 @@ pub async fn run(config: &Path, args: Args) -> anyhow::Result<ExitCode> {
             .cloned()
             .collect();
     }
-    let mut seen = std::collections::HashSet::new();
-    sources.retain(|s| seen.insert(s.id.clone()));
     let since = args
         .since
         .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc());
@@ -138,12 +124,12 @@ pub fn summary(outcomes: &[SourceOutcome]) -> Rows {
             o.source.clone(),
             o.connector.clone(),
             o.status.label().to_string(),
-            o.points.to_string(),
-            o.inserted.to_string(),
-            o.revised.to_string(),
-            o.requests.to_string(),
-            o.retries.to_string(),
-            o.throttled.to_string(),
+            o.counts.points.to_string(),
+            o.counts.inserted.to_string(),
+            o.counts.revised.to_string(),
+            o.counts.requests.to_string(),
+            o.counts.retries.to_string(),
+            o.counts.throttled.to_string(),
             format!("{:.2}", o.duration.as_secs_f64()),
         ]);
     }

@@ -2,6 +2,7 @@
 //! so an agency sees which client's source is failing and why.
 
 use crate::output::{Format, Rows};
+use crate::source_filter::SourceFilter;
 use std::path::Path;
 use std::process::ExitCode;
 use tally_store::RunRecord;
@@ -9,12 +10,8 @@ use tally_store::RunRecord;
 /// Arguments of `tally runs`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Only these sources (repeatable).
-    #[arg(long = "source", value_name = "ID")]
-    sources: Vec<String>,
-    /// Only sources of this client.
-    #[arg(long, value_name = "ID")]
-    client: Option<String>,
+    #[command(flatten)]
+    filter: SourceFilter,
     /// How many runs to show, newest first.
     #[arg(long, default_value_t = 20)]
     limit: usize,
@@ -26,10 +23,7 @@ pub struct Args {
 /// Prints the recent runs.
 pub fn run(config: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let (cfg, _) = crate::setup::load_config(config)?;
-    let mut ids = args.sources.clone();
-    if let Some(client) = &args.client {
-        ids.extend(crate::setup::client_sources(&cfg, client, config)?);
-    }
+    let ids = args.filter.ids(&cfg, config)?;
     let store = crate::setup::open_store(&cfg)?;
     let store = store.lock().unwrap_or_else(|e| e.into_inner());
     let mut runs: Vec<RunRecord> = if ids.is_empty() {
@@ -74,10 +68,10 @@ fn table(runs: &[RunRecord]) -> Rows {
                 })
                 .unwrap_or_default(),
             r.status.as_str().to_string(),
-            r.points.to_string(),
-            r.inserted.to_string(),
-            r.requests.to_string(),
-            r.throttled.to_string(),
+            r.counts.points.to_string(),
+            r.counts.inserted.to_string(),
+            r.counts.requests.to_string(),
+            r.counts.throttled.to_string(),
             r.error.clone().unwrap_or_default(),
         ]);
     }

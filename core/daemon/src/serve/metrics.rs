@@ -77,18 +77,18 @@ pub fn render(
         (
             "tally_requests_total",
             "HTTP requests sent, retries included.",
-            |c| c.requests,
+            |c| c.counts.requests,
         ),
         (
             "tally_throttled_total",
             "429 (too many requests) responses received.",
-            |c| c.throttled,
+            |c| c.counts.throttled,
         ),
         ("tally_retries_total", "Requests that were retries.", |c| {
-            c.retries
+            c.counts.retries
         }),
         ("tally_points_total", "Points emitted by connectors.", |c| {
-            c.points
+            c.counts.points
         }),
     ];
     for (name, help, value) in per_source {

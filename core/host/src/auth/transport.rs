@@ -8,6 +8,7 @@
 
 use super::error::AuthError;
 use super::quirks;
+use crate::error_chain::error_chain;
 use crate::http::redact_url;
 use std::future::Future;
 use std::pin::Pin;
@@ -69,7 +70,7 @@ impl TokenHttp {
         let response = result.map_err(|e| {
             let e = e.without_url();
             tracing::debug!(%method, url = %redact_url(&url), error = %e, latency_ms, "token request failed");
-            TransportError(chain(&e))
+            TransportError(error_chain(&e))
         })?;
         tracing::debug!(%method, url = %redact_url(&url), status = response.status().as_u16(), latency_ms, "token request");
         let mut builder = oauth2::http::Response::builder().status(response.status());
@@ -79,7 +80,7 @@ impl TokenHttp {
         let body = response
             .bytes()
             .await
-            .map_err(|e| TransportError(chain(&e.without_url())))?;
+            .map_err(|e| TransportError(error_chain(&e.without_url())))?;
         builder
             .body(body.to_vec())
             .map_err(|e| TransportError(e.to_string()))
@@ -139,16 +140,4 @@ impl<'c> oauth2::AsyncHttpClient<'c> for QuirkedHttp {
                 .execute(quirks::rewrite_token_request(request, &self.quirks)),
         )
     }
-}
-
-/// An error with its causes on one line.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut cause = error.source();
-    while let Some(c) = cause {
-        parts.push(c.to_string());
-        cause = c.source();
-    }
-    parts.dedup();
-    parts.join(": ")
 }

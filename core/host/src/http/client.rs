@@ -1,11 +1,12 @@
 //! The reqwest-backed client: pacing, quota, credentials, retries, tracing.
 
 use super::pacing::Pacer;
-use super::quota::{quota_window, QuotaLedger};
+use super::quota::{quota_window, LedgerError, QuotaLedger};
 use super::redact::{redact_headers, redact_url};
 use super::retry::{backoff, is_retryable_status, parse_retry_after};
 use super::token::TokenSource;
 use super::usage::{hold_for, read_usage};
+use crate::error_chain::error_chain;
 use async_trait::async_trait;
 use chrono::Utc;
 use chrono_tz::Tz;
@@ -232,7 +233,7 @@ impl SourceHttp {
             .quota_lock
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let ledger_error = |e: String| HttpError::Other(format!("quota ledger: {e}"));
+        let ledger_error = |e: LedgerError| HttpError::Other(e.to_string());
         let used = self
             .host
             .ledger
@@ -522,18 +523,6 @@ fn unauthorized(path: String, response: &HttpResponse) -> HttpError {
     }
 }
 
-/// The error and its causes on one line (reqwest hides the useful part in `source()`).
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut cause = error.source();
-    while let Some(c) = cause {
-        parts.push(c.to_string());
-        cause = c.source();
-    }
-    parts.dedup();
-    parts.join(": ")
-}
-
 /// A ledger in memory, for runs without a store and for tests.
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
@@ -541,7 +530,7 @@ pub struct MemoryLedger {
 }
 
 impl QuotaLedger for MemoryLedger {
-    fn used(&self, key: &str, window_start: chrono::DateTime<Utc>) -> Result<u64, String> {
+    fn used(&self, key: &str, window_start: chrono::DateTime<Utc>) -> Result<u64, LedgerError> {
         let used = self.used.lock().unwrap_or_else(|e| e.into_inner());
         Ok(used
             .get(&(key.to_string(), window_start.timestamp()))
@@ -554,7 +543,7 @@ impl QuotaLedger for MemoryLedger {
         key: &str,
         window_start: chrono::DateTime<Utc>,
         units: u64,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, LedgerError> {
         let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
         let total = used
             .entry((key.to_string(), window_start.timestamp()))

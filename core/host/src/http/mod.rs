@@ -18,6 +18,6 @@ mod usage;
 pub use client::{
     Credential, HostHttp, HttpSettings, MemoryLedger, RequestCounts, SourceHttp, SourceHttpSpec,
 };
-pub use quota::{quota_window, QuotaLedger};
+pub use quota::{quota_window, LedgerError, QuotaLedger};
 pub use redact::{redact_headers, redact_url};
 pub use token::TokenSource;

@@ -8,9 +8,18 @@ use tally_model::QuotaWindow;
 /// does not hand a spent budget back.
 pub trait QuotaLedger: Send + Sync {
     /// Units spent on `key` in the window starting at `window_start`.
-    fn used(&self, key: &str, window_start: DateTime<Utc>) -> Result<u64, String>;
+    fn used(&self, key: &str, window_start: DateTime<Utc>) -> Result<u64, LedgerError>;
     /// Records `units` more and returns the new total.
-    fn add(&self, key: &str, window_start: DateTime<Utc>, units: u64) -> Result<u64, String>;
+    fn add(&self, key: &str, window_start: DateTime<Utc>, units: u64) -> Result<u64, LedgerError>;
+}
+
+/// Why spent units could not be read or recorded. The request is not sent:
+/// spending quota that cannot be counted could exhaust a daily budget unseen.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The store holding the ledger failed.
+    #[error("the quota ledger could not be read or written: {0}")]
+    Store(#[from] tally_store::StoreError),
 }
 
 /// The window containing `now`: its start and its reset, aligned to the calendar in `tz`.

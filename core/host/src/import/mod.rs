@@ -25,7 +25,9 @@ use std::fmt;
 use std::path::Path;
 use tally_config::Config;
 use tally_model::{Point, PointTime};
-use tally_store::{ImportedSource, RunOutcome, RunStatus, Store, StoreError, WriteStats};
+use tally_store::{
+    ImportedSource, RunCounts, RunOutcome, RunStatus, Store, StoreError, WriteStats,
+};
 
 /// The file formats `tally import` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,12 +341,12 @@ pub fn import(
                 finished_at: Utc::now(),
                 status: RunStatus::Ok,
                 error: None,
-                points: *count,
-                inserted: s.inserted,
-                revised: s.revised,
-                requests: 0,
-                retries: 0,
-                throttled: 0,
+                counts: RunCounts {
+                    points: *count,
+                    inserted: s.inserted,
+                    revised: s.revised,
+                    ..RunCounts::default()
+                },
             },
         )?;
     }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tally_config::SourceConfig;
 use tally_model::{ConnectorError, HttpError, SourceContext};
-use tally_store::{RunOutcome, RunStatus, Store};
+use tally_store::{RunCounts, RunOutcome, RunStatus, Store};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -67,18 +67,8 @@ pub struct SourceOutcome {
     pub connector: String,
     /// How it ended.
     pub status: SourceStatus,
-    /// Points the connector emitted.
-    pub points: u64,
-    /// Points new to the store.
-    pub inserted: u64,
-    /// Points whose value changed (previous kept as a revision).
-    pub revised: u64,
-    /// HTTP requests sent, retries included.
-    pub requests: u64,
-    /// Retries.
-    pub retries: u64,
-    /// 429 responses.
-    pub throttled: u64,
+    /// What it fetched and stored.
+    pub counts: RunCounts,
     /// Wall time of the pull.
     pub duration: Duration,
 }
@@ -195,12 +185,7 @@ impl Engine {
             source: source.id.clone(),
             connector: source.connector.clone(),
             status: SourceStatus::Ok,
-            points: 0,
-            inserted: 0,
-            revised: 0,
-            requests: 0,
-            retries: 0,
-            throttled: 0,
+            counts: RunCounts::default(),
             duration: Duration::ZERO,
         };
         outcome.status = match self.pull_and_store(source, now, stamp, &mut outcome).await {
@@ -216,7 +201,7 @@ impl Engine {
         outcome.duration = started.elapsed();
         match &outcome.status {
             SourceStatus::Ok => {
-                tracing::info!(source = %source.id, points = outcome.points, "pull finished")
+                tracing::info!(source = %source.id, points = outcome.counts.points, "pull finished")
             }
             status => {
                 tracing::warn!(source = %source.id, status = status.label(), reason = status.reason().unwrap_or(""), "pull did not complete")
@@ -238,12 +223,7 @@ impl Engine {
                     SourceStatus::Skipped(_) => RunStatus::Skipped,
                 },
                 error: outcome.status.reason().map(str::to_string),
-                points: outcome.points,
-                inserted: outcome.inserted,
-                revised: outcome.revised,
-                requests: outcome.requests,
-                retries: outcome.retries,
-                throttled: outcome.throttled,
+                counts: outcome.counts,
             };
             if let Err(e) = self.with_store(|s| s.finish_run(id, &record)) {
                 tracing::error!(source = %source.id, error = %e, "could not record the run");
@@ -342,14 +322,15 @@ impl Engine {
         let mut emitter =
             CommitEmitter::new(Arc::clone(&self.store), &source.id, &description.name, now);
         let pulled = entry.connector.pull(&ctx, &mut emitter).await;
-        (outcome.requests, outcome.retries, outcome.throttled) = counts.snapshot();
-        outcome.points = emitter.emitted;
+        let c = &mut outcome.counts;
+        (c.requests, c.retries, c.throttled) = counts.snapshot();
+        c.points = emitter.emitted;
         // Checkpoints committed so far stay committed even when the pull fails.
-        (outcome.inserted, outcome.revised) = (emitter.stats.inserted, emitter.stats.revised);
+        (c.inserted, c.revised) = (emitter.stats.inserted, emitter.stats.revised);
         pulled?;
         let stats = emitter.finish().await?;
-        outcome.inserted = stats.inserted;
-        outcome.revised = stats.revised;
+        outcome.counts.inserted = stats.inserted;
+        outcome.counts.revised = stats.revised;
         Ok(())
     }
 

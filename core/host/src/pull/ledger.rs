@@ -1,6 +1,6 @@
 //! Quota units recorded in the store, so budgets survive restarts.
 
-use crate::http::QuotaLedger;
+use crate::http::{LedgerError, QuotaLedger};
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex};
 use tally_store::Store;
@@ -18,17 +18,13 @@ impl StoreLedger {
 }
 
 impl QuotaLedger for StoreLedger {
-    fn used(&self, key: &str, window_start: DateTime<Utc>) -> Result<u64, String> {
+    fn used(&self, key: &str, window_start: DateTime<Utc>) -> Result<u64, LedgerError> {
         let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        store
-            .quota_used(key, window_start)
-            .map_err(|e| e.to_string())
+        Ok(store.quota_used(key, window_start)?)
     }
 
-    fn add(&self, key: &str, window_start: DateTime<Utc>, units: u64) -> Result<u64, String> {
+    fn add(&self, key: &str, window_start: DateTime<Utc>, units: u64) -> Result<u64, LedgerError> {
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        store
-            .quota_add(key, window_start, units)
-            .map_err(|e| e.to_string())
+        Ok(store.quota_add(key, window_start, units)?)
     }
 }

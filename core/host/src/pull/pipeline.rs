@@ -32,10 +32,10 @@ pub fn pipeline_points(
     [
         ("pipeline.pulls", 1),
         ("pipeline.failures", failed),
-        ("pipeline.requests", outcome.requests),
-        ("pipeline.retries", outcome.retries),
-        ("pipeline.throttled", outcome.throttled),
-        ("pipeline.points", outcome.points),
+        ("pipeline.requests", outcome.counts.requests),
+        ("pipeline.retries", outcome.counts.retries),
+        ("pipeline.throttled", outcome.counts.throttled),
+        ("pipeline.points", outcome.counts.points),
     ]
     .into_iter()
     .map(|(metric, value)| {

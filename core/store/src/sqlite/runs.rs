@@ -3,6 +3,7 @@
 //! an agency uses it to see which client's source is failing and why.
 
 use super::{corrupt, from_ms, sql_err, to_i64, to_ms, to_u64, SqliteStore, StoreError};
+use crate::RunCounts;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Row};
 use std::collections::HashMap;
@@ -79,18 +80,8 @@ pub struct RunOutcome {
     pub status: RunStatus,
     /// Why it failed or was skipped, already free of secrets.
     pub error: Option<String>,
-    /// Points the connector emitted.
-    pub points: u64,
-    /// Points that were new.
-    pub inserted: u64,
-    /// Points that restated a stored value.
-    pub revised: u64,
-    /// HTTP requests sent.
-    pub requests: u64,
-    /// Requests that were retried.
-    pub retries: u64,
-    /// Responses that said "slow down" (429, quota).
-    pub throttled: u64,
+    /// What it fetched and stored.
+    pub counts: RunCounts,
 }
 
 /// One pull as recorded, newest first in [`SqliteStore::recent_runs`].
@@ -108,18 +99,8 @@ pub struct RunRecord {
     pub status: RunState,
     /// Why it failed or was skipped.
     pub error: Option<String>,
-    /// Points the connector emitted.
-    pub points: u64,
-    /// Points that were new.
-    pub inserted: u64,
-    /// Points that restated a stored value.
-    pub revised: u64,
-    /// HTTP requests sent.
-    pub requests: u64,
-    /// Requests that were retried.
-    pub retries: u64,
-    /// Responses that said "slow down".
-    pub throttled: u64,
+    /// What it fetched and stored.
+    pub counts: RunCounts,
 }
 
 /// A source's last successful pull, for catch-up after downtime, `tally plan`
@@ -181,12 +162,7 @@ impl SqliteStore {
                     finished_at: at,
                     status: RunStatus::Failed,
                     error: Some(reason.to_string()),
-                    points: 0,
-                    inserted: 0,
-                    revised: 0,
-                    requests: 0,
-                    retries: 0,
-                    throttled: 0,
+                    counts: RunCounts::default(),
                 },
             )?;
         }
@@ -225,12 +201,12 @@ impl SqliteStore {
                     to_ms(outcome.finished_at),
                     outcome.status.as_str(),
                     outcome.error,
-                    to_i64(outcome.points),
-                    to_i64(outcome.inserted),
-                    to_i64(outcome.revised),
-                    to_i64(outcome.requests),
-                    to_i64(outcome.retries),
-                    to_i64(outcome.throttled)
+                    to_i64(outcome.counts.points),
+                    to_i64(outcome.counts.inserted),
+                    to_i64(outcome.counts.revised),
+                    to_i64(outcome.counts.requests),
+                    to_i64(outcome.counts.retries),
+                    to_i64(outcome.counts.throttled)
                 ])
             })
             .map_err(sql_err(&self.path, "recording the end of a run"))?;
@@ -316,12 +292,14 @@ impl SqliteStore {
             finished_at: finished_ms.map(time).transpose()?,
             status,
             error: row.get(5).map_err(&err)?,
-            points: count(6)?,
-            inserted: count(7)?,
-            revised: count(8)?,
-            requests: count(9)?,
-            retries: count(10)?,
-            throttled: count(11)?,
+            counts: RunCounts {
+                points: count(6)?,
+                inserted: count(7)?,
+                revised: count(8)?,
+                requests: count(9)?,
+                retries: count(10)?,
+                throttled: count(11)?,
+            },
         })
     }
 }
