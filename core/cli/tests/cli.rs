@@ -14,6 +14,7 @@ use tally_sandbox::{Sandbox, SandboxOptions};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+mod first_steps;
 mod goals;
 
 fn tally(dir: &Path, args: &[&str]) -> Output {

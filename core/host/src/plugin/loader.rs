@@ -89,12 +89,19 @@ pub fn open_plugin(
         }
     }
 
+    // A name without a directory (`libfoo.so`) would send the dynamic loader
+    // searching its library path instead of the current directory, where the
+    // user means it; an absolute path is loaded from exactly there.
+    let load_path = std::path::absolute(path).map_err(|e| PluginError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     // SAFETY: loading a library runs its initialisers. That is the point of a
     // plugin: the operator put this file in a plugin directory (and may pin its
     // digest, checked above). The handle is leaked below, so the library is never
     // unloaded and every pointer taken from it stays valid for the process.
     let library =
-        unsafe { libloading::Library::new(path) }.map_err(|e| PluginError::NotALibrary {
+        unsafe { libloading::Library::new(&load_path) }.map_err(|e| PluginError::NotALibrary {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
