@@ -86,6 +86,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    exit_quietly_when_stdout_closes();
     let cli = Cli::parse();
     plugins::set_command_line_plugins(cli.plugins.clone());
     // The daemon logs each pull by default; one-off commands only errors.
@@ -128,6 +129,34 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `tally query | head -1`: once the reader has what it wanted it closes the
+/// pipe, and the next `print!` panics with "failed printing to stdout: Broken
+/// pipe". That is not a failure of the command, so the process ends there, with
+/// status 0 and no message, in every command; any other panic is reported as
+/// before.
+fn exit_quietly_when_stdout_closes() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if is_closed_stdout(info.payload()) {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
+}
+
+/// Whether a panic payload is `print!`'s on a pipe closed by the reader.
+fn is_closed_stdout(payload: &(dyn std::any::Any + Send)) -> bool {
+    // EPIPE on Unix, ERROR_NO_DATA on Windows: the OS errors of a closed pipe.
+    const CLOSED_PIPE: i32 = if cfg!(windows) { 232 } else { 32 };
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    message.starts_with("failed printing to stdout")
+        && message.ends_with(&std::io::Error::from_raw_os_error(CLOSED_PIPE).to_string())
 }
 
 fn init_tracing(verbose: u8, format: LogFormat, daemon: bool) {

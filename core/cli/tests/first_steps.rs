@@ -43,3 +43,55 @@ fn a_plugin_named_without_a_directory_is_found_in_the_current_directory() {
         "{list}"
     );
 }
+
+/// A config with one client and a store, for tests that import points.
+const STORE_CONFIG: &str = "[storage]\npath = \"tally.db\"\n\n[[clients]]\nid = \"bakery\"\nname = \"Corner Bakery\"\ntimezone = \"UTC\"\n";
+
+/// A CSV of `days` daily lead counts of source `door-count`, one row each.
+fn leads_csv(days: u32) -> String {
+    let mut csv = String::from(
+        "source,platform,entity,entity_name,metric,value,unit,kind,at,period_start,period_end\n",
+    );
+    let first = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    for day in 0..days {
+        let date = first + chrono::Days::new(u64::from(day));
+        csv += &format!(
+            "door-count,offline,account:door,Front door,conversions.leads,{day},count,sum,{date},,\n"
+        );
+    }
+    csv
+}
+
+/// A directory with the config and `rows` imported points.
+fn imported(days: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    super::write_config(dir.path(), STORE_CONFIG);
+    std::fs::write(dir.path().join("leads.csv"), leads_csv(days)).unwrap();
+    let out = tally(dir.path(), &["import", "leads.csv", "--client", "bakery"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    dir
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    use std::io::BufRead as _;
+    // Far more rows than a pipe buffers, so tally is still writing when the
+    // reader goes away.
+    let dir = imported(3000);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .current_dir(dir.path())
+        .env_remove("TALLY_CONFIG")
+        .args(["query"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("source"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(0));
+}
