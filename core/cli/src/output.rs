@@ -54,7 +54,12 @@ impl Rows {
             let padded: Vec<String> = cells
                 .iter()
                 .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}", w = *w))
+                // Padded by hand: `format!`'s width is limited to u16, and a
+                // cell (an imported id) may be longer than any width it takes.
+                .map(|(c, w)| {
+                    let pad = w.saturating_sub(c.chars().count());
+                    format!("{c}{}", " ".repeat(pad))
+                })
                 .collect();
             padded.join("  ").trim_end().to_string() + "\n"
         };
@@ -136,6 +141,17 @@ mod tests {
     fn csv_quotes_commas_and_json_keeps_numbers() {
         assert_eq!(rows().render(Format::Csv), "source,value\n\"a,b\",12\n");
         assert!(rows().render(Format::Json).contains("\"value\": 12.0"));
+    }
+
+    #[test]
+    fn a_cell_wider_than_any_format_width_is_printed_whole() {
+        let mut r = Rows::new(vec!["entity", "value"]);
+        let long = "x".repeat(70_000);
+        r.push(vec![long.clone(), "1".into()]);
+        r.push(vec!["short".into(), "2".into()]);
+        let t = r.render(Format::Table);
+        assert_eq!(t.lines().nth(2), Some(format!("{long}  1").as_str()));
+        assert!(t.lines().nth(3).is_some_and(|l| l.len() == 70_003));
     }
 
     #[test]

@@ -95,3 +95,25 @@ fn a_reader_that_stops_early_ends_the_output_quietly() {
     assert_eq!(text(&out.stderr), "");
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn an_oversized_id_in_an_import_is_refused_with_its_line_and_nothing_is_stored() {
+    let dir = imported(2);
+    let long_id = "7".repeat(70_000);
+    let csv = leads_csv(3).replacen("account:door,", &format!("account:{long_id},"), 1);
+    std::fs::write(dir.path().join("huge.csv"), csv).unwrap();
+    let out = tally(dir.path(), &["import", "huge.csv", "--client", "bakery"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: huge.csv:2: entity id `{}…` is 70000 characters long, more than the 512 Tally stores; shorten it\n\
+             1 problem(s); nothing of the file was stored, fix them and import it again\n",
+            "7".repeat(40)
+        )
+    );
+    // The two points imported before are all the store holds, and print as a table.
+    let queried = tally(dir.path(), &["query"]);
+    assert!(queried.status.success(), "{}", text(&queried.stderr));
+    assert_eq!(text(&queried.stdout).lines().count(), 2 + 2);
+}

@@ -170,6 +170,7 @@ impl Point {
     /// Checks the point against the canonical registry: known metric, unit of the
     /// right family, allowed kind, a time that fits the kind, a finite value.
     pub fn validate(&self) -> Result<(), SchemaError> {
+        self.check_lengths()?;
         let metric = || self.metric.to_string();
         let spec = schema::lookup(&self.metric).ok_or_else(|| SchemaError::UnknownMetric {
             metric: metric(),
@@ -230,6 +231,23 @@ impl Point {
         }
         Ok(())
     }
+
+    /// Every text field within the bounds the store keeps.
+    fn check_lengths(&self) -> Result<(), SchemaError> {
+        use schema::{check_length, MAX_ID_CHARS, MAX_TEXT_CHARS};
+        check_length(|| "platform".into(), &self.platform, MAX_ID_CHARS)?;
+        check_length(|| "metric".into(), &self.metric, MAX_ID_CHARS)?;
+        check_length(|| "raw name".into(), &self.raw_name, MAX_ID_CHARS)?;
+        check_length(|| "entity id".into(), &self.entity.id, MAX_ID_CHARS)?;
+        if let Some(name) = &self.entity.name {
+            check_length(|| "entity name".into(), name, MAX_TEXT_CHARS)?;
+        }
+        for (key, value) in &self.dimensions {
+            check_length(|| "dimension name".into(), key, MAX_ID_CHARS)?;
+            check_length(|| format!("dimension `{key}` value"), value, MAX_TEXT_CHARS)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -276,5 +294,30 @@ mod tests {
         assert!(matches!(p.validate(), Err(SchemaError::WrongKind { .. })));
         let p = Point::new("y", "audience.followers", "f", account(), f64::NAN, at());
         assert!(matches!(p.validate(), Err(SchemaError::BadValue { .. })));
+    }
+
+    #[test]
+    fn ids_names_and_dimension_values_have_a_bounded_length() {
+        let long = "é".repeat(crate::schema::MAX_ID_CHARS + 1);
+        let entity = Entity::new(EntityKind::Post, long.as_str(), None);
+        let p = Point::new("y", "audience.followers", "f", entity, 1.0, at());
+        assert_eq!(
+            p.validate().map_err(|e| e.to_string()),
+            Err(format!(
+                "entity id `{}…` is 513 characters long, more than the 512 Tally stores; shorten it",
+                "é".repeat(40)
+            ))
+        );
+        // Exactly at the bound (in characters, not bytes) is fine.
+        let at_bound = "é".repeat(crate::schema::MAX_ID_CHARS);
+        let entity = Entity::new(EntityKind::Post, at_bound.as_str(), Some(at_bound.clone()));
+        let p = Point::new("y", "audience.followers", "f", entity, 1.0, at())
+            .with_dimension("country", &at_bound);
+        assert_eq!(p.validate(), Ok(()));
+        let p = p.with_dimension("campaign", &"x".repeat(crate::schema::MAX_TEXT_CHARS + 1));
+        assert!(matches!(
+            p.validate(),
+            Err(SchemaError::TooLong { field, max: 1024, .. }) if field == "dimension `campaign` value"
+        ));
     }
 }

@@ -339,6 +339,53 @@ pub enum SchemaError {
         /// The unit name.
         unit: String,
     },
+    /// A text field is longer than the store keeps (see [`MAX_ID_CHARS`], [`MAX_TEXT_CHARS`]).
+    #[error("{field} `{start}` is {chars} characters long, more than the {max} Tally stores; shorten it")]
+    TooLong {
+        /// Which field: "entity id", "dimension `country` value".
+        field: String,
+        /// Its first characters, enough to find it.
+        start: String,
+        /// Its length in characters.
+        chars: usize,
+        /// The most the field may hold.
+        max: usize,
+    },
+}
+
+/// The longest id, platform, metric, raw name or dimension key a point may
+/// carry. Every id a platform hands out fits many times over; the bound keeps
+/// a malformed import (a whole document in an id column) out of the natural
+/// key, its index and every table printed from it.
+pub const MAX_ID_CHARS: usize = 512;
+
+/// The longest entity name or dimension value a point may carry: room for a
+/// title or a URL, not for a whole post.
+pub const MAX_TEXT_CHARS: usize = 1024;
+
+/// [`SchemaError::TooLong`] when `text` has more than `max` characters.
+pub fn check_length(
+    field: impl FnOnce() -> String,
+    text: &str,
+    max: usize,
+) -> Result<(), SchemaError> {
+    // Byte length bounds the character count from above, so most texts are
+    // cleared without counting.
+    if text.len() <= max {
+        return Ok(());
+    }
+    let chars = text.chars().count();
+    if chars <= max {
+        return Ok(());
+    }
+    let mut start: String = text.chars().take(40).collect();
+    start.push('…');
+    Err(SchemaError::TooLong {
+        field: field(),
+        start,
+        chars,
+        max,
+    })
 }
 
 /// Suggests the closest canonical metric name to a misspelt one, for error messages.

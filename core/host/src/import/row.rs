@@ -57,6 +57,8 @@ fn instant(field: &str, text: &str, tz: Tz) -> Result<(DateTime<Utc>, Option<Nai
 
 /// Checks a source id the way `[[sources]] id` is checked.
 pub fn check_source_id(id: &str) -> Result<(), String> {
+    tally_model::schema::check_length(|| "source".into(), id, tally_model::schema::MAX_ID_CHARS)
+        .map_err(|e| e.to_string())?;
     if id.is_empty()
         || !id
             .chars()
