@@ -117,3 +117,30 @@ fn an_oversized_id_in_an_import_is_refused_with_its_line_and_nothing_is_stored()
     assert!(queried.status.success(), "{}", text(&queried.stderr));
     assert_eq!(text(&queried.stdout).lines().count(), 2 + 2);
 }
+
+#[test]
+fn a_report_file_gets_the_format_its_extension_names() {
+    let dir = imported(2);
+    let out = tally(dir.path(), &["report", "-o", "x.html"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let html = std::fs::read_to_string(dir.path().join("x.html")).unwrap();
+    assert!(
+        html.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &html[..80.min(html.len())]
+    );
+
+    let out = tally(dir.path(), &["report", "-o", "x.json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json = std::fs::read_to_string(dir.path().join("x.json")).unwrap();
+    assert!(serde_json::from_str::<Value>(&json).is_ok(), "{json}");
+
+    // A flag that contradicts the name writes nothing.
+    let out = tally(dir.path(), &["report", "--format", "md", "-o", "y.html"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        text(&out.stderr),
+        "error: --format md does not match y.html, whose extension says html; nothing was written: drop --format to write html, or name the file y.md\n"
+    );
+    assert!(!dir.path().join("y.html").exists());
+}

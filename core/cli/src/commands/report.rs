@@ -21,6 +21,48 @@ pub enum Format {
     Json,
 }
 
+impl Format {
+    /// The format a file name's extension promises (`.md`, `.html`, `.json`).
+    fn of_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "md" | "markdown" => Some(Format::Md),
+            "html" | "htm" => Some(Format::Html),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    /// The flag's value and the usual extension.
+    fn name(self) -> &'static str {
+        match self {
+            Format::Md => "md",
+            Format::Html => "html",
+            Format::Json => "json",
+        }
+    }
+
+    /// `--format` when given, else what `-o FILE`'s extension says, else
+    /// Markdown; a flag that contradicts the extension is refused, so
+    /// `report.html` never holds Markdown.
+    fn choose(flag: Option<Format>, output: Option<&Path>) -> anyhow::Result<Format> {
+        let named = output.and_then(|path| Format::of_path(path).map(|f| (path, f)));
+        match (flag, named) {
+            (Some(flag), Some((path, named))) if flag != named => anyhow::bail!(
+                "--format {} does not match {}, whose extension says {}; nothing was written: drop --format to write {}, or name the file {}",
+                flag.name(),
+                path.display(),
+                named.name(),
+                named.name(),
+                path.with_extension(flag.name()).display()
+            ),
+            (Some(flag), _) => Ok(flag),
+            (None, Some((_, named))) => Ok(named),
+            (None, None) => Ok(Format::Md),
+        }
+    }
+}
+
 /// Arguments of `tally report`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,9 +72,9 @@ pub struct Args {
     /// The month, YYYY-MM, in the client's time zone; default: the current month.
     #[arg(long)]
     month: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    format: Format,
+    /// Output format; default: from the extension of `-o FILE` (.md, .html, .json), else md.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
@@ -40,6 +82,7 @@ pub struct Args {
 
 /// Builds, renders and writes the report.
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let format = Format::choose(args.format, args.output.as_deref())?;
     let (config, _) = crate::setup::load_config(config_path)?;
     let client = match (&args.client, config.clients.as_slice()) {
         (Some(c), _) => c.clone(),
@@ -62,7 +105,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let store = store.lock().unwrap_or_else(|e| e.into_inner());
     let ctx = Context::new(&config, &store).context("reading imported sources")?;
     let report = build(&ctx, &client, month, Utc::now())?;
-    let format = match args.format {
+    let format = match format {
         Format::Md => ReportFormat::Markdown,
         Format::Html => ReportFormat::Html,
         Format::Json => ReportFormat::Json,
