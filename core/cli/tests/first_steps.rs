@@ -144,3 +144,38 @@ fn a_report_file_gets_the_format_its_extension_names() {
     );
     assert!(!dir.path().join("y.html").exists());
 }
+
+#[test]
+fn the_demo_refuses_a_folder_with_a_config_and_store_it_did_not_write() {
+    let dir = imported(2);
+    let config = std::fs::read(dir.path().join("tally.toml")).unwrap();
+    let store = std::fs::read(dir.path().join("tally.db")).unwrap();
+    let out = tally(dir.path(), &["demo", "--dir", "."]);
+    assert!(!out.status.success());
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(
+        text(&out.stderr),
+        "error: ./tally.toml was not written by `tally demo`, which would replace it; nothing was changed. \
+         Run the demo in a folder of its own, e.g. `tally demo --dir tally-demo`\n"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("tally.toml")).unwrap(),
+        config
+    );
+    assert_eq!(std::fs::read(dir.path().join("tally.db")).unwrap(), store);
+
+    // A store alone is refused too.
+    std::fs::remove_file(dir.path().join("tally.toml")).unwrap();
+    let out = tally(dir.path(), &["demo", "--dir", "."]);
+    assert!(text(&out.stderr).starts_with("error: ./tally.db was not written by `tally demo`"));
+    assert_eq!(std::fs::read(dir.path().join("tally.db")).unwrap(), store);
+}
+
+#[test]
+fn the_demo_runs_again_in_its_own_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let out = tally(dir.path(), &["demo", "--dir", "demo"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+}

@@ -13,7 +13,8 @@ use tally_sandbox::{Sandbox, SandboxOptions};
 /// Arguments of `tally demo`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Directory for the demo's config and store (replaced on each run).
+    /// Directory for the demo's config and store: replaced on each run, and
+    /// refused when it holds a config, store or report the demo did not write.
     #[arg(long, default_value = "tally-demo")]
     dir: PathBuf,
     /// Seed of the simulated data.
@@ -23,6 +24,7 @@ pub struct Args {
 
 /// Runs the demo and prints what was collected.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    refuse_foreign_files(&args.dir)?;
     let options = SandboxOptions {
         seed: args.seed,
         ..SandboxOptions::default()
@@ -105,17 +107,48 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The first line of the config the demo writes: how a later run knows the
+/// folder's files are its own to replace.
+const DEMO_MARK: &str = "# Written by `tally demo`";
+
+/// The files the demo writes into its folder, the config first.
+const DEMO_FILES: [&str; 6] = [
+    "tally.toml",
+    "tally.db",
+    "tally.db-wal",
+    "tally.db-shm",
+    "offline.csv",
+    "report.html",
+];
+
+/// Refuses a folder holding any file the demo would replace unless its config
+/// says the demo wrote them: `tally demo --dir .` in a project must not
+/// replace the project's config and store.
+fn refuse_foreign_files(dir: &Path) -> anyhow::Result<()> {
+    let config = dir.join(DEMO_FILES[0]);
+    let ours = match std::fs::read_to_string(&config) {
+        Ok(text) => text.starts_with(DEMO_MARK),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", config.display())),
+    };
+    if ours {
+        return Ok(());
+    }
+    if let Some(found) = DEMO_FILES.iter().map(|f| dir.join(f)).find(|p| p.exists()) {
+        anyhow::bail!(
+            "{} was not written by `tally demo`, which would replace it; nothing was changed. \
+             Run the demo in a folder of its own, e.g. `tally demo --dir tally-demo`",
+            found.display()
+        );
+    }
+    Ok(())
+}
+
 /// Writes a demo config for two clients with a YouTube channel and a Mastodon
 /// account each, next to a fresh store. Returns the config's path.
 fn write_demo_files(dir: &Path, sandbox: &Sandbox) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for name in [
-        "tally.db",
-        "tally.db-wal",
-        "tally.db-shm",
-        "offline.csv",
-        "report.html",
-    ] {
+    for name in &DEMO_FILES[1..] {
         let path = dir.join(name);
         if path.exists() {
             std::fs::remove_file(&path)
@@ -125,7 +158,7 @@ fn write_demo_files(dir: &Path, sandbox: &Sandbox) -> anyhow::Result<PathBuf> {
     let youtube = sandbox.base_url("youtube");
     let mastodon = sandbox.base_url("mastodon");
     let config = format!(
-        r#"# Written by `tally demo`: every source points at the local sandbox.
+        r#"{DEMO_MARK}: every source points at the local sandbox.
 [storage]
 path = "tally.db"
 
