@@ -172,10 +172,19 @@ fn the_demo_refuses_a_folder_with_a_config_and_store_it_did_not_write() {
 }
 
 #[test]
-fn the_demo_runs_again_in_its_own_folder() {
+fn the_demo_runs_again_in_its_own_folder_and_names_accounts_after_their_client() {
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..2 {
         let out = tally(dir.path(), &["demo", "--dir", "demo"]);
         assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        for line in [
+            "  bakery-youtube (youtube) Corner Bakery\n",
+            "  bakery-mastodon (mastodon) Corner Bakery\n",
+            "  gym-youtube (youtube) Riverside Gym\n",
+            "  gym-mastodon (mastodon) Riverside Gym\n",
+        ] {
+            assert!(stdout.contains(line), "{line:?} in {stdout}");
+        }
     }
 }

@@ -180,7 +180,7 @@ connector = "youtube"
 client = "bakery"
 base_url = "{youtube}"
 [sources.settings]
-channel_id = "UCcornerbakery"
+channel_id = "UCcorner_bakery"
 [sources.auth]
 kind = "api_key"
 api_key = "sandbox-key"
@@ -191,7 +191,7 @@ connector = "mastodon"
 client = "bakery"
 base_url = "{mastodon}"
 [sources.settings]
-acct = "cornerbakery@sandbox.example"
+acct = "corner_bakery@sandbox.example"
 
 [[sources]]
 id = "gym-youtube"
@@ -199,7 +199,7 @@ connector = "youtube"
 client = "gym"
 base_url = "{youtube}"
 [sources.settings]
-channel_id = "UCriversidegym"
+channel_id = "UCriverside_gym"
 [sources.auth]
 kind = "api_key"
 api_key = "sandbox-key"
@@ -210,7 +210,7 @@ connector = "mastodon"
 client = "gym"
 base_url = "{mastodon}"
 [sources.settings]
-acct = "riversidegym@sandbox.example"
+acct = "riverside_gym@sandbox.example"
 {goals}"#,
         goals = super::demo_offline::GOALS
     );

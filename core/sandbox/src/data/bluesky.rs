@@ -191,7 +191,7 @@ pub fn bluesky_profile(seed: u64, handle: &str, now: DateTime<Utc>) -> Option<Pr
         (posts, reposts)
     };
     Some(ProfileData {
-        display_name: display_name(h),
+        display_name: display_name(h, handle.split('.').next().unwrap_or_default()),
         created_at: at(account.created_ms),
         followers: account.audience(h, day),
         follows: range(pick(h, S_FOLLOWS), 20, 1500) + account.age_days as u64 / 20,

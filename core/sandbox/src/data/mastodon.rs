@@ -95,7 +95,7 @@ pub fn mastodon_account(seed: u64, acct: &str, now: DateTime<Utc>) -> Option<Acc
     };
     Some(AccountData {
         id: mastodon_account_id(&acct),
-        display_name: display_name(h),
+        display_name: display_name(h, &username),
         // Mastodon shows account creation to the day only.
         created_at: at(account.created_ms - account.created_ms.rem_euclid(DAY_MS)),
         followers: account.audience(h, day),

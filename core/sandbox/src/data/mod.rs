@@ -209,8 +209,24 @@ const TOPICS: [&str; 12] = [
     "Giveaway",
 ];
 
-/// A deterministic display name such as "Corner Bakery".
-fn display_name(h: u64) -> String {
+/// The display name of the account whose id reads `readable` (a channel id
+/// without `UC`, a username, a handle's first label). An id made of words
+/// names the account after them (`corner_bakery` → "Corner Bakery"), so a
+/// config that names its accounts after the business sees that business in
+/// the data; any other id gets a deterministic name such as "Sunny Garage".
+fn display_name(h: u64, readable: &str) -> String {
+    let words: Vec<&str> = readable.split(['_', '-']).collect();
+    let is_word = |w: &&str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphabetic());
+    if words.iter().all(is_word) {
+        return words
+            .iter()
+            .map(|w| {
+                let lower = w.to_ascii_lowercase();
+                lower[..1].to_ascii_uppercase() + &lower[1..]
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
     let n = pick(h, S_NAME);
     format!(
         "{} {}",
@@ -277,6 +293,27 @@ mod tests {
                 .single()
                 .expect("valid date"),
         )
+    }
+
+    #[test]
+    fn an_id_made_of_words_names_its_account() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 2, 12, 0, 0)
+            .single()
+            .expect("date");
+        let channel = youtube_channel(1, "UCcorner_bakery", now).expect("exists");
+        assert_eq!(channel.title, "Corner Bakery");
+        let account = mastodon_account(1, "riverside-gym@sandbox.example", now).expect("exists");
+        assert_eq!(account.display_name, "Riverside Gym");
+        let profile = bluesky_profile(1, "corner-bakery.bsky.social", now).expect("exists");
+        assert_eq!(profile.display_name, "Corner Bakery");
+        // Other ids get a made-up business name, the same on every run.
+        let other = youtube_channel(1, "UCsandbox0001", now).expect("exists");
+        assert!(
+            NOUNS.iter().any(|n| other.title.ends_with(n)),
+            "{}",
+            other.title
+        );
     }
 
     #[test]

@@ -119,7 +119,7 @@ pub fn youtube_channel(seed: u64, channel_id: &str, now: DateTime<Utc>) -> Optio
         + videos.iter().map(|v| v.views).sum::<u64>();
     Some(ChannelData {
         id: channel_id.to_string(),
-        title: display_name(h),
+        title: display_name(h, channel_id.strip_prefix("UC").unwrap_or(channel_id)),
         custom_url: format!("@{}", channel_id.to_lowercase()),
         published_at: at(m.account.created_ms),
         subscribers,
