@@ -108,7 +108,7 @@ fn main() -> ExitCode {
             Command::Pull(args) => commands::pull::run(&cli.config, args).await,
             Command::Connectors(args) => commands::connectors::run(&cli.config, args),
             Command::Query(args) => commands::query::run(&cli.config, args),
-            Command::Sandbox(args) => commands::sandbox::run(args).await,
+            Command::Sandbox(args) => commands::sandbox::run(&cli.config, args).await,
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Plugins(command) => commands::plugins::run(command),
             Command::Goals(args) => commands::goals::run(&cli.config, args),

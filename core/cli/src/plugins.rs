@@ -1,5 +1,5 @@
 //! Connectors from shared libraries: `--plugin FILE` on the command line and
-//! `[plugins] dirs` in the config, added to the built-in catalog.
+//! `[plugins] dirs` and `files` in the config, added to the built-in catalog.
 //!
 //! The config can only be validated once every connector is known (a source may
 //! name a plugin's connector), so the `[plugins]` table is read on its own first.
@@ -25,19 +25,30 @@ pub fn set_command_line_plugins(paths: Vec<PathBuf>) {
 pub fn catalog(config_path: &Path) -> anyhow::Result<Catalog> {
     let mut catalog = crate::builtin::catalog()?;
     for path in COMMAND_LINE_PLUGINS.get().into_iter().flatten() {
-        let refused = match open_plugin(path, None) {
-            Ok(plugin) => register(&mut catalog, vec![plugin]).1,
-            Err(error) => vec![error],
-        };
-        report(&refused);
+        load_file(&mut catalog, path, None);
     }
     if let Some(plugins) = plugins_table(config_path) {
         let base = config_path.parent().unwrap_or(Path::new(""));
         let dirs: Vec<PathBuf> = plugins.dirs.iter().map(|d| base.join(d)).collect();
         let (_, refused) = load_into(&mut catalog, &dirs, &plugins.sha256);
         report(&refused);
+        for file in &plugins.files {
+            let pin = file
+                .file_name()
+                .and_then(|name| plugins.sha256.get(&*name.to_string_lossy()));
+            load_file(&mut catalog, &base.join(file), pin.map(String::as_str));
+        }
     }
     Ok(catalog)
+}
+
+/// Loads one plugin file into the catalog, reporting a refusal on stderr.
+fn load_file(catalog: &mut Catalog, path: &Path, pin: Option<&str>) {
+    let refused = match open_plugin(path, pin) {
+        Ok(plugin) => register(catalog, vec![plugin]).1,
+        Err(error) => vec![error],
+    };
+    report(&refused);
 }
 
 /// The `[plugins]` table alone; `None` when the file is absent or does not parse

@@ -42,6 +42,41 @@ fn a_plugin_named_without_a_directory_is_found_in_the_current_directory() {
             .any(|c| c["connector"] == "bluesky"),
         "{list}"
     );
+
+    // In the config, a relative file is relative to the config's folder.
+    let project = dir.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::rename(
+        dir.path().join("libsky-here.so"),
+        project.join("libsky-here.so"),
+    )
+    .unwrap();
+    super::write_config(&project, "[plugins]\nfiles = [\"libsky-here.so\"]\n");
+    let listed = tally(
+        dir.path(),
+        &[
+            "--config",
+            "project/tally.toml",
+            "connectors",
+            "--format",
+            "json",
+        ],
+    );
+    let stderr = text(&listed.stderr);
+    assert!(
+        listed.status.success() && !stderr.contains("refused"),
+        "{stderr}"
+    );
+    let list: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let bluesky = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["connector"] == "bluesky");
+    assert!(
+        bluesky.is_some_and(|c| c["from"] == "project/libsky-here.so"),
+        "{list}"
+    );
 }
 
 /// A config with one client and a store, for tests that import points.
@@ -187,4 +222,65 @@ fn the_demo_runs_again_in_its_own_folder_and_names_accounts_after_their_client()
             assert!(stdout.contains(line), "{line:?} in {stdout}");
         }
     }
+}
+
+/// Kills the sandbox a test started, whatever the test's outcome.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn what_the_sandbox_prints_works_as_pasted() {
+    use std::io::BufRead as _;
+    // The Bluesky plugin, built next to the `tally` binary as a workspace build leaves it.
+    let plugin = bluesky_plugin();
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_tally"));
+    assert_eq!(plugin.parent(), exe.parent());
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut sandbox = Running(
+        std::process::Command::new(&exe)
+            .current_dir(dir.path())
+            .env_remove("TALLY_CONFIG")
+            .args(["sandbox", "--port", "0"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut printed = String::new();
+    let mut lines = std::io::BufReader::new(sandbox.0.stdout.take().unwrap()).lines();
+    // Up to the last line of the last block.
+    while printed.matches("[sources.auth]").count() < 3 || !printed.ends_with("kind = \"none\"\n") {
+        printed += &lines.next().unwrap().unwrap();
+        printed.push('\n');
+    }
+    assert!(
+        printed.contains(&format!("[plugins]\nfiles = [\"{}\"]\n", plugin.display())),
+        "{printed}"
+    );
+    std::fs::write(dir.path().join("tally.toml"), &printed).unwrap();
+
+    let checked = tally(dir.path(), &["check"]);
+    let stdout = text(&checked.stdout);
+    assert!(
+        checked.status.success(),
+        "{stdout}{}",
+        text(&checked.stderr)
+    );
+    for source in ["sandbox-youtube", "sandbox-mastodon", "sandbox-bluesky"] {
+        assert!(stdout.contains(&format!("{source}: ok")), "{stdout}");
+    }
+    let pulled = tally(dir.path(), &["pull", "--format", "json"]);
+    assert!(pulled.status.success(), "{}", text(&pulled.stderr));
+    let rows: Value = serde_json::from_slice(&pulled.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 3);
+    assert!(
+        rows.as_array().unwrap().iter().all(|r| r["status"] == "ok"),
+        "{rows}"
+    );
 }

@@ -108,6 +108,9 @@ impl Default for StorageConfig {
 pub struct PluginsConfig {
     /// Directories of connector shared libraries to load; relative to the config file's directory.
     pub dirs: Vec<PathBuf>,
+    /// Single plugin files to load besides `dirs` (one plugin out of a build
+    /// directory that holds others); relative to the config file's directory.
+    pub files: Vec<PathBuf>,
     /// SHA-256 pins by library file name: a file whose digest differs is refused before any of its code runs.
     pub sha256: std::collections::BTreeMap<String, String>,
 }

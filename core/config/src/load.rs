@@ -26,7 +26,7 @@ use toml::Spanned;
 /// What parsing needs from outside the text: where relative paths start and
 /// how `${VAR}` is looked up (tests pass a closure instead of the process environment).
 pub struct ParseContext<'a> {
-    /// Directory that `storage.path`, `plugins.dirs` and `*_file` secrets are relative to.
+    /// Directory that `storage.path`, `plugins.dirs`, `plugins.files` and `*_file` secrets are relative to.
     pub base_dir: &'a Path,
     /// Looks up an environment variable for `${NAME}`.
     pub env: &'a dyn Fn(&str) -> Option<String>,

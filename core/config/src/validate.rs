@@ -136,6 +136,7 @@ pub(crate) fn validate(
     storage.path = ctx.base_dir.join(&storage.path);
     let mut plugins = parsed.plugins;
     plugins.dirs = plugins.dirs.iter().map(|d| ctx.base_dir.join(d)).collect();
+    plugins.files = plugins.files.iter().map(|f| ctx.base_dir.join(f)).collect();
     let mut auth = parsed.auth;
     auth.tokens_dir = auth.tokens_dir.map(|d| ctx.base_dir.join(d));
     auth.key_file = auth.key_file.map(|f| ctx.base_dir.join(f));

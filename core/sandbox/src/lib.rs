@@ -43,7 +43,6 @@ mod stats;
 mod web;
 mod youtube;
 
-use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +66,10 @@ pub const SAMPLE_YOUTUBE_API_KEY: &str = "sandbox-key";
 pub const SAMPLE_MASTODON_ACCT: &str = "tally@sandbox.example";
 /// The Bluesky actor [`Sandbox::sources_toml`] configures.
 pub const SAMPLE_BLUESKY_ACTOR: &str = "tally.bsky.social";
+
+/// The platforms the sandbox simulates, by connector name, in the order
+/// [`Sandbox::sources_toml`] prints them.
+pub const SIMULATED: [&str; 3] = ["youtube", "mastodon", "bluesky"];
 
 /// How to run a sandbox: which simulated world, which limits, which failures.
 #[derive(Debug, Clone, PartialEq)]
@@ -224,49 +227,50 @@ impl Sandbox {
 
     /// Ready-to-paste `[[sources]]` blocks for every simulated platform,
     /// pointing at this sandbox, so `tally demo` and integrators need no
-    /// hand-written config.
+    /// hand-written config. Bluesky's connector is a plugin: a config using
+    /// its block also needs the `[plugins]` line that loads it.
     pub fn sources_toml(&self) -> String {
-        let mut out = String::new();
-        let blocks = [
-            (
+        SIMULATED
+            .iter()
+            .filter_map(|name| self.source_toml(name))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The ready-to-paste `[[sources]]` block of one simulated platform
+    /// (`youtube`, `mastodon`, `bluesky`), with a comment line naming it;
+    /// `None` for a platform the sandbox does not simulate.
+    pub fn source_toml(&self, platform: &str) -> Option<String> {
+        let (label, settings, auth) = match platform {
+            "youtube" => (
                 "YouTube Data API v3",
-                "youtube",
                 format!("channel_id = \"{SAMPLE_YOUTUBE_CHANNEL}\""),
                 format!("kind = \"api_key\"\napi_key = \"{SAMPLE_YOUTUBE_API_KEY}\""),
             ),
-            (
+            "mastodon" => (
                 "Mastodon",
-                "mastodon",
                 format!("acct = \"{SAMPLE_MASTODON_ACCT}\""),
                 "kind = \"none\"".to_string(),
             ),
-            (
+            "bluesky" => (
                 "Bluesky",
-                "bluesky",
                 format!("actor = \"{SAMPLE_BLUESKY_ACTOR}\""),
                 "kind = \"none\"".to_string(),
             ),
-        ];
-        for (i, (label, name, settings, auth)) in blocks.into_iter().enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            // Writing to a String cannot fail.
-            let _ = write!(
-                out,
-                "# Tally sandbox: simulated {label} (local, not the real platform)\n\
-                 [[sources]]\n\
-                 id = \"sandbox-{name}\"\n\
-                 connector = \"{name}\"\n\
-                 base_url = \"{}\"\n\
-                 [sources.settings]\n\
-                 {settings}\n\
-                 [sources.auth]\n\
-                 {auth}\n",
-                self.base_url(name)
-            );
-        }
-        out
+            _ => return None,
+        };
+        Some(format!(
+            "# Tally sandbox: simulated {label} (local, not the real platform)\n\
+             [[sources]]\n\
+             id = \"sandbox-{platform}\"\n\
+             connector = \"{platform}\"\n\
+             base_url = \"{}\"\n\
+             [sources.settings]\n\
+             {settings}\n\
+             [sources.auth]\n\
+             {auth}\n",
+            self.base_url(platform)
+        ))
     }
 
     /// Requests and 429s served so far, in total and per platform.

@@ -1,8 +1,108 @@
 //! `tally sandbox`: simulated platform APIs for trying connectors without accounts.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tally_sandbox::{FaultOptions, Limit, Sandbox, SandboxOptions};
+use tally_sandbox::{FaultOptions, Limit, Sandbox, SandboxOptions, SIMULATED};
+
+/// Simulated platforms whose connector is not built in, with the crate that
+/// builds its plugin.
+const PLUGIN_CONNECTORS: [(&str, &str); 1] = [("bluesky", "tally-bluesky")];
+
+/// Whether this `tally` can use a plugin connector the sandbox simulates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Plugin {
+    /// Built in, or loaded already (`--plugin`, the config's `[plugins]`).
+    Loaded,
+    /// Not loaded, but this file (next to `tally`, or in `./plugins`) loads.
+    Found(PathBuf),
+    /// Nowhere to be found.
+    Missing,
+}
+
+/// The file name cargo gives a crate's plugin on this platform (`libtally_bluesky.so`).
+fn library_file(krate: &str) -> String {
+    format!(
+        "{}{}{}",
+        std::env::consts::DLL_PREFIX,
+        krate.replace('-', "_"),
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+/// Where each plugin connector stands, by connector name.
+fn available_plugins(config_path: &Path) -> Vec<(&'static str, &'static str, Plugin)> {
+    let catalog = crate::plugins::catalog(config_path).ok();
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf));
+    let dirs: Vec<PathBuf> = exe_dir
+        .into_iter()
+        .chain(std::path::absolute("plugins").ok())
+        .collect();
+    PLUGIN_CONNECTORS
+        .iter()
+        .map(|&(name, krate)| {
+            if catalog.as_ref().is_some_and(|c| c.get(name).is_some()) {
+                return (name, krate, Plugin::Loaded);
+            }
+            let file = library_file(krate);
+            // Only a file that loads and holds the connector is offered.
+            let found = dirs.iter().map(|d| d.join(&file)).find(|path| {
+                tally_runtime::plugin::open_plugin(path, None)
+                    .is_ok_and(|p| p.connectors.iter().any(|c| c.describe().name == name))
+            });
+            (name, krate, found.map_or(Plugin::Missing, Plugin::Found))
+        })
+        .collect()
+}
+
+/// The sandbox's `[[sources]]` blocks, preceded by the `[plugins]` table that
+/// loads a plugin connector found on disk; a block whose connector cannot be
+/// found is printed commented out, with how to get it, so that everything
+/// printed works as pasted.
+fn blocks(sandbox: &Sandbox, plugins: &[(&str, &str, Plugin)]) -> String {
+    let mut out = String::new();
+    let files: Vec<String> = plugins
+        .iter()
+        .filter_map(|(_, _, p)| match p {
+            Plugin::Found(path) => {
+                Some(toml::Value::String(path.display().to_string()).to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    if !files.is_empty() {
+        out += "# Some connectors below are plugins; this table loads them. If tally.toml has a\n\
+                # [plugins] table already, add these files to its `files` instead.\n";
+        out += &format!("[plugins]\nfiles = [{}]\n\n", files.join(", "));
+    }
+    let mut sources = Vec::new();
+    for name in SIMULATED {
+        let Some(block) = sandbox.source_toml(name) else {
+            continue;
+        };
+        match plugins.iter().find(|(n, _, _)| *n == name) {
+            Some((_, krate, Plugin::Missing)) => {
+                let file = library_file(krate);
+                let mut text = format!(
+                    "# The `{name}` connector is a plugin this tally cannot find: build it with\n\
+                     # `cargo build --release -p {krate}`, load it with\n\
+                     # `[plugins] files = [\"target/release/{file}\"]` (or `--plugin FILE`) and\n\
+                     # uncomment this block; or copy it into ./plugins and run `tally sandbox` again.\n"
+                );
+                for line in block.lines() {
+                    text += "# ";
+                    text += line;
+                    text.push('\n');
+                }
+                sources.push(text);
+            }
+            _ => sources.push(block),
+        }
+    }
+    out + &sources.join("\n")
+}
 
 /// Arguments of `tally sandbox`.
 #[derive(Debug, clap::Args)]
@@ -93,15 +193,16 @@ impl Args {
     }
 }
 
-/// Serves until Ctrl-C, after printing ready-to-use `[[sources]]` blocks.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// Serves until Ctrl-C, after printing ready-to-use `[[sources]]` blocks
+/// that work as pasted into the config at `config_path`.
+pub async fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let sandbox = Sandbox::start(addr, args.options())
         .await
         .map_err(|e| anyhow::anyhow!("could not listen on {addr}: {e}; pick another --port"))?;
     println!("# Tally sandbox listening on http://{}", sandbox.addr());
-    println!("# Paste these sources into tally.toml; Ctrl-C stops the sandbox.\n");
-    println!("{}", sandbox.sources_toml());
+    println!("# Paste these blocks into tally.toml; Ctrl-C stops the sandbox.\n");
+    println!("{}", blocks(&sandbox, &available_plugins(config_path)));
     tokio::signal::ctrl_c().await?;
     let stats = sandbox.stats();
     sandbox.shutdown().await;
@@ -110,4 +211,31 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         stats.requests, stats.throttled
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_plugin_connector_that_cannot_be_found_is_printed_commented_out() {
+        let sandbox = Sandbox::start(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            SandboxOptions::default(),
+        )
+        .await
+        .expect("sandbox starts");
+        let text = blocks(&sandbox, &[("bluesky", "tally-bluesky", Plugin::Missing)]);
+        let parsed: toml::Table = toml::from_str(&text).expect("valid TOML");
+        let sources = parsed["sources"].as_array().expect("sources");
+        let connectors: Vec<_> = sources.iter().map(|s| s["connector"].as_str()).collect();
+        assert_eq!(connectors, [Some("youtube"), Some("mastodon")]);
+        assert!(!parsed.contains_key("plugins"));
+        assert!(
+            text.contains("# `cargo build --release -p tally-bluesky`, load it with\n")
+                && text.contains("\n# connector = \"bluesky\"\n"),
+            "{text}"
+        );
+        sandbox.shutdown().await;
+    }
 }
