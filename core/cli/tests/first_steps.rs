@@ -284,3 +284,66 @@ fn what_the_sandbox_prints_works_as_pasted() {
         "{rows}"
     );
 }
+
+#[test]
+fn a_goal_counts_a_source_that_tally_import_fills() {
+    let goal = |source: &str| {
+        format!(
+            "{STORE_CONFIG}\n[[goals]]\nid = \"leads\"\nclient = \"bakery\"\nmetric = \"conversions.leads\"\nsources = [\"{source}\"]\nkind = \"total\"\ntarget = 40\nperiod = \"month\"\n"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    super::write_config(dir.path(), &goal("door-count"));
+
+    // The config alone cannot know imports: the offline check says so and passes.
+    let offline = tally(dir.path(), &["check", "--offline"]);
+    assert!(offline.status.success(), "{}", text(&offline.stderr));
+    assert_eq!(
+        text(&offline.stdout),
+        "tally.toml: ok (0 sources, 1 clients, 1 goals, 0 costs)\n\
+         note: goal `leads`: source `door-count` is not configured; fine if it is imported (`tally check` without --offline looks in the store)\n"
+    );
+    // The store does not know it yet.
+    let online = tally(dir.path(), &["check"]);
+    assert!(!online.status.success());
+    assert_eq!(
+        text(&online.stdout),
+        "tally.toml: ok (0 sources, 1 clients, 1 goals, 0 costs)\n\
+         goal `leads`: source `door-count` is neither a [[sources]] entry nor imported; import its points first (`tally import FILE --client bakery`) or correct the name\n"
+    );
+
+    std::fs::write(dir.path().join("leads.csv"), leads_csv(3)).unwrap();
+    let out = tally(dir.path(), &["import", "leads.csv", "--client", "bakery"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let online = tally(dir.path(), &["check"]);
+    assert!(online.status.success(), "{}", text(&online.stdout));
+    let goals = tally(
+        dir.path(),
+        &["goals", "--at", "2020-01-31", "--format", "json"],
+    );
+    assert!(goals.status.success(), "{}", text(&goals.stderr));
+    let rows: Value = serde_json::from_slice(&goals.stdout).unwrap();
+    assert_eq!(rows[0]["id"], "leads", "{rows}");
+    assert_eq!(rows[0]["scope"], "sources door-count", "{rows}");
+    // 0 + 1 + 2 leads on the first three days of January 2020.
+    assert_eq!(rows[0]["actual"], 3.0, "{rows}");
+
+    // A name known nowhere is still an error, with the nearest known source.
+    super::write_config(dir.path(), &goal("door-cuont"));
+    let online = tally(dir.path(), &["check"]);
+    assert!(!online.status.success());
+    assert!(
+        text(&online.stdout).ends_with(
+            "goal `leads`: source `door-cuont` is neither a [[sources]] entry nor imported; did you mean `door-count`?\n"
+        ),
+        "{}",
+        text(&online.stdout)
+    );
+    let goals = tally(dir.path(), &["goals"]);
+    assert!(!goals.status.success());
+    assert!(
+        text(&goals.stderr).contains("goal `leads`: source `door-cuont` is neither a [[sources]] entry nor imported; did you mean `door-count`?"),
+        "{}",
+        text(&goals.stderr)
+    );
+}

@@ -30,6 +30,7 @@ pub use deprecated::Deprecation;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{load, parse, parse_with, ParseContext};
 pub use span::Location;
+pub use suggest::did_you_mean;
 pub use values::{check_http_url, parse_timezone, Currency, Schedule};
 
 use crate::secret::Secret;
@@ -78,6 +79,34 @@ impl Config {
     pub fn client(&self, id: &str) -> Option<&ClientConfig> {
         self.clients.iter().find(|c| c.id == id)
     }
+
+    /// The sources goals name that no `[[sources]]` entry defines. A goal may
+    /// count a source `tally import` fills, which only the store knows, so the
+    /// config alone cannot call these errors: `tally check --offline` notes
+    /// them and the online check (and every goal evaluation) looks in the store.
+    pub fn unconfigured_goal_sources(&self) -> Vec<UnconfiguredSource> {
+        self.goals
+            .iter()
+            .flat_map(|goal| goal.sources.iter().map(move |source| (goal, source)))
+            .filter(|(_, source)| self.source(source).is_none())
+            .map(|(goal, source)| UnconfiguredSource {
+                goal: goal.id.clone(),
+                source: source.clone(),
+                hint: did_you_mean(source, self.sources.iter().map(|s| s.id.as_str())),
+            })
+            .collect()
+    }
+}
+
+/// A source a goal names without a `[[sources]]` entry: imported, or a typo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnconfiguredSource {
+    /// The goal's id.
+    pub goal: String,
+    /// The source id it names.
+    pub source: String,
+    /// `; did you mean `x`?` when a configured source is close, else empty.
+    pub hint: String,
 }
 
 /// The top-level keys, in the order `config.example.toml` documents them.

@@ -119,11 +119,6 @@ pub(crate) fn validate(
         .into_iter()
         .map(|(_, id)| id)
         .collect();
-    let sources: Vec<String> = c
-        .declared("sources")
-        .into_iter()
-        .map(|(_, id)| id)
-        .collect();
 
     check_http(&mut c, &parsed.http);
     let mut storage = parsed.storage;
@@ -168,7 +163,6 @@ pub(crate) fn validate(
             &top.key("goals").index(*i),
             g,
             &clients,
-            &sources,
             &source_clients,
         );
     }

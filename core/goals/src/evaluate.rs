@@ -3,7 +3,7 @@
 
 use super::activity::{activity, level, number, Activity};
 use super::period::{end_of_day, Period};
-use super::scope::{LoadError, Scope};
+use super::scope::{LoadError, Scope, UnknownSource};
 use super::series::{Series, Settlement};
 use super::status::Status;
 use crate::roi::costs::cost_series;
@@ -26,6 +26,9 @@ pub enum GoalError {
         #[source]
         source: Box<LoadError>,
     },
+    /// The goal names a source known nowhere.
+    #[error(transparent)]
+    UnknownSource(#[from] UnknownSource),
     /// The goal names a client that is not configured (the config check prevents this).
     #[error("goal `{goal}`: client `{client}` is not configured; add a [[clients]] entry")]
     UnknownClient {
@@ -157,6 +160,12 @@ pub fn evaluate(
             goal: goal.id.clone(),
             client: goal.client.clone(),
         })?;
+    if let Some(unknown) = UnknownSource::of_goal(goal, ctx.config, &ctx.imported)
+        .into_iter()
+        .next()
+    {
+        return Err(unknown.into());
+    }
     let scope = Scope::of_goal(goal, ctx.config, &ctx.imported);
     let load = |source: LoadError| GoalError::Load {
         goal: goal.id.clone(),

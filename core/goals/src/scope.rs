@@ -98,6 +98,65 @@ impl Scope {
     }
 }
 
+/// A source a goal names that is neither configured nor imported for the
+/// goal's client: a typo, or an import that has not happened yet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("goal `{goal}`: source `{source_id}` is neither a [[sources]] entry nor imported{detail}")]
+pub struct UnknownSource {
+    /// The goal's id.
+    pub goal: String,
+    /// The source id it names.
+    pub source_id: String,
+    /// What to do, prefixed for display.
+    pub detail: String,
+}
+
+impl UnknownSource {
+    /// The sources `goal` names that neither the config nor the store know
+    /// for its client (a configured source of another client is refused when
+    /// the config loads).
+    pub fn of_goal(
+        goal: &GoalConfig,
+        config: &Config,
+        imported: &[ImportedSource],
+    ) -> Vec<UnknownSource> {
+        let unknown = |source: &str, detail: String| UnknownSource {
+            goal: goal.id.clone(),
+            source_id: source.to_string(),
+            detail,
+        };
+        goal.sources
+            .iter()
+            .filter(|s| config.source(s).is_none())
+            .filter_map(|s| match imported.iter().find(|i| &i.source == s) {
+                Some(i) if i.client == goal.client => None,
+                Some(i) => Some(unknown(
+                    s,
+                    format!(
+                        " for client `{}` (it was imported for `{}`); a goal counts its own client's sources",
+                        goal.client, i.client
+                    ),
+                )),
+                None => {
+                    let known = client_sources(&goal.client, config, imported);
+                    let hint = tally_config::did_you_mean(s, known.iter().map(String::as_str));
+                    Some(unknown(
+                        s,
+                        if hint.is_empty() {
+                            format!(
+                                "; import its points first (`tally import FILE --client {}`) or correct the name",
+                                goal.client
+                            )
+                        } else {
+                            hint
+                        },
+                    ))
+                }
+            })
+            .collect()
+    }
+}
+
 /// Why points could not be loaded as series.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {

@@ -1,7 +1,9 @@
-//! `tally check`: validate the config, then (unless offline) ask each platform.
+//! `tally check`: validate the config, then (unless offline) look up the
+//! sources goals name in the store and ask each platform.
 
 use std::path::Path;
 use std::process::ExitCode;
+use tally_goals::scope::UnknownSource;
 
 /// Arguments of `tally check`.
 #[derive(Debug, clap::Args)]
@@ -26,10 +28,27 @@ pub async fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {note}");
     }
     if args.offline {
+        for unconfigured in config.unconfigured_goal_sources() {
+            println!(
+                "note: goal `{}`: source `{}` is not configured; fine if it is imported (`tally check` without --offline looks in the store){}",
+                unconfigured.goal, unconfigured.source, unconfigured.hint
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let runtime = crate::setup::runtime(config_path)?;
     let mut failed = 0;
+    let imported = runtime
+        .store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .imported_sources()?;
+    for goal in &runtime.config.goals {
+        for unknown in UnknownSource::of_goal(goal, &runtime.config, &imported) {
+            failed += 1;
+            println!("{unknown}");
+        }
+    }
     for source in runtime.config.sources.iter().filter(|s| s.enabled) {
         match runtime.engine.check_one(source).await {
             Ok(found) => println!("{}: ok, {found}", source.id),
