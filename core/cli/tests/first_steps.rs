@@ -347,3 +347,43 @@ fn a_goal_counts_a_source_that_tally_import_fills() {
         text(&goals.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_cut_short_by_the_platform_are_retried_and_the_pull_succeeds() {
+    use tally_sandbox::{FaultOptions, Sandbox, SandboxOptions};
+    let options = SandboxOptions {
+        faults: FaultOptions {
+            malformed_rate: 0.3,
+            ..FaultOptions::default()
+        },
+        ..SandboxOptions::default()
+    };
+    let sandbox = Sandbox::start(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), options)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = String::from(
+        "[storage]\npath = \"tally.db\"\n\n[http]\nbackoff_base_ms = 10\nbackoff_max_ms = 50\n\n",
+    );
+    for n in 0..4 {
+        config += &super::mastodon_source(
+            &format!("masto-{n}"),
+            &sandbox.base_url("mastodon"),
+            &format!("account{n}@sandbox.example"),
+        );
+    }
+    super::write_config(dir.path(), &config);
+    let pulled = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || tally(&dir, &["pull", "--format", "json"])
+    })
+    .await
+    .unwrap();
+    let rows: Value = serde_json::from_slice(&pulled.stdout).unwrap();
+    assert!(pulled.status.success(), "{rows}\n{}", text(&pulled.stderr));
+    let rows = rows.as_array().unwrap();
+    assert!(rows.iter().all(|r| r["status"] == "ok"), "{rows:?}");
+    let retries: f64 = rows.iter().map(|r| r["retries"].as_f64().unwrap()).sum();
+    assert!(retries > 0.0, "the sandbox cut some bodies short: {rows:?}");
+    sandbox.shutdown().await;
+}

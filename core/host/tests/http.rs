@@ -404,3 +404,49 @@ async fn a_huge_retry_after_fails_fast_instead_of_stalling_the_run() {
         }
     );
 }
+
+#[tokio::test]
+async fn a_json_body_cut_short_is_retried_like_a_5xx() {
+    let server = MockServer::start().await;
+    let whole = r#"{"followers_count": 1200, "statuses_count": 31}"#;
+    Mock::given(path("/x"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(&whole.as_bytes()[..whole.len() / 2], "application/json"),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/x"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(whole, "application/json"))
+        .mount(&server)
+        .await;
+    let http = client(&server);
+    let response = http.send(get(&server, "/x")).await.unwrap();
+    assert_eq!(response.body, whole.as_bytes());
+    // Two requests, one retry, nothing throttled.
+    assert_eq!(http.counts().snapshot(), (2, 1, 0));
+}
+
+#[tokio::test]
+async fn a_body_cut_short_on_every_attempt_reaches_the_connector_to_report() {
+    let server = MockServer::start().await;
+    Mock::given(path("/x"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(r#"{"data": [1, 2"#, "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let http = client(&server);
+    let response = http.send(get(&server, "/x")).await.unwrap();
+    assert_eq!(response.body, br#"{"data": [1, 2"#);
+    assert_eq!(http.counts().snapshot(), (3, 2, 0));
+    // A body that is not JSON by its content type is the connector's to judge.
+    Mock::given(path("/text"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("{half", "text/plain"))
+        .mount(&server)
+        .await;
+    let http = client(&server);
+    http.send(get(&server, "/text")).await.unwrap();
+    assert_eq!(http.counts().snapshot(), (1, 0, 0));
+}

@@ -3,7 +3,7 @@
 use super::pacing::Pacer;
 use super::quota::{quota_window, LedgerError, QuotaLedger};
 use super::redact::{redact_headers, redact_url};
-use super::retry::{backoff, is_retryable_status, parse_retry_after};
+use super::retry::{backoff, is_cut_short, is_retryable_status, parse_retry_after};
 use super::token::TokenSource;
 use super::usage::{hold_for, read_usage};
 use crate::error_chain::error_chain;
@@ -435,7 +435,21 @@ impl HttpClient for SourceHttp {
                         }
                         return Err(unauthorized(path, &response));
                     }
-                    if !is_retryable_status(response.status) {
+                    let cut_short = is_cut_short(&response);
+                    if cut_short {
+                        tracing::debug!(
+                            source = %self.spec.source_id,
+                            url = %traced_url,
+                            bytes = response.body.len(),
+                            attempt,
+                            "response body is not whole JSON"
+                        );
+                    }
+                    // Out of attempts, the connector reports the body it cannot
+                    // decode, with a snippet of it.
+                    if (cut_short && last_attempt)
+                        || (!cut_short && !is_retryable_status(response.status))
+                    {
                         return Ok(response);
                     }
                     if response.status == 429 {

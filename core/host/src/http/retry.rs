@@ -3,10 +3,25 @@
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use std::time::Duration;
+use tally_model::HttpResponse;
 
 /// Statuses that mean "try again later" rather than "your request is wrong".
 pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 425 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// Whether a 2xx response announced JSON but its body is not one whole JSON
+/// document: a connection cut mid-body behind a `Content-Length` that matched
+/// what arrived (a proxy, a crashed worker). Like a 5xx it is the platform's
+/// fault and passes on retry, so the host retries it rather than hand the
+/// connector half a page.
+pub fn is_cut_short(response: &HttpResponse) -> bool {
+    let is_json = response
+        .header("content-type")
+        .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
+    is_json
+        && response.is_success()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&response.body).is_err()
 }
 
 /// Exponential backoff with full jitter: a random wait in `[0, min(max, base·2^(attempt-1))]`,
