@@ -8,7 +8,7 @@ use tally_host::auth::TokenProviders;
 use tally_host::catalog::Catalog;
 use tally_host::http::{HostHttp, HttpSettings};
 use tally_host::pull::{Engine, StoreLedger};
-use tally_store::Store;
+use tally_store::{Store, StoreError};
 
 /// Everything a data command needs.
 pub struct Runtime {
@@ -33,7 +33,8 @@ pub fn load_config(path: &Path) -> anyhow::Result<(Config, Arc<Catalog>)> {
     Ok((config, Arc::new(catalog)))
 }
 
-/// Opens the store named by the config.
+/// Opens the store named by the config for a command that writes (refused
+/// when the file is damaged, see `Store::open`).
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<Mutex<Store>>> {
     let path = &config.storage.path;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -41,6 +42,24 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<Mutex<Store>>> {
             .with_context(|| format!("creating the store's directory {}", parent.display()))?;
     }
     let store = Store::open(path)?;
+    Ok(Arc::new(Mutex::new(store)))
+}
+
+/// Opens the store named by the config for a command that only reads: a
+/// file the user may not write (a backup, the daemon's store) works, and
+/// nothing is written to it. Without a file yet, an empty store in memory
+/// stands in, so reading creates nothing.
+pub fn read_store(config: &Config) -> anyhow::Result<Arc<Mutex<Store>>> {
+    let path = &config.storage.path;
+    let store = if !path.exists() {
+        Store::open_in_memory()?
+    } else {
+        match Store::open_read_only(path) {
+            // A file from an older build is upgraded once, by a writer.
+            Err(StoreError::Outdated { .. }) => Store::open(path)?,
+            opened => opened?,
+        }
+    };
     Ok(Arc::new(Mutex::new(store)))
 }
 

@@ -387,3 +387,82 @@ async fn bodies_cut_short_by_the_platform_are_retried_and_the_pull_succeeds() {
     assert!(retries > 0.0, "the sandbox cut some bodies short: {rows:?}");
     sandbox.shutdown().await;
 }
+
+#[test]
+fn a_store_with_damaged_pages_refuses_writes_and_says_what_to_do() {
+    let dir = imported(3000);
+    let db = dir.path().join("tally.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    // Garbage over one page in the middle of the file, as a disk fault leaves it.
+    let page = 4096;
+    let middle = bytes.len() / page / 2 * page;
+    bytes[middle..middle + page].fill(0xA5);
+    std::fs::write(&db, &bytes).unwrap();
+
+    for command in [&["pull"][..], &["import", "leads.csv"][..]] {
+        let out = tally(dir.path(), command);
+        assert!(!out.status.success(), "{command:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.starts_with("error: database tally.db is damaged (")
+                && stderr.ends_with(
+                    "); nothing was written to it. Restore it from a backup, or save what is readable with \
+                     `sqlite3 tally.db .recover | sqlite3 recovered.db` and point [storage] path at recovered.db; \
+                     `tally query`, `goals`, `report` and `runs` still read what they can of it\n"
+                ),
+            "{command:?}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read(&db).unwrap(),
+            bytes,
+            "{command:?} wrote to it"
+        );
+    }
+}
+
+#[test]
+fn reading_commands_work_on_a_store_the_user_may_not_write() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    use std::os::unix::process::CommandExt as _;
+    let dir = imported(3);
+    let db = dir.path().join("tally.db");
+    let bytes = std::fs::read(&db).unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    // Permissions do not bind root: run tally as nobody then.
+    let root = std::fs::metadata(&db).unwrap().uid() == 0;
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tally"));
+        command
+            .current_dir(dir.path())
+            .env_remove("TALLY_CONFIG")
+            .args(args);
+        if root {
+            command.uid(65534).gid(65534);
+        }
+        command.output().unwrap()
+    };
+    let queried = run(&["query"]);
+    assert!(queried.status.success(), "{}", text(&queried.stderr));
+    assert_eq!(text(&queried.stdout).lines().count(), 2 + 3);
+    for reading in [&["goals"][..], &["runs"][..], &["report"][..]] {
+        let out = run(reading);
+        assert!(out.status.success(), "{reading:?}: {}", text(&out.stderr));
+    }
+    // A writer is told what is wrong; nothing changed.
+    let imported = run(&["import", "leads.csv"]);
+    assert!(!imported.status.success());
+    assert!(
+        text(&imported.stderr).contains("that its directory exists and is writable"),
+        "{}",
+        text(&imported.stderr)
+    );
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(std::fs::read(&db).unwrap(), bytes);
+    let mut files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["leads.csv", "tally.db", "tally.toml"]);
+}

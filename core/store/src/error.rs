@@ -63,6 +63,24 @@ pub enum StoreError {
         /// What is wrong with it (boxed: it is large and rare).
         error: Box<SchemaError>,
     },
+    /// `PRAGMA quick_check` found damaged pages; writing more would bury the damage deeper.
+    #[error("database {path} is damaged ({detail}); nothing was written to it. Restore it from a backup, or save what is readable with `sqlite3 {path} .recover | sqlite3 recovered.db` and point [storage] path at recovered.db; `tally query`, `goals`, `report` and `runs` still read what they can of it")]
+    Damaged {
+        /// The database file.
+        path: String,
+        /// What the check found.
+        detail: String,
+    },
+    /// A read-only open found a file an older build wrote, whose schema it cannot read.
+    #[error("database {path} has schema {found}, older than this build's {known}, and was opened read-only; run a command that writes to it (`tally pull`) once to upgrade it")]
+    Outdated {
+        /// The database file.
+        path: String,
+        /// Schema version found in the file.
+        found: i64,
+        /// Newest schema version this build knows.
+        known: i64,
+    },
     /// A stored row cannot be read back (edited by hand, or written by a buggy build).
     #[error("database {path}: stored {what} cannot be read ({detail}); the file may have been edited by hand, restore it from a backup")]
     Corrupt {

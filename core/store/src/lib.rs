@@ -64,6 +64,13 @@ impl Store {
         SqliteStore::open_in_memory().map(Store::from)
     }
 
+    /// Opens an existing database for reading only (see
+    /// [`SqliteStore::open_read_only`]): commands that only read work on a
+    /// file the user may not write, and write nothing to it.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        SqliteStore::open_read_only(path).map(Store::from)
+    }
+
     /// Where this store lives, as the user named it, for messages.
     pub fn path(&self) -> &str {
         match &self.backend {

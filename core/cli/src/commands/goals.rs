@@ -85,7 +85,7 @@ pub fn clients<'a>(
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let (config, _) = crate::setup::load_config(config_path)?;
     let at = At::parse(args.at.as_deref())?;
-    let store = crate::setup::open_store(&config)?;
+    let store = crate::setup::read_store(&config)?;
     let store = store.lock().unwrap_or_else(|e| e.into_inner());
     let mut ctx = Context::new(&config, &store).context("reading imported sources")?;
     ctx.as_of = args.as_of;

@@ -37,7 +37,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         let ids = crate::setup::client_sources(&config, client, config_path)?;
         config.sources.retain(|s| ids.contains(&s.id));
     }
-    let store = crate::setup::open_store(&config)?;
+    let store = crate::setup::read_store(&config)?;
     let tokens = crate::setup::token_providers(&config).ok();
     let store = store.lock().unwrap_or_else(|e| e.into_inner());
     let history = store.last_successes()?;

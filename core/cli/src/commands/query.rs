@@ -54,7 +54,7 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 /// Prints the matching points.
 pub fn run(config: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let (config, _) = crate::setup::load_config(config)?;
-    let store = crate::setup::open_store(&config)?;
+    let store = crate::setup::read_store(&config)?;
     let query = PointQuery {
         metric: args.metric,
         sources: args.sources,

@@ -101,7 +101,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let month = args.month.as_deref().map(parse_month).transpose()?;
-    let store = crate::setup::open_store(&config)?;
+    let store = crate::setup::read_store(&config)?;
     let store = store.lock().unwrap_or_else(|e| e.into_inner());
     let ctx = Context::new(&config, &store).context("reading imported sources")?;
     let report = build(&ctx, &client, month, Utc::now())?;

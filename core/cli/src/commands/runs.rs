@@ -24,7 +24,7 @@ pub struct Args {
 pub fn run(config: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let (cfg, _) = crate::setup::load_config(config)?;
     let ids = args.filter.ids(&cfg, config)?;
-    let store = crate::setup::open_store(&cfg)?;
+    let store = crate::setup::read_store(&cfg)?;
     let store = store.lock().unwrap_or_else(|e| e.into_inner());
     let mut runs: Vec<RunRecord> = if ids.is_empty() {
         store.recent_runs(None, args.limit)?

@@ -90,6 +90,15 @@ const MIGRATIONS: &[&str] = &[
         (metric, source, start_ms, end_ms, entity_kind, entity_id, kind, value, unit, platform)
         WHERE dimensions = '{}';
     "#,
+    // 3: when the file was last found sound by `PRAGMA quick_check` and how
+    // long that took, which decide when a writer checks it again.
+    r#"
+    CREATE TABLE store_checks (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        checked_ms INTEGER NOT NULL,
+        took_ms    INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

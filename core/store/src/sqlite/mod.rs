@@ -5,6 +5,7 @@
 //! returned time are millisecond-precise.
 
 mod imports;
+mod integrity;
 mod latest;
 mod migrate;
 mod points;
@@ -24,7 +25,7 @@ pub use totals::TotalRow;
 use crate::StoreError;
 use chrono::{DateTime, Utc};
 use rusqlite::config::DbConfig;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
@@ -52,8 +53,10 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and migrates it to the
-    /// current schema, so every other method can assume the tables exist.
+    /// Opens (creating if needed) the database at `path` for writing: checks
+    /// it for damaged pages when a check is due (refusing a damaged file with
+    /// [`StoreError::Damaged`]) and migrates it to the current schema, so every
+    /// other method can assume the tables exist.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let label = path.display().to_string();
         let conn = Connection::open(path).map_err(|source| StoreError::Open {
@@ -61,6 +64,60 @@ impl SqliteStore {
             source,
         })?;
         SqliteStore::setup(conn, label)
+    }
+
+    /// Opens an existing database at `path` for reading only: no write of any
+    /// kind (no journal mode change, no migration, no integrity bookkeeping),
+    /// so `tally query`, goals and reports work on a file the user may not
+    /// write, such as a backup or the daemon's store. Writes through this
+    /// handle fail.
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+        let label = path.display().to_string();
+        let open_err = |source| StoreError::Open {
+            path: label.clone(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let version = |conn: &Connection| -> rusqlite::Result<i64> {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.pragma_query_value(None, "user_version", |row| row.get(0))
+        };
+        let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        let found = match version(&conn) {
+            Ok(found) => found,
+            // Reading a WAL file takes a `-shm` index beside it; with no
+            // writer about there is none, and a folder the user may not
+            // write cannot get one. Unchanging, the file reads without it.
+            Err(e) if cannot_index(&e) => {
+                conn = Connection::open_with_flags(
+                    immutable_uri(path),
+                    flags | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(open_err)?;
+                version(&conn).map_err(open_err)?
+            }
+            Err(e) => return Err(open_err(e)),
+        };
+        let known = migrate::latest_version();
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: label,
+                found,
+                known,
+            });
+        }
+        if found < known {
+            return Err(StoreError::Outdated {
+                path: label,
+                found,
+                known,
+            });
+        }
+        Ok(SqliteStore {
+            conn,
+            path: label,
+            open_runs: HashSet::new(),
+        })
     }
 
     /// A private database that vanishes when dropped, for tests and dry runs.
@@ -105,12 +162,36 @@ impl SqliteStore {
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
             .map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(64);
+        let now = Utc::now();
+        let checked = integrity::check_if_due(&conn, &path, now)?;
         migrate::migrate(&mut conn, &path)?;
+        if let Some(took) = checked {
+            integrity::record(&conn, &path, now, took)?;
+        }
         Ok(SqliteStore {
             conn,
             path,
             open_runs: HashSet::new(),
         })
+    }
+}
+
+/// Whether a read-only open failed for want of a writable `-shm` index.
+fn cannot_index(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode;
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen)
+    )
+}
+
+/// `file:///…?immutable=1`: SQLite reads the file without locks or `-shm`,
+/// trusting that nothing changes it meanwhile.
+fn immutable_uri(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match url::Url::from_file_path(&absolute) {
+        Ok(url) => format!("{url}?immutable=1"),
+        Err(()) => format!("file:{}?immutable=1", absolute.display()),
     }
 }
 
