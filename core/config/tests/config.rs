@@ -754,7 +754,7 @@ fn goal_references_and_metrics_are_checked() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         c.unconfigured_goal_sources(),
-        vec![config::UnconfiguredSource {
+        vec![tally_config::UnconfiguredSource {
             goal: "g".into(),
             source: "yt2".into(),
             hint: "; did you mean `yt`?".into(),

@@ -49,7 +49,7 @@ fn available_plugins(config_path: &Path) -> Vec<(&'static str, &'static str, Plu
             let file = library_file(krate);
             // Only a file that loads and holds the connector is offered.
             let found = dirs.iter().map(|d| d.join(&file)).find(|path| {
-                tally_runtime::plugin::open_plugin(path, None)
+                tally_host::plugin::open_plugin(path, None)
                     .is_ok_and(|p| p.connectors.iter().any(|c| c.describe().name == name))
             });
             (name, krate, found.map_or(Plugin::Missing, Plugin::Found))

@@ -363,7 +363,7 @@ async fn bodies_cut_short_by_the_platform_are_retried_and_the_pull_succeeds() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut config = String::from(
-        "[storage]\npath = \"tally.db\"\n\n[http]\nbackoff_base_ms = 10\nbackoff_max_ms = 50\n\n",
+        "[storage]\npath = \"tally.db\"\n\n[http]\nbackoff_base = \"10ms\"\nbackoff_max = \"50ms\"\n\n",
     );
     for n in 0..4 {
         config += &super::mastodon_source(
