@@ -27,7 +27,12 @@ pub struct Args {
 pub async fn run(config: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let runtime = crate::setup::runtime(config)?;
     let known = || {
-        let ids: Vec<&str> = runtime.config.sources.iter().map(|s| s.id.as_str()).collect();
+        let ids: Vec<&str> = runtime
+            .config
+            .sources
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect();
         ids.join(", ")
     };
     let mut sources = Vec::new();
