@@ -1,8 +1,8 @@
 //! The one connector API, shared by built-in connectors and dynamic plugins.
 
 use crate::error::ConnectorError;
-use crate::http::HttpClient;
-use crate::paginate::Paginator;
+use crate::http::{HttpClient, HttpClientExt, HttpRequest, HttpResponse};
+use crate::paginate::{Paginator, Step};
 use crate::point::Point;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -41,6 +41,9 @@ pub struct Description {
 }
 
 /// One key of `[sources.settings]`.
+///
+/// Connectors do not write these by hand: `#[derive(Settings)]` on the settings
+/// struct produces them from its fields and `///` docs (see [`Settings`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SettingSpec {
     /// The TOML key.
@@ -49,6 +52,9 @@ pub struct SettingSpec {
     pub required: bool,
     /// What it is, shown in errors and `tally connectors`.
     pub description: String,
+    /// The value used when the key is left out, as TOML text (`200`, `false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
 }
 
 impl SettingSpec {
@@ -58,6 +64,7 @@ impl SettingSpec {
             name: name.into(),
             required: true,
             description: description.into(),
+            default: None,
         }
     }
 
@@ -67,7 +74,32 @@ impl SettingSpec {
             name: name.into(),
             required: false,
             description: description.into(),
+            default: None,
         }
+    }
+
+    /// Records the value used when the key is left out, written as TOML would
+    /// show it (a JSON scalar is the same text: `200`, `false`, `"en"`).
+    pub fn with_default(mut self, value: &impl Serialize) -> SettingSpec {
+        self.default = serde_json::to_value(value).ok().map(|v| v.to_string());
+        self
+    }
+}
+
+/// A connector's `[sources.settings]` struct: how it decodes (serde) and what
+/// the host and the docs say about each key ([`Settings::specs`]).
+///
+/// Derive it (`#[derive(Deserialize, Settings)]`) rather than implement it: the
+/// derive reads each field's name, `///` doc and `#[serde(default)]`, so the list
+/// cannot drift from the struct. [`Settings::check`] is where a connector adds
+/// the rules serde cannot express (a channel id's shape).
+pub trait Settings: DeserializeOwned {
+    /// Every key, in field order.
+    fn specs() -> Vec<SettingSpec>;
+
+    /// Checks and normalises decoded settings; the default accepts them as they are.
+    fn check(self) -> Result<Self, ConnectorError> {
+        Ok(self)
     }
 }
 
@@ -160,6 +192,35 @@ pub enum AuthQuirk {
 }
 
 impl AuthKind {
+    /// A static key sent as the query parameter `param` (`key` for Google).
+    pub fn api_key_query(param: &str) -> AuthKind {
+        AuthKind::ApiKey {
+            query_param: Some(param.into()),
+            header: None,
+        }
+    }
+
+    /// OAuth2 authorization code with PKCE and no quirks; add quirks with [`AuthKind::quirk`].
+    pub fn oauth2(auth_url: &str, token_url: &str, scopes: &[&str]) -> AuthKind {
+        AuthKind::OAuth2 {
+            auth_url: auth_url.into(),
+            token_url: token_url.into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            pkce: true,
+            quirks: Vec::new(),
+        }
+    }
+
+    /// Adds a documented departure from RFC 6749; kinds without a token flow are unchanged.
+    pub fn quirk(mut self, quirk: AuthQuirk) -> AuthKind {
+        if let AuthKind::OAuth2 { quirks, .. } | AuthKind::ClientCredentials { quirks, .. } =
+            &mut self
+        {
+            quirks.push(quirk);
+        }
+        self
+    }
+
     /// The name used in `[sources.auth] kind = "..."`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -196,6 +257,19 @@ pub struct UsageHeaders {
     pub reset_encoding: ResetEncoding,
 }
 
+impl UsageHeaders {
+    /// The common `{prefix}limit`, `{prefix}remaining`, `{prefix}reset` triple
+    /// (`x-ratelimit-` for Mastodon and GitHub, `ratelimit-` for Bluesky).
+    pub fn prefixed(prefix: &str, reset_encoding: ResetEncoding) -> UsageHeaders {
+        UsageHeaders {
+            limit: format!("{prefix}limit"),
+            remaining: format!("{prefix}remaining"),
+            reset: format!("{prefix}reset"),
+            reset_encoding,
+        }
+    }
+}
+
 /// The encodings platforms use for "when does my budget come back".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -217,6 +291,17 @@ pub struct QuotaSpec {
     pub window: QuotaWindow,
     /// IANA time zone in which the window resets (`America/Los_Angeles`).
     pub timezone: String,
+}
+
+impl QuotaSpec {
+    /// `units` per `window`, resetting on the calendar of `timezone` (IANA name).
+    pub fn new(units: u64, window: QuotaWindow, timezone: &str) -> QuotaSpec {
+        QuotaSpec {
+            units,
+            window,
+            timezone: timezone.into(),
+        }
+    }
 }
 
 /// Length of a quota window, aligned to the calendar in the quota's time zone.
@@ -267,9 +352,50 @@ impl SourceContext<'_> {
         format!("{}{}", self.base_url.trim_end_matches('/'), path)
     }
 
+    /// GETs `base_url` joined with `path` (and its query), requires a 2xx and
+    /// decodes the JSON body; a non-2xx goes through the platform's error mapper
+    /// `on_error(path, status, body)` (see [`HttpClientExt::get_json_with`]).
+    pub async fn get_json<T, F>(
+        &self,
+        path: &str,
+        on_error: F,
+    ) -> Result<(T, HttpResponse), ConnectorError>
+    where
+        T: DeserializeOwned,
+        F: Fn(&str, u16, &[u8]) -> ConnectorError + Send,
+    {
+        let request = HttpRequest::get(self.url(path));
+        self.http.get_json_with(request, on_error).await
+    }
+
+    /// Decodes `[sources.settings]` and runs the struct's own [`Settings::check`].
+    pub fn checked_settings<T: Settings>(&self) -> Result<T, ConnectorError> {
+        self.settings::<T>()?.check()
+    }
+
     /// A paginator for the listing at `path`, capped at this source's `max_pages`.
     pub fn paginator(&self, path: &str) -> Paginator {
         Paginator::new(path, self.max_pages)
+    }
+
+    /// Walks the listing at `path` (under `base_url`; its URL path names the
+    /// listing in errors) from `first` (no cursor: the first page), capped at
+    /// this source's `max_pages`; see [`crate::paginate::walk`].
+    pub async fn paginate<T, Fetch, Fut, Each>(
+        &self,
+        path: &str,
+        first: Option<String>,
+        out: &mut dyn Emitter,
+        fetch: Fetch,
+        each: Each,
+    ) -> Result<(), ConnectorError>
+    where
+        Fetch: FnMut(Option<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<(T, Option<String>), ConnectorError>>,
+        Each: FnMut(T, &mut dyn Emitter) -> Result<Step, ConnectorError>,
+    {
+        let pages = self.paginator(&crate::error::url_path(&self.url(path)));
+        crate::paginate::walk(pages, first, out, fetch, each).await
     }
 }
 
@@ -352,6 +478,75 @@ impl Emitter for PointBuffer {
 }
 
 impl Description {
+    /// The start of a description: connector `name` (also its platform; change
+    /// it with [`Description::platform`]), the one-line summary and the
+    /// documented API root. Add metrics, settings, auth and the rate limit with
+    /// the other methods; [`Description::validate`] refuses one that lacks them.
+    pub fn new(name: &str, summary: &str, default_base_url: &str) -> Description {
+        Description {
+            name: name.into(),
+            platform: name.into(),
+            summary: summary.into(),
+            default_base_url: default_base_url.into(),
+            metrics: Vec::new(),
+            settings: Vec::new(),
+            auth: Vec::new(),
+            rate_limit: RateLimitSpec {
+                requests: 0,
+                per_seconds: 0,
+                burst: 0,
+            },
+            usage_headers: None,
+            quota: None,
+        }
+    }
+
+    /// The platform written on every point, when it differs from the name.
+    pub fn platform(mut self, platform: &str) -> Description {
+        self.platform = platform.into();
+        self
+    }
+
+    /// The canonical metrics the connector emits.
+    pub fn metrics<const N: usize>(mut self, metrics: [&str; N]) -> Description {
+        self.metrics = metrics.map(String::from).to_vec();
+        self
+    }
+
+    /// The keys of `[sources.settings]`, from the connector's settings struct.
+    pub fn settings<S: Settings>(mut self) -> Description {
+        self.settings = S::specs();
+        self
+    }
+
+    /// The auth kinds accepted; the first is the default.
+    pub fn auth<const N: usize>(mut self, kinds: [AuthKind; N]) -> Description {
+        self.auth = kinds.to_vec();
+        self
+    }
+
+    /// The documented rate: `requests` per `per_seconds`, `burst` back to back.
+    pub fn rate_limit(mut self, requests: u32, per_seconds: u32, burst: u32) -> Description {
+        self.rate_limit = RateLimitSpec {
+            requests,
+            per_seconds,
+            burst,
+        };
+        self
+    }
+
+    /// The headers the platform reports its remaining budget in.
+    pub fn usage_headers(mut self, headers: UsageHeaders) -> Description {
+        self.usage_headers = Some(headers);
+        self
+    }
+
+    /// A cost-unit budget.
+    pub fn quota(mut self, quota: QuotaSpec) -> Description {
+        self.quota = Some(quota);
+        self
+    }
+
     /// Checks that a description can be used by the host: a lower-case name, only
     /// canonical metrics, at least one auth kind, a usable rate. Plugins' descriptions
     /// arrive as data, so the host runs this before registering any connector.

@@ -56,6 +56,28 @@ pub enum ConnectorError {
     Other(String),
 }
 
+impl ConnectorError {
+    /// [`ConnectorError::Status`] for a non-2xx answer at `path`, quoting the
+    /// start of `body`: the error mapper for platforms without an error shape.
+    pub fn status(path: &str, status: u16, body: &[u8]) -> ConnectorError {
+        ConnectorError::Status {
+            path: path.to_string(),
+            status,
+            body: snippet(body),
+        }
+    }
+
+    /// [`ConnectorError::Decode`] for a body from `path` that is not the
+    /// documented JSON (`message` says how), quoting the start of `body`.
+    pub fn decode(path: &str, message: impl Into<String>, body: &[u8]) -> ConnectorError {
+        ConnectorError::Decode {
+            path: path.to_string(),
+            message: message.into(),
+            body: snippet(body),
+        }
+    }
+}
+
 /// The path of a URL without scheme, host or query, safe to print (queries carry keys).
 pub fn url_path(url: &str) -> String {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);

@@ -194,22 +194,37 @@ pub trait HttpClient: Send + Sync {
 /// Conveniences every connector would otherwise rewrite.
 #[async_trait]
 pub trait HttpClientExt: HttpClient {
-    /// GETs `url`, requires a 2xx, and decodes the JSON body into `T`.
+    /// GETs (or POSTs) `request`, requires a 2xx, and decodes the JSON body into `T`.
     ///
     /// Errors name the URL path and, for a bad body, what was wrong with it (an HTML
-    /// error page, truncated JSON, a missing field).
+    /// error page, truncated JSON, a missing field). A non-2xx becomes
+    /// [`crate::ConnectorError::Status`] with the start of the body; use
+    /// [`HttpClientExt::get_json_with`] to read the platform's own error shape.
     async fn get_json<T: DeserializeOwned>(
         &self,
         request: HttpRequest,
     ) -> Result<(T, HttpResponse), crate::ConnectorError> {
-        let response = self.send(request.clone()).await?;
+        self.get_json_with(request, crate::ConnectorError::status)
+            .await
+    }
+
+    /// As [`HttpClientExt::get_json`], with a non-2xx answer turned into an
+    /// error by `on_error(path, status, body)`: the platform's error mapper,
+    /// which reads its error body (Google's `reason`, Mastodon's `error`) and
+    /// says what to do.
+    async fn get_json_with<T, F>(
+        &self,
+        request: HttpRequest,
+        on_error: F,
+    ) -> Result<(T, HttpResponse), crate::ConnectorError>
+    where
+        T: DeserializeOwned,
+        F: Fn(&str, u16, &[u8]) -> crate::ConnectorError + Send,
+    {
         let path = crate::error::url_path(&request.url);
+        let response = self.send(request).await?;
         if !response.is_success() {
-            return Err(crate::ConnectorError::Status {
-                path,
-                status: response.status,
-                body: crate::error::snippet(&response.body),
-            });
+            return Err(on_error(&path, response.status, &response.body));
         }
         let value = decode_json(&path, &response.body)?;
         Ok((value, response))
@@ -224,9 +239,6 @@ pub fn decode_json<T: DeserializeOwned>(
     path: &str,
     body: &[u8],
 ) -> Result<T, crate::ConnectorError> {
-    serde_json::from_slice(body).map_err(|e| crate::ConnectorError::Decode {
-        path: path.to_string(),
-        message: e.to_string(),
-        body: crate::error::snippet(body),
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| crate::ConnectorError::decode(path, e.to_string(), body))
 }

@@ -18,14 +18,16 @@ pub mod schema;
 
 pub use connector::{
     AuthKind, AuthQuirk, Connector, Description, Emitter, PointBuffer, QuotaSpec, QuotaWindow,
-    RateLimitSpec, ResetEncoding, SettingSpec, SourceContext, UsageHeaders,
+    RateLimitSpec, ResetEncoding, SettingSpec, Settings, SourceContext, UsageHeaders,
 };
 pub use error::ConnectorError;
 pub use http::{HttpClient, HttpClientExt, HttpError, HttpRequest, HttpResponse, Method};
-pub use paginate::Paginator;
+pub use paginate::{Paginator, Step};
 pub use point::{Entity, EntityKind, Point, PointTime};
 pub use schema::{
     FunnelStage, MetricKind, MetricSpec, SchemaError, Unit, UnitClass, CANONICAL_METRICS,
 };
 /// Re-exported so connectors can build points without depending on `smol_str` themselves.
 pub use smol_str::SmolStr;
+/// `#[derive(Settings)]`: a settings struct's fields and docs become its [`SettingSpec`]s.
+pub use tally_model_derive::Settings;

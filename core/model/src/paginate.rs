@@ -1,7 +1,9 @@
 //! Cursor bookkeeping shared by every paginated connector.
 
-use crate::error::ConnectorError;
+use crate::connector::Emitter;
+use crate::error::{url_path, ConnectorError};
 use std::collections::HashSet;
+use std::future::Future;
 
 /// Follows next-page cursors (page tokens, `Link` URLs, `max_id`s) and stops a
 /// platform bug from turning into an endless loop: a cursor seen twice is an error,
@@ -61,6 +63,57 @@ impl Paginator {
     }
 }
 
+/// What a connector decided after reading one page, returned by the `each`
+/// function given to [`walk`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Go on to the next page, if there is one. With a state, everything emitted
+    /// so far is checkpointed with it once the next page is known to exist (see
+    /// [`Emitter::checkpoint`]), so a pull killed later resumes there.
+    Continue(Option<serde_json::Value>),
+    /// The connector has what it needs (a cap reached, seen items): stop here.
+    Stop,
+}
+
+/// Owns a paginated listing's loop: `fetch(cursor)` gets one page (`None`: the
+/// first) and the cursor of the next (page token, next URL, `max_id`; `None` or
+/// empty at the end); `each(page, out)` emits what the page holds and says
+/// whether to go on.
+///
+/// `pages` refuses a cursor it has already seen and stops at its page cap, both
+/// as [`ConnectorError::Pagination`] naming the listing's path, so a platform
+/// bug never turns into an endless (or quota-eating) loop. Fetching and
+/// handling are two functions so the fetch future borrows nothing mutable and
+/// stays `Send` inside a connector's `pull`.
+pub async fn walk<T, Fetch, Fut, Each>(
+    mut pages: Paginator,
+    first: Option<String>,
+    out: &mut dyn Emitter,
+    mut fetch: Fetch,
+    mut each: Each,
+) -> Result<(), ConnectorError>
+where
+    Fetch: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(T, Option<String>), ConnectorError>>,
+    Each: FnMut(T, &mut dyn Emitter) -> Result<Step, ConnectorError>,
+{
+    let mut cursor = first;
+    loop {
+        let (page, next) = fetch(cursor.take()).await?;
+        let checkpoint = match each(page, out)? {
+            Step::Stop => return Ok(()),
+            Step::Continue(checkpoint) => checkpoint,
+        };
+        match pages.advance(next)? {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
+        }
+        if let Some(state) = checkpoint {
+            out.checkpoint(state)?;
+        }
+    }
+}
+
 /// The target of the `rel="next"` link in an RFC 8288 `Link` header, if there is one.
 ///
 /// Mastodon, GitHub and others paginate with
@@ -77,6 +130,54 @@ pub fn next_link(link_header: &str) -> Option<String> {
         .into_iter()
         .find(|link| link.rels().any(|rel| rel.eq_ignore_ascii_case("next")))
         .map(|link| link.target)
+}
+
+/// Where a listing continues, from the `Link` header of the response to `url`:
+/// the `rel="next"` target ([`next_link`]), for the pagination of Mastodon,
+/// GitHub and other RFC 8288 APIs.
+///
+/// A `/`-rooted target is resolved against `base_url`'s origin. A target on
+/// another origin than `base_url` is refused with a [`ConnectorError::Pagination`]
+/// naming `url`'s path: the host would send the source's credential along with it.
+pub fn next_link_within(
+    link_header: Option<&str>,
+    base_url: &str,
+    url: &str,
+) -> Result<Option<String>, ConnectorError> {
+    let Some(next) = link_header.and_then(next_link) else {
+        return Ok(None);
+    };
+    let origin = origin(base_url).unwrap_or(base_url);
+    if next.starts_with('/') && !next.starts_with("//") {
+        return Ok(Some(format!("{origin}{next}")));
+    }
+    match origin_of_link(&next) {
+        Some(link_origin) if link_origin.eq_ignore_ascii_case(origin) => Ok(Some(next)),
+        _ => Err(ConnectorError::Pagination {
+            path: url_path(url),
+            message: format!(
+                "the next-page link points outside {origin} ({}); not following it, so the source's credential stays with its instance",
+                url_path(&next)
+            ),
+        }),
+    }
+}
+
+/// `scheme://authority` of an absolute URL.
+fn origin(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(&url[..url.len() - rest.len() + authority_len])
+}
+
+/// [`origin`], only for URLs with an http(s) scheme.
+fn origin_of_link(url: &str) -> Option<&str> {
+    let lower = url.get(..8)?.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        origin(url)
+    } else {
+        None
+    }
 }
 
 /// Percent-encodes a value for a URL query (`acct=user%40example.social`): every byte
@@ -298,5 +399,55 @@ mod tests {
         );
         assert_eq!(encode_query_value("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
         assert_eq!(encode_query_value("CAUQAA-_.~"), "CAUQAA-_.~");
+    }
+
+    #[test]
+    fn next_link_within_follows_same_origin_links_only() {
+        let base = "https://mastodon.example";
+        let url = "https://mastodon.example/api/v1/accounts/1/statuses?limit=40";
+        let link = r#"<https://mastodon.example/api/v1/accounts/1/statuses?max_id=7163058>; rel="next", <https://mastodon.example/api/v1/accounts/1/statuses?min_id=7275607>; rel="prev""#;
+        assert_eq!(
+            next_link_within(Some(link), base, url).unwrap().as_deref(),
+            Some("https://mastodon.example/api/v1/accounts/1/statuses?max_id=7163058")
+        );
+        assert_eq!(
+            next_link_within(
+                Some(r#"</api/v1/accounts/1/statuses?max_id=5>; rel="next""#),
+                "http://127.0.0.1:9/",
+                url
+            )
+            .unwrap(),
+            Some("http://127.0.0.1:9/api/v1/accounts/1/statuses?max_id=5".into())
+        );
+        assert_eq!(next_link_within(None, base, url).unwrap(), None);
+        assert_eq!(
+            next_link_within(
+                Some(r#"<https://mastodon.example/x?min_id=1>; rel="prev""#),
+                base,
+                url
+            )
+            .unwrap(),
+            None
+        );
+        let e = next_link_within(
+            Some(r#"<https://evil.example/api/v1/x?max_id=1>; rel="next""#),
+            base,
+            url,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("pagination of /api/v1/accounts/1/statuses stopped")
+                && e.contains("outside https://mastodon.example")
+                && e.contains("/api/v1/x"),
+            "{e}"
+        );
+        assert!(next_link_within(Some(r#"<//evil.example/x>; rel="next""#), base, url).is_err());
+        assert!(next_link_within(
+            Some(r#"<https://mastodon.example.evil/x>; rel="next""#),
+            base,
+            url
+        )
+        .is_err());
     }
 }

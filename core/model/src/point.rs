@@ -123,6 +123,31 @@ pub struct Point {
 }
 
 impl Point {
+    /// One gauge at `now` per `(metric, raw name, value)` of one entity, in
+    /// order; a `None` value (a count the platform hides or does not send) gives
+    /// no point, because absent is not zero.
+    pub fn gauges<'a>(
+        platform: &str,
+        entity: &Entity,
+        now: DateTime<Utc>,
+        values: impl IntoIterator<Item = (&'a str, &'a str, Option<f64>)>,
+    ) -> Vec<Point> {
+        values
+            .into_iter()
+            .filter_map(|(metric, raw, value)| {
+                let value = value?;
+                Some(Point::new(
+                    platform,
+                    metric,
+                    raw,
+                    entity.clone(),
+                    value,
+                    PointTime::At(now),
+                ))
+            })
+            .collect()
+    }
+
     /// A point whose unit comes from the registry and whose kind follows its time
     /// (an instant makes a gauge, a period a sum). Validation happens in the host.
     pub fn new(

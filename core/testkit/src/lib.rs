@@ -27,7 +27,7 @@ use tally_config::secret::Secret;
 use tally_host::http::{HostHttp, HttpSettings, MemoryLedger, SourceHttp, SourceHttpSpec};
 use tally_model::{
     AuthKind, Connector, ConnectorError, Description, HttpClient, HttpError, HttpRequest,
-    HttpResponse, Point, PointBuffer, PointTime, SourceContext,
+    HttpResponse, Point, PointBuffer, PointTime, Settings, SourceContext,
 };
 
 pub mod conformance;
@@ -306,23 +306,82 @@ impl<C: HttpClient> HttpClient for Recording<C> {
     }
 }
 
-/// Checks a connector's `sample.toml` against its description and returns the
-/// sample's `[sources.settings]` as JSON, for the connector's own checks of its
-/// settings struct.
+/// Checks, in one call from a connector's tests, that its settings are
+/// documented once and everywhere alike, and returns `sample.toml`'s settings
+/// decoded (and [`Settings::check`]ed) as `S`.
 ///
-/// The sample is documentation users copy, so it must not drift: exactly one
-/// `[[sources]]` block naming this connector, only settings the description
-/// declares, every declared setting shown (required ones uncommented, optional
-/// ones at least as `# name = ...`), and an auth kind, if given, that is the
-/// connector's default.
-pub fn sample_settings(description: &Description, sample: &str) -> serde_json::Value {
-    let parsed: toml::Table = toml::from_str(sample).expect("sample.toml parses");
-    let sources = parsed["sources"].as_array().expect("a [[sources]] array");
-    assert_eq!(sources.len(), 1, "sample.toml holds one [[sources]] block");
-    let source = sources[0].as_table().expect("[[sources]] is a table");
+/// `S`'s fields and `///` docs are the source (`#[derive(Settings)]`); then:
+/// - `describe().settings` is exactly `S::specs()`;
+/// - `sample.toml` (in `crate_dir`, pass `env!("CARGO_MANIFEST_DIR")`) holds one
+///   `[[sources]]` block naming the connector, with only declared settings,
+///   every required one uncommented, every optional one at least as
+///   `# name = value` where `value` is its default, and an auth kind, if given,
+///   that is the connector's default;
+/// - README.md's `## Settings` table (`| key | required | default | meaning |`)
+///   lists every setting once, in order, with the same required flag, default
+///   and meaning (the field's doc).
+///
+/// A mismatch panics naming the file, the line and what to change.
+pub fn assert_settings_documented<S: Settings>(connector: &dyn Connector, crate_dir: &str) -> S {
+    let description = connector.describe();
+    let specs = S::specs();
     assert_eq!(
-        source["connector"].as_str(),
-        Some(description.name.as_str())
+        description.settings, specs,
+        "describe().settings of `{}` must be the settings struct's own list: use `.settings::<Settings>()`",
+        description.name
+    );
+    let dir = std::path::Path::new(crate_dir);
+    let settings = sample_settings(
+        &description,
+        &read(&dir.join("sample.toml")),
+        &dir.join("sample.toml"),
+    );
+    readme_settings(
+        &specs,
+        &read(&dir.join("README.md")),
+        &dir.join("README.md"),
+    );
+    let decoded: S = serde_json::from_value(settings).unwrap_or_else(|e| {
+        panic!(
+            "{}/sample.toml: [sources.settings] does not decode: {e}",
+            dir.display()
+        )
+    });
+    decoded.check().unwrap_or_else(|e| {
+        panic!(
+            "{}/sample.toml: [sources.settings] is refused: {e}",
+            dir.display()
+        )
+    })
+}
+
+/// A file's text, or a panic naming it.
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("could not read {}: {e}", path.display()))
+}
+
+/// Checks `sample.toml` against the description (see
+/// [`assert_settings_documented`]) and returns its `[sources.settings]` as JSON.
+fn sample_settings(
+    description: &Description,
+    sample: &str,
+    file: &std::path::Path,
+) -> serde_json::Value {
+    let file = file.display();
+    let parsed: toml::Table =
+        toml::from_str(sample).unwrap_or_else(|e| panic!("{file} does not parse: {e}"));
+    let sources = parsed
+        .get("sources")
+        .and_then(toml::Value::as_array)
+        .unwrap_or_else(|| panic!("{file} has no [[sources]] block"));
+    assert_eq!(sources.len(), 1, "{file} must hold one [[sources]] block");
+    let source = &sources[0];
+    assert_eq!(
+        source.get("connector").and_then(toml::Value::as_str),
+        Some(description.name.as_str()),
+        "{file}: the [[sources]] block must say connector = \"{}\"",
+        description.name
     );
     let empty = toml::Table::new();
     let settings = source
@@ -332,18 +391,42 @@ pub fn sample_settings(description: &Description, sample: &str) -> serde_json::V
     for key in settings.keys() {
         assert!(
             description.settings.iter().any(|s| &s.name == key),
-            "sample key `{key}` is not in describe().settings"
+            "{file}: setting `{key}` is not a field of the settings struct"
         );
     }
     for spec in &description.settings {
-        let shown =
-            settings.contains_key(&spec.name) || sample.contains(&format!("# {} = ", spec.name));
-        assert!(shown, "setting `{}` is missing from sample.toml", spec.name);
-        assert!(
-            !spec.required || settings.contains_key(&spec.name),
-            "required `{}` must be uncommented in sample.toml",
-            spec.name
-        );
+        let commented = sample.lines().position(|line| {
+            line.trim_start()
+                .starts_with(&format!("# {} = ", spec.name))
+        });
+        match (settings.get(&spec.name), commented) {
+            (Some(_), _) => {}
+            (None, _) if spec.required => {
+                panic!(
+                    "{file}: required setting `{}` must be uncommented",
+                    spec.name
+                )
+            }
+            (None, None) => panic!(
+                "{file}: setting `{}` is missing; show it as `# {} = {}`",
+                spec.name,
+                spec.name,
+                spec.default.as_deref().unwrap_or("...")
+            ),
+            (None, Some(at)) => {
+                let line = sample.lines().nth(at).unwrap_or_default();
+                let shown = line.split_once(" = ").map_or("", |(_, v)| v.trim());
+                if let Some(default) = &spec.default {
+                    assert_eq!(
+                        shown,
+                        default,
+                        "{file}:{}: `{}` is shown with {shown}, but its default is {default}",
+                        at + 1,
+                        spec.name
+                    );
+                }
+            }
+        }
     }
     let auth = source
         .get("auth")
@@ -351,8 +434,58 @@ pub fn sample_settings(description: &Description, sample: &str) -> serde_json::V
         .and_then(toml::Value::as_str);
     assert!(
         auth.is_none_or(|k| k == description.auth[0].name()),
-        "sample.toml's auth kind {auth:?} is not the connector's default `{}`",
+        "{file}: auth kind {auth:?} is not the connector's default `{}`",
         description.auth[0].name()
     );
-    serde_json::to_value(settings).expect("settings convert to JSON")
+    serde_json::to_value(settings).unwrap_or_else(|e| panic!("{file}: settings as JSON: {e}"))
+}
+
+/// Checks the README's `## Settings` table against `specs`.
+fn readme_settings(specs: &[tally_model::SettingSpec], readme: &str, file: &std::path::Path) {
+    let file = file.display();
+    let Some(start) = readme.lines().position(|l| l.trim() == "## Settings") else {
+        panic!("{file} has no `## Settings` section");
+    };
+    let rows: Vec<(usize, Vec<String>)> = readme
+        .lines()
+        .enumerate()
+        .skip(start + 1)
+        .skip_while(|(_, l)| !l.starts_with('|'))
+        .take_while(|(_, l)| l.starts_with('|'))
+        .map(|(at, l)| {
+            let cells = l.trim().trim_matches('|').split('|');
+            (at + 1, cells.map(|c| c.trim().to_string()).collect())
+        })
+        .collect();
+    let header: Vec<&str> = rows
+        .first()
+        .map_or(Vec::new(), |(_, h)| h.iter().map(String::as_str).collect());
+    assert_eq!(
+        header,
+        ["key", "required", "default", "meaning"],
+        "{file}:{}: the settings table's columns must be key | required | default | meaning",
+        start + 1
+    );
+    let rows = &rows[2.min(rows.len())..];
+    let keys: Vec<&str> = rows.iter().map(|(_, r)| r[0].trim_matches('`')).collect();
+    let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        keys,
+        names,
+        "{file}:{}: the settings table must list the settings struct's fields, in order",
+        start + 1
+    );
+    for ((line, row), spec) in rows.iter().zip(specs) {
+        let want = [
+            if spec.required { "yes" } else { "no" },
+            spec.default.as_deref().unwrap_or(""),
+            spec.description.as_str(),
+        ];
+        let got: Vec<&str> = row.iter().skip(1).map(String::as_str).collect();
+        assert_eq!(
+            got, want,
+            "{file}:{line}: `{}` must read required | default | meaning as the field's `///` doc and serde default say",
+            spec.name
+        );
+    }
 }
