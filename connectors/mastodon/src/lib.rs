@@ -30,20 +30,13 @@ mod resume;
 pub use resume::DEFAULT_LOOKBACK_DAYS;
 
 use async_trait::async_trait;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::HashSet;
-use tally_model::error::{snippet, url_path};
-use tally_model::http::decode_json;
-use tally_model::paginate::encode_query_value;
+use tally_model::paginate::{encode_query_value, next_link_within, Step};
 use tally_model::{
-    AuthKind, Connector, ConnectorError, Description, Emitter, HttpRequest, HttpResponse,
-    RateLimitSpec, ResetEncoding, SettingSpec, SourceContext, UsageHeaders,
+    AuthKind, Connector, ConnectorError, Description, Emitter, HttpClientExt, HttpRequest,
+    ResetEncoding, Settings, SourceContext, UsageHeaders,
 };
-
-/// The sample `[[sources]]` block from this crate's `sample.toml`, for
-/// `config.example.toml` and `tally connectors`.
-pub const SAMPLE_CONFIG: &str = include_str!("../sample.toml");
 
 /// Most statuses Mastodon returns per page.
 const PAGE_SIZE: u32 = 40;
@@ -52,21 +45,17 @@ const PAGE_SIZE: u32 = 40;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Mastodon;
 
-/// The Mastodon connector, boxed for registration with the host.
-pub fn connector() -> Box<dyn Connector> {
-    Box::new(Mastodon)
-}
-
 /// `[sources.settings]` of a Mastodon source.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Settings)]
 #[serde(deny_unknown_fields)]
+#[settings(check = "MastodonSettings::checked")]
 pub struct MastodonSettings {
-    /// The account: `user` on the instance at `base_url`, or `user@instance` (a remote account shows the counts `base_url`'s instance knows; point `base_url` at its home instance for exact numbers).
+    /// `user` on the `base_url` instance, or `user@instance`. A leading `@` is ignored.
     pub acct: String,
-    /// How many of the latest statuses get per-status favourites, boosts and replies (default 200; 0 turns per-status statistics off).
+    /// How many of the latest statuses get per-status statistics; `0` turns them off.
     #[serde(default = "default_max_statuses")]
     pub max_statuses: u32,
-    /// Leave replies to other accounts out of the per-status statistics (default false).
+    /// Leave replies to other accounts out of the per-status statistics.
     #[serde(default)]
     pub exclude_replies: bool,
 }
@@ -76,10 +65,9 @@ fn default_max_statuses() -> u32 {
 }
 
 impl MastodonSettings {
-    /// Decodes and checks the source's settings; a leading `@` on `acct` is dropped.
-    pub fn from_context(ctx: &SourceContext<'_>) -> Result<MastodonSettings, ConnectorError> {
-        let settings: MastodonSettings = ctx.settings()?;
-        let acct = settings.acct.trim().trim_start_matches('@');
+    /// Checks `acct` is an account address; a leading `@` is dropped.
+    fn checked(self) -> Result<MastodonSettings, ConnectorError> {
+        let acct = self.acct.trim().trim_start_matches('@');
         if let Some((_, rest)) = acct.split_once("://") {
             let hint = match rest.split_once("/@") {
                 Some((host, user)) => {
@@ -102,12 +90,12 @@ impl MastodonSettings {
         if !well_formed {
             return Err(ConnectorError::Settings(format!(
                 "acct `{}` is not an account address; write `user` or `user@instance.example`",
-                settings.acct
+                self.acct
             )));
         }
         Ok(MastodonSettings {
             acct: acct.to_string(),
-            ..settings
+            ..self
         })
     }
 }
@@ -115,63 +103,35 @@ impl MastodonSettings {
 #[async_trait]
 impl Connector for Mastodon {
     fn describe(&self) -> Description {
-        Description {
-            name: "mastodon".into(),
-            platform: parse::PLATFORM.into(),
-            summary: "Mastodon account followers, following and posts, plus favourites, boosts and replies of the latest statuses (any instance)".into(),
-            default_base_url: "https://mastodon.social".into(),
-            metrics: [
-                "audience.followers",
-                "audience.following",
-                "content.posts",
-                "engagement.likes",
-                "engagement.shares",
-                "engagement.comments",
-            ]
-            .map(String::from)
-            .to_vec(),
-            settings: vec![
-                SettingSpec::required(
-                    "acct",
-                    "the account, `user` on the base_url instance or `user@instance`",
-                ),
-                SettingSpec::optional(
-                    "max_statuses",
-                    "how many of the latest statuses get per-status favourites, boosts and replies (default 200; 0 = none)",
-                ),
-                SettingSpec::optional(
-                    "exclude_replies",
-                    "leave replies to other accounts out of the per-status statistics (default false)",
-                ),
-            ],
-            auth: vec![
-                AuthKind::None,
-                AuthKind::Bearer,
-                AuthKind::OAuth2 {
-                    auth_url: "https://mastodon.social/oauth/authorize".into(),
-                    token_url: "https://mastodon.social/oauth/token".into(),
-                    scopes: vec!["read:accounts".into(), "read:statuses".into()],
-                    pkce: true,
-                    quirks: vec![],
-                },
-            ],
-            rate_limit: RateLimitSpec {
-                requests: 300,
-                per_seconds: 300,
-                burst: 30,
-            },
-            usage_headers: Some(UsageHeaders {
-                limit: "x-ratelimit-limit".into(),
-                remaining: "x-ratelimit-remaining".into(),
-                reset: "x-ratelimit-reset".into(),
-                reset_encoding: ResetEncoding::Iso8601,
-            }),
-            quota: None,
-        }
+        Description::new(
+            "mastodon",
+            "Mastodon account followers, following and posts, plus favourites, boosts and replies of the latest statuses (any instance)",
+            "https://mastodon.social",
+        )
+        .metrics([
+            "audience.followers",
+            "audience.following",
+            "content.posts",
+            "engagement.likes",
+            "engagement.shares",
+            "engagement.comments",
+        ])
+        .settings::<MastodonSettings>()
+        .auth([
+            AuthKind::None,
+            AuthKind::Bearer,
+            AuthKind::oauth2(
+                "https://mastodon.social/oauth/authorize",
+                "https://mastodon.social/oauth/token",
+                &["read:accounts", "read:statuses"],
+            ),
+        ])
+        .rate_limit(300, 300, 30)
+        .usage_headers(UsageHeaders::prefixed("x-ratelimit-", ResetEncoding::Iso8601))
     }
 
     async fn check(&self, ctx: &SourceContext<'_>) -> Result<String, ConnectorError> {
-        let settings = MastodonSettings::from_context(ctx)?;
+        let settings: MastodonSettings = ctx.checked_settings()?;
         let account = lookup(ctx, &settings).await?;
         Ok(format!(
             "account @{} ({} followers)",
@@ -184,57 +144,68 @@ impl Connector for Mastodon {
         ctx: &SourceContext<'_>,
         out: &mut dyn Emitter,
     ) -> Result<(), ConnectorError> {
-        let settings = MastodonSettings::from_context(ctx)?;
+        let settings: MastodonSettings = ctx.checked_settings()?;
         let account = lookup(ctx, &settings).await?;
         for point in parse::account_points(&account, ctx.now) {
             out.emit(point)?;
         }
-        let max = settings.max_statuses as usize;
-        if max == 0 {
+        if settings.max_statuses == 0 {
             return Ok(());
         }
         let mut state = resume::State::load(ctx.state);
-        let walk = resume::Walk::new(&state, ctx.since, max, ctx.lookback_days, ctx.now);
+        let walk = resume::Walk::new(
+            &state,
+            ctx.since,
+            settings.max_statuses as usize,
+            ctx.lookback_days,
+            ctx.now,
+        );
         // A backfill starts from the top; otherwise an interrupted pull resumes.
         let cursor = state.cursor.take().filter(|_| ctx.since.is_none());
         let (mut read, mut newest) = match &cursor {
             Some(c) => (c.read, c.newest_id.clone()),
             None => (0, None),
         };
-
         let path = format!(
             "/api/v1/accounts/{}/statuses",
             encode_query_value(&account.id)
         );
-        let mut url = ctx.url(&format!(
-            "{path}?limit={}&exclude_reblogs=true{}{}",
-            if ctx.since.is_some() {
-                PAGE_SIZE
-            } else {
-                settings.max_statuses.min(PAGE_SIZE)
-            },
-            if settings.exclude_replies {
-                "&exclude_replies=true"
-            } else {
-                ""
-            },
-            cursor
-                .as_ref()
-                .map(|c| format!("&max_id={}", encode_query_value(&c.max_id)))
-                .unwrap_or_default()
+        let limit = match ctx.since {
+            Some(_) => PAGE_SIZE,
+            None => settings.max_statuses.min(PAGE_SIZE),
+        };
+        let replies = if settings.exclude_replies {
+            "&exclude_replies=true"
+        } else {
+            ""
+        };
+        let resume_at = cursor.map(|c| format!("&max_id={}", encode_query_value(&c.max_id)));
+        let first = ctx.url(&format!(
+            "{path}?limit={limit}&exclude_reblogs=true{replies}{}",
+            resume_at.unwrap_or_default()
         ));
-        let mut pages = ctx.paginator(&url_path(&url));
         let mut seen = HashSet::new();
-        loop {
-            let (statuses, response) = get::<Vec<parse::Status>>(ctx, &url).await?;
+        let fetch = |next: Option<String>| {
+            let url = next.unwrap_or_else(|| first.clone());
+            async move {
+                let (statuses, response) = ctx
+                    .http
+                    .get_json_with::<Vec<parse::Status>, _>(
+                        HttpRequest::get(&url),
+                        parse::error_for,
+                    )
+                    .await?;
+                let next = next_link_within(response.header("link"), ctx.base_url, &url)?;
+                Ok((statuses, next))
+            }
+        };
+        let each = |statuses: Vec<parse::Status>, out: &mut dyn Emitter| {
             let Some(last) = statuses.last().map(|s| s.id.clone()) else {
-                finish(out, state, newest);
-                return Ok(());
+                return Ok(Step::Stop);
             };
             for status in &statuses {
                 if !walk.wants(&status.id, status.created_at, read) {
-                    finish(out, state, newest);
-                    return Ok(());
+                    return Ok(Step::Stop);
                 }
                 if newest
                     .as_deref()
@@ -252,41 +223,23 @@ impl Connector for Mastodon {
                     out.emit(point)?;
                 }
             }
-            let next =
-                parse::next_page(response.header("link"), ctx.base_url).map_err(|message| {
-                    ConnectorError::Pagination {
-                        path: url_path(&url),
-                        message,
-                    }
-                })?;
-            match pages.advance(next)? {
-                Some(next) => {
-                    // Everything up to this page is committed with where to go on.
-                    let mut progress = state.clone();
-                    progress.cursor = Some(resume::Cursor {
-                        max_id: last,
-                        newest_id: newest.clone(),
-                        read,
-                    });
-                    out.checkpoint(progress.to_json())?;
-                    url = next;
-                }
-                None => {
-                    finish(out, state, newest);
-                    return Ok(());
-                }
-            }
+            // Everything up to this page is committed with where to go on.
+            let mut progress = state.clone();
+            progress.cursor = Some(resume::Cursor {
+                max_id: last,
+                newest_id: newest.clone(),
+                read,
+            });
+            Ok(Step::Continue(Some(progress.to_json())))
+        };
+        ctx.paginate(&path, None, out, fetch, each).await?;
+        state.cursor = None;
+        if newest.is_some() {
+            state.newest_id = newest;
         }
+        out.save_state(state.to_json());
+        Ok(())
     }
-}
-
-/// Saves the state of a completed pull: no cursor, and the newest status seen.
-fn finish(out: &mut dyn Emitter, mut state: resume::State, newest: Option<String>) {
-    state.cursor = None;
-    if newest.is_some() {
-        state.newest_id = newest;
-    }
-    out.save_state(state.to_json());
 }
 
 /// `accounts/lookup` for the configured acct.
@@ -294,51 +247,30 @@ async fn lookup(
     ctx: &SourceContext<'_>,
     settings: &MastodonSettings,
 ) -> Result<parse::Account, ConnectorError> {
-    let url = ctx.url(&format!(
+    let path = format!(
         "/api/v1/accounts/lookup?acct={}",
         encode_query_value(&settings.acct)
-    ));
-    let acct = &settings.acct;
-    let (account, _) = match get::<parse::Account>(ctx, &url).await {
+    );
+    let (acct, base) = (&settings.acct, ctx.base_url);
+    let account: parse::Account = match ctx.get_json(&path, parse::error_for).await {
         Err(ConnectorError::Status { status: 404, .. }) => {
             return Err(ConnectorError::NotFound(format!(
-                "account @{acct} does not exist on {} (or the instance cannot resolve it)",
-                ctx.base_url
+                "account @{acct} does not exist on {base} (or the instance cannot resolve it)"
             )))
         }
         Err(ConnectorError::Status { status: 410, .. }) => {
             return Err(ConnectorError::NotFound(format!(
-                "account @{acct} is gone from {} (suspended or deleted)",
-                ctx.base_url
+                "account @{acct} is gone from {base} (suspended or deleted)"
             )))
         }
-        other => other?,
+        other => other?.0,
     };
     if account.suspended == Some(true) {
         return Err(ConnectorError::NotFound(format!(
-            "account @{acct} is suspended on {}; its counts are not published",
-            ctx.base_url
+            "account @{acct} is suspended on {base}; its counts are not published"
         )));
     }
     Ok(account)
-}
-
-/// Sends a GET and decodes its JSON; a non-2xx keeps Mastodon's own `error` message.
-async fn get<T: DeserializeOwned>(
-    ctx: &SourceContext<'_>,
-    url: &str,
-) -> Result<(T, HttpResponse), ConnectorError> {
-    let path = url_path(url);
-    let response = ctx.http.send(HttpRequest::get(url)).await?;
-    if !response.is_success() {
-        return Err(ConnectorError::Status {
-            path,
-            status: response.status,
-            body: parse::error_message(&response.body).unwrap_or_else(|| snippet(&response.body)),
-        });
-    }
-    let value = decode_json(&path, &response.body)?;
-    Ok((value, response))
 }
 
 #[cfg(test)]
@@ -347,10 +279,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sample_config_matches_the_description() {
-        let settings = tally_testkit::sample_settings(&Mastodon.describe(), SAMPLE_CONFIG);
-        let parsed: MastodonSettings = serde_json::from_value(settings).unwrap();
-        assert_eq!((parsed.max_statuses, parsed.exclude_replies), (200, false));
+    fn settings_are_documented_once() {
+        let sample: MastodonSettings =
+            tally_testkit::assert_settings_documented(&Mastodon, env!("CARGO_MANIFEST_DIR"));
+        assert_eq!((sample.max_statuses, sample.exclude_replies), (200, false));
     }
 
     #[test]

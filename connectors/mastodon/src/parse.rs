@@ -6,7 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use tally_model::{Entity, EntityKind, Point, PointTime};
+use tally_model::error::snippet;
+use tally_model::{ConnectorError, Entity, EntityKind, Point};
 
 /// Platform name written on every point.
 pub const PLATFORM: &str = "mastodon";
@@ -79,6 +80,15 @@ pub fn error_message(body: &[u8]) -> Option<String> {
     })
 }
 
+/// The error for a non-2xx answer at `path`, keeping Mastodon's own `error` message.
+pub fn error_for(path: &str, status: u16, body: &[u8]) -> ConnectorError {
+    ConnectorError::Status {
+        path: path.to_string(),
+        status,
+        body: error_message(body).unwrap_or_else(|| snippet(body)),
+    }
+}
+
 /// The account entity: display name, or the acct when the display name is empty.
 pub fn account_entity(account: &Account) -> Entity {
     let name = account
@@ -97,33 +107,28 @@ pub fn account_entity(account: &Account) -> Entity {
 /// Followers, following and statuses at `now`. A negative count (seen from
 /// instances with broken counters) is not a measurement and is skipped.
 pub fn account_points(account: &Account, now: DateTime<Utc>) -> Vec<Point> {
-    let entity = account_entity(account);
-    [
-        (
-            "audience.followers",
-            "followers_count",
-            account.followers_count,
-        ),
-        (
-            "audience.following",
-            "following_count",
-            account.following_count,
-        ),
-        ("content.posts", "statuses_count", account.statuses_count),
-    ]
-    .into_iter()
-    .filter(|(_, _, value)| *value >= 0)
-    .map(|(metric, raw, value)| {
-        Point::new(
-            PLATFORM,
-            metric,
-            raw,
-            entity.clone(),
-            value as f64,
-            PointTime::At(now),
-        )
-    })
-    .collect()
+    Point::gauges(
+        PLATFORM,
+        &account_entity(account),
+        now,
+        [
+            (
+                "audience.followers",
+                "followers_count",
+                count(account.followers_count),
+            ),
+            (
+                "audience.following",
+                "following_count",
+                count(account.following_count),
+            ),
+            (
+                "content.posts",
+                "statuses_count",
+                count(account.statuses_count),
+            ),
+        ],
+    )
 }
 
 /// Favourites, boosts and replies of one status at `now`; nothing for a boost.
@@ -132,28 +137,33 @@ pub fn status_points(status: &Status, now: DateTime<Utc>) -> Vec<Point> {
         return Vec::new();
     }
     let entity = Entity::new(EntityKind::Post, status.id.clone(), post_name(status));
-    [
-        (
-            "engagement.likes",
-            "favourites_count",
-            status.favourites_count,
-        ),
-        ("engagement.shares", "reblogs_count", status.reblogs_count),
-        ("engagement.comments", "replies_count", status.replies_count),
-    ]
-    .into_iter()
-    .filter(|(_, _, value)| *value >= 0)
-    .map(|(metric, raw, value)| {
-        Point::new(
-            PLATFORM,
-            metric,
-            raw,
-            entity.clone(),
-            value as f64,
-            PointTime::At(now),
-        )
-    })
-    .collect()
+    Point::gauges(
+        PLATFORM,
+        &entity,
+        now,
+        [
+            (
+                "engagement.likes",
+                "favourites_count",
+                count(status.favourites_count),
+            ),
+            (
+                "engagement.shares",
+                "reblogs_count",
+                count(status.reblogs_count),
+            ),
+            (
+                "engagement.comments",
+                "replies_count",
+                count(status.replies_count),
+            ),
+        ],
+    )
+}
+
+/// A count as a value, or nothing when it is negative (a broken counter).
+fn count(value: i64) -> Option<f64> {
+    (value >= 0).then_some(value as f64)
 }
 
 /// A status's display name: the first [`NAME_CHARS`] characters of its text (tags
@@ -242,45 +252,6 @@ fn entity(s: &str) -> (String, usize) {
     }
 }
 
-/// Where the listing continues, from the response's `Link` header.
-///
-/// Mastodon writes absolute URLs; a `/`-rooted one is resolved against the
-/// instance. A link to another origin than `base_url` is refused: the host would
-/// send this source's credential along with it.
-pub fn next_page(link_header: Option<&str>, base_url: &str) -> Result<Option<String>, String> {
-    let Some(next) = link_header.and_then(tally_model::paginate::next_link) else {
-        return Ok(None);
-    };
-    let origin = origin(base_url).unwrap_or(base_url);
-    if next.starts_with('/') && !next.starts_with("//") {
-        return Ok(Some(format!("{origin}{next}")));
-    }
-    match origin_of_link(&next) {
-        Some(link_origin) if link_origin.eq_ignore_ascii_case(origin) => Ok(Some(next)),
-        _ => Err(format!(
-            "the next-page link points outside {origin} ({}); not following it, so the source's credential stays with its instance",
-            tally_model::error::url_path(&next)
-        )),
-    }
-}
-
-/// `scheme://authority` of an absolute URL.
-fn origin(url: &str) -> Option<&str> {
-    let (_, rest) = url.split_once("://")?;
-    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    Some(&url[..url.len() - rest.len() + authority_len])
-}
-
-/// [`origin`], only for URLs with an http(s) scheme.
-fn origin_of_link(url: &str) -> Option<&str> {
-    let lower = url.get(..8)?.to_ascii_lowercase();
-    if lower.starts_with("https://") || lower.starts_with("http://") {
-        origin(url)
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -291,6 +262,7 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
     }
 
+    use tally_model::PointTime;
     use tally_testkit::{row, rows};
 
     fn statuses() -> Vec<Status> {
@@ -413,48 +385,6 @@ mod tests {
         );
         assert_eq!(plain_text("unterminated <a href="), "unterminated");
         assert_eq!(plain_text("é &lt;3 ünïcode"), "é <3 ünïcode");
-    }
-
-    #[test]
-    fn next_page_follows_same_origin_links_only() {
-        let base = "https://mastodon.example";
-        let link = r#"<https://mastodon.example/api/v1/accounts/1/statuses?max_id=7163058>; rel="next", <https://mastodon.example/api/v1/accounts/1/statuses?min_id=7275607>; rel="prev""#;
-        assert_eq!(
-            next_page(Some(link), base).unwrap().as_deref(),
-            Some("https://mastodon.example/api/v1/accounts/1/statuses?max_id=7163058")
-        );
-        assert_eq!(
-            next_page(
-                Some(r#"</api/v1/accounts/1/statuses?max_id=5>; rel="next""#),
-                "http://127.0.0.1:9/"
-            )
-            .unwrap(),
-            Some("http://127.0.0.1:9/api/v1/accounts/1/statuses?max_id=5".into())
-        );
-        assert_eq!(next_page(None, base).unwrap(), None);
-        assert_eq!(
-            next_page(
-                Some(r#"<https://mastodon.example/x?min_id=1>; rel="prev""#),
-                base
-            )
-            .unwrap(),
-            None
-        );
-        let e = next_page(
-            Some(r#"<https://evil.example/api/v1/x?max_id=1>; rel="next""#),
-            base,
-        )
-        .unwrap_err();
-        assert!(
-            e.contains("outside https://mastodon.example") && e.contains("/api/v1/x"),
-            "{e}"
-        );
-        assert!(next_page(Some(r#"<//evil.example/x>; rel="next""#), base).is_err());
-        assert!(next_page(
-            Some(r#"<https://mastodon.example.evil/x>; rel="next""#),
-            base
-        )
-        .is_err());
     }
 
     #[test]

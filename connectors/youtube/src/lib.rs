@@ -22,43 +22,31 @@
 mod parse;
 
 use async_trait::async_trait;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::HashSet;
-use tally_model::error::{snippet, url_path};
-use tally_model::http::decode_json;
-use tally_model::paginate::encode_query_value;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tally_model::error::url_path;
+use tally_model::paginate::{encode_query_value, Step};
 use tally_model::{
-    AuthKind, AuthQuirk, Connector, ConnectorError, Description, Emitter, HttpRequest,
-    HttpResponse, QuotaSpec, QuotaWindow, RateLimitSpec, SettingSpec, SourceContext,
+    AuthKind, AuthQuirk, Connector, ConnectorError, Description, Emitter, QuotaSpec, QuotaWindow,
+    Settings, SourceContext,
 };
-
-/// The sample `[[sources]]` block from this crate's `sample.toml`, for
-/// `config.example.toml` and `tally connectors`.
-pub const SAMPLE_CONFIG: &str = include_str!("../sample.toml");
 
 /// Most ids `playlistItems.list` returns per page and `videos.list` accepts per call.
 const PAGE_SIZE: usize = 50;
-
-/// Quota units of one list call (`channels`, `playlistItems`, `videos`).
-const LIST_COST: u32 = 1;
 
 /// The YouTube connector.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Youtube;
 
-/// The YouTube connector, boxed for registration with the host.
-pub fn connector() -> Box<dyn Connector> {
-    Box::new(Youtube)
-}
-
 /// `[sources.settings]` of a YouTube source.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Settings)]
 #[serde(deny_unknown_fields)]
+#[settings(check = "YoutubeSettings::checked")]
 pub struct YoutubeSettings {
-    /// The channel to read: its id, `UC` followed by 22 characters (YouTube Studio → Settings → Channel → Advanced settings), not the `@handle`.
+    /// The channel id, `UC` + 22 characters (YouTube Studio → Settings → Channel → Advanced settings). Not the `@handle`.
     pub channel_id: String,
-    /// How many of the latest uploads get per-video views, likes and comments (default 50; 0 turns per-video statistics off).
+    /// How many of the latest uploads get per-video statistics; `0` turns them off.
     #[serde(default = "default_max_videos")]
     pub max_videos: u32,
 }
@@ -68,10 +56,9 @@ fn default_max_videos() -> u32 {
 }
 
 impl YoutubeSettings {
-    /// Decodes and checks the source's settings.
-    pub fn from_context(ctx: &SourceContext<'_>) -> Result<YoutubeSettings, ConnectorError> {
-        let settings: YoutubeSettings = ctx.settings()?;
-        let id = settings.channel_id.trim();
+    /// Checks `channel_id` is a channel id, not a handle.
+    fn checked(self) -> Result<YoutubeSettings, ConnectorError> {
+        let id = self.channel_id.trim();
         if id.starts_with('@') {
             return Err(ConnectorError::Settings(format!(
                 "channel_id `{id}` is a handle; use the channel id (UC…) shown in YouTube Studio → Settings → Channel → Advanced settings"
@@ -88,7 +75,7 @@ impl YoutubeSettings {
         }
         Ok(YoutubeSettings {
             channel_id: id.to_string(),
-            ..settings
+            ..self
         })
     }
 }
@@ -96,54 +83,35 @@ impl YoutubeSettings {
 #[async_trait]
 impl Connector for Youtube {
     fn describe(&self) -> Description {
-        Description {
-            name: "youtube".into(),
-            platform: parse::PLATFORM.into(),
-            summary: "YouTube channel subscribers, views and video count, plus views, likes and comments of the latest uploads (Data API v3)".into(),
-            default_base_url: "https://youtube.googleapis.com/youtube/v3".into(),
-            metrics: ["audience.followers", "reach.views", "content.posts", "engagement.likes", "engagement.comments"]
-                .map(String::from)
-                .to_vec(),
-            settings: vec![
-                SettingSpec::required(
-                    "channel_id",
-                    "the channel id (UC…) from YouTube Studio → Settings → Channel → Advanced settings",
-                ),
-                SettingSpec::optional(
-                    "max_videos",
-                    "how many of the latest uploads get per-video views, likes and comments (default 50; 0 = none)",
-                ),
-            ],
-            auth: vec![
-                AuthKind::ApiKey {
-                    query_param: Some("key".into()),
-                    header: None,
-                },
-                AuthKind::OAuth2 {
-                    auth_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
-                    token_url: "https://oauth2.googleapis.com/token".into(),
-                    scopes: vec!["https://www.googleapis.com/auth/youtube.readonly".into()],
-                    pkce: true,
-                    quirks: vec![AuthQuirk::GoogleOfflineAccess],
-                },
-            ],
-            // No documented per-second limit: the daily quota is the real one. Be polite.
-            rate_limit: RateLimitSpec {
-                requests: 100,
-                per_seconds: 1,
-                burst: 10,
-            },
-            usage_headers: None,
-            quota: Some(QuotaSpec {
-                units: 10_000,
-                window: QuotaWindow::Day,
-                timezone: "America/Los_Angeles".into(),
-            }),
-        }
+        Description::new(
+            "youtube",
+            "YouTube channel subscribers, views and video count, plus views, likes and comments of the latest uploads (Data API v3)",
+            "https://youtube.googleapis.com/youtube/v3",
+        )
+        .metrics([
+            "audience.followers",
+            "reach.views",
+            "content.posts",
+            "engagement.likes",
+            "engagement.comments",
+        ])
+        .settings::<YoutubeSettings>()
+        .auth([
+            AuthKind::api_key_query("key"),
+            AuthKind::oauth2(
+                "https://accounts.google.com/o/oauth2/v2/auth",
+                "https://oauth2.googleapis.com/token",
+                &["https://www.googleapis.com/auth/youtube.readonly"],
+            )
+            .quirk(AuthQuirk::GoogleOfflineAccess),
+        ])
+        // No documented per-second limit: the daily quota is the real one. Be polite.
+        .rate_limit(100, 1, 10)
+        .quota(QuotaSpec::new(10_000, QuotaWindow::Day, "America/Los_Angeles"))
     }
 
     async fn check(&self, ctx: &SourceContext<'_>) -> Result<String, ConnectorError> {
-        let settings = YoutubeSettings::from_context(ctx)?;
+        let settings: YoutubeSettings = ctx.checked_settings()?;
         let channel = fetch_channel(ctx, &settings).await?;
         let title = channel.title.clone().unwrap_or_else(|| channel.id.clone());
         let subscribers = channel
@@ -157,12 +125,11 @@ impl Connector for Youtube {
         ctx: &SourceContext<'_>,
         out: &mut dyn Emitter,
     ) -> Result<(), ConnectorError> {
-        let settings = YoutubeSettings::from_context(ctx)?;
+        let settings: YoutubeSettings = ctx.checked_settings()?;
         let channel = fetch_channel(ctx, &settings).await?;
         for point in channel.points.iter().cloned() {
             out.emit(point)?;
         }
-
         let Some(uploads) = channel.uploads_playlist.as_deref() else {
             return Ok(());
         };
@@ -170,17 +137,20 @@ impl Connector for Youtube {
             // Nothing to list; an empty channel's uploads playlist may even 404.
             return Ok(());
         }
-        let ids = latest_uploads(ctx, uploads, settings.max_videos as usize).await?;
+        let ids = latest_uploads(ctx, out, uploads, settings.max_videos as usize).await?;
         for batch in ids.chunks(PAGE_SIZE) {
             let list = batch
                 .iter()
                 .map(|id| encode_query_value(id))
                 .collect::<Vec<_>>()
                 .join(",");
-            let url = ctx.url(&format!("/videos?part=statistics,snippet&id={list}"));
-            let (videos, response) = get::<parse::VideoListResponse>(ctx, url).await?;
-            let points = parse::video_points(&videos, ctx.now)
-                .map_err(|e| bad_field(&response, ctx, "/videos", e))?;
+            let path = format!("/videos?part=statistics,snippet&id={list}");
+            let (videos, response) = ctx
+                .get_json::<parse::VideoListResponse, _>(&path, parse::error_for)
+                .await?;
+            let points = parse::video_points(&videos, ctx.now).map_err(|e| {
+                ConnectorError::decode(&url_path(&ctx.url("/videos")), e, &response.body)
+            })?;
             for point in points {
                 out.emit(point)?;
             }
@@ -194,13 +164,15 @@ async fn fetch_channel(
     ctx: &SourceContext<'_>,
     settings: &YoutubeSettings,
 ) -> Result<parse::ChannelSummary, ConnectorError> {
-    let url = ctx.url(&format!(
+    let path = format!(
         "/channels?part=statistics,snippet,contentDetails&id={}",
         encode_query_value(&settings.channel_id)
-    ));
-    let (list, response) = get::<parse::ChannelListResponse>(ctx, url).await?;
+    );
+    let (list, response) = ctx
+        .get_json::<parse::ChannelListResponse, _>(&path, parse::error_for)
+        .await?;
     parse::channel(&list, ctx.now)
-        .map_err(|e| bad_field(&response, ctx, "/channels", e))?
+        .map_err(|e| ConnectorError::decode(&url_path(&ctx.url("/channels")), e, &response.body))?
         .ok_or_else(|| {
             ConnectorError::NotFound(format!(
                 "channel {} does not exist or is not visible to this API key",
@@ -214,75 +186,56 @@ async fn fetch_channel(
 /// (an upload published mid-walk shifts the pages).
 async fn latest_uploads(
     ctx: &SourceContext<'_>,
+    out: &mut dyn Emitter,
     playlist: &str,
     max: usize,
 ) -> Result<Vec<String>, ConnectorError> {
-    let mut pages = ctx.paginator(&url_path(&ctx.url("/playlistItems")));
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let want = (max - ids.len()).min(PAGE_SIZE);
-        let mut url = ctx.url(&format!(
-            "/playlistItems?part=contentDetails&playlistId={}&maxResults={want}",
-            encode_query_value(playlist)
-        ));
+    // How many ids are still wanted: the next page asks for no more.
+    let wanted = AtomicUsize::new(max);
+    let fetch = |token: Option<String>| {
+        let mut path = format!(
+            "/playlistItems?part=contentDetails&playlistId={}&maxResults={}",
+            encode_query_value(playlist),
+            wanted.load(Ordering::Relaxed).min(PAGE_SIZE)
+        );
         if let Some(token) = &token {
-            url.push_str("&pageToken=");
-            url.push_str(&encode_query_value(token));
+            path.push_str("&pageToken=");
+            path.push_str(&encode_query_value(token));
         }
-        let page = match get::<parse::PlaylistItemListResponse>(ctx, url).await {
-            Ok((page, _)) => page,
-            // YouTube has been seen to answer 404 playlistNotFound for the uploads list of a channel
-            // without public videos (undocumented): that is an empty list, not a failure.
-            Err(ConnectorError::NotFound(_)) if token.is_none() => return Ok(ids),
-            Err(e) => return Err(e),
-        };
+        async move {
+            match ctx
+                .get_json::<parse::PlaylistItemListResponse, _>(&path, parse::error_for)
+                .await
+            {
+                Ok((page, _)) => {
+                    let next = page.next_page_token.clone();
+                    Ok((page, next))
+                }
+                // YouTube has been seen to answer 404 playlistNotFound for the uploads list of a
+                // channel without public videos (undocumented): an empty list, not a failure.
+                Err(ConnectorError::NotFound(_)) if token.is_none() => {
+                    Ok((parse::PlaylistItemListResponse::default(), None))
+                }
+                Err(e) => Err(e),
+            }
+        }
+    };
+    ctx.paginate("/playlistItems", None, out, fetch, |page, _| {
         for id in page.video_ids() {
             if seen.insert(id.to_string()) {
                 ids.push(id.to_string());
+                wanted.store(max - ids.len(), Ordering::Relaxed);
                 if ids.len() >= max {
-                    return Ok(ids);
+                    return Ok(Step::Stop);
                 }
             }
         }
-        match pages.advance(page.next_page_token)? {
-            Some(next) => token = Some(next),
-            None => return Ok(ids),
-        }
-    }
-}
-
-/// Sends a one-unit GET and decodes its JSON, turning Google error bodies into
-/// actionable errors.
-async fn get<T: DeserializeOwned>(
-    ctx: &SourceContext<'_>,
-    url: String,
-) -> Result<(T, HttpResponse), ConnectorError> {
-    let path = url_path(&url);
-    let response = ctx
-        .http
-        .send(HttpRequest::get(url).with_cost(LIST_COST))
-        .await?;
-    if !response.is_success() {
-        return Err(parse::error_for(&path, response.status, &response.body));
-    }
-    let value = decode_json(&path, &response.body)?;
-    Ok((value, response))
-}
-
-/// A well-formed body whose field breaks the documented contract (a count that is not a number).
-fn bad_field(
-    response: &HttpResponse,
-    ctx: &SourceContext<'_>,
-    endpoint: &str,
-    error: parse::BadField,
-) -> ConnectorError {
-    ConnectorError::Decode {
-        path: url_path(&ctx.url(endpoint)),
-        message: error.to_string(),
-        body: snippet(&response.body),
-    }
+        Ok(Step::Continue(None))
+    })
+    .await?;
+    Ok(ids)
 }
 
 #[cfg(test)]
@@ -291,10 +244,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sample_config_matches_the_description() {
-        let settings = tally_testkit::sample_settings(&Youtube.describe(), SAMPLE_CONFIG);
-        let parsed: YoutubeSettings = serde_json::from_value(settings).unwrap();
-        assert_eq!(parsed.max_videos, 50);
+    fn settings_are_documented_once() {
+        let sample: YoutubeSettings =
+            tally_testkit::assert_settings_documented(&Youtube, env!("CARGO_MANIFEST_DIR"));
+        assert_eq!(sample.max_videos, 50);
     }
 
     #[test]

@@ -9,9 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
-use std::fmt;
-use tally_model::error::snippet;
-use tally_model::{ConnectorError, Entity, EntityKind, HttpError, Point, PointTime};
+use tally_model::{ConnectorError, Entity, EntityKind, HttpError, Point};
 
 /// Platform name written on every point.
 pub const PLATFORM: &str = "youtube";
@@ -86,7 +84,7 @@ pub struct RelatedPlaylists {
 }
 
 /// `playlistItems.list` (only the fields Tally reads).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlaylistItemListResponse {
     /// This page's entries.
@@ -161,21 +159,6 @@ pub struct VideoStatistics {
     pub comment_count: Option<Value>,
 }
 
-/// A field whose value is not what the API documents (a count that is not a number).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadField {
-    /// Where the field is, e.g. `statistics.subscriberCount of channel UC…`.
-    pub field: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl fmt::Display for BadField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.field, self.message)
-    }
-}
-
 /// What one `channels.list` item says, mapped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelSummary {
@@ -197,16 +180,16 @@ pub struct ChannelSummary {
 pub fn channel(
     response: &ChannelListResponse,
     now: DateTime<Utc>,
-) -> Result<Option<ChannelSummary>, BadField> {
+) -> Result<Option<ChannelSummary>, String> {
     let Some(channel) = response.items.first() else {
         return Ok(None);
     };
     let field = |name: &str| format!("statistics.{name} of channel {}", channel.id);
     let Some(stats) = &channel.statistics else {
-        return Err(BadField {
-            field: format!("statistics of channel {}", channel.id),
-            message: "is missing although part=statistics was requested".into(),
-        });
+        return Err(format!(
+            "statistics of channel {} is missing although part=statistics was requested",
+            channel.id
+        ));
     };
     let title = channel
         .snippet
@@ -214,7 +197,6 @@ pub fn channel(
         .and_then(|s| s.title.clone())
         .filter(|t| !t.is_empty());
     let entity = Entity::new(EntityKind::Account, channel.id.clone(), title.clone());
-    let at = PointTime::At(now);
     let hidden = stats.hidden_subscriber_count == Some(true);
     // A hidden count is reported as 0 or left out; either way it is not a measurement.
     let subscribers = if hidden {
@@ -224,23 +206,21 @@ pub fn channel(
     };
     let views = count(|| field("viewCount"), stats.view_count.as_ref())?;
     let video_count = count(|| field("videoCount"), stats.video_count.as_ref())?;
-
-    let mut points = Vec::new();
-    let mut push = |metric: &str, raw: &str, value: Option<u64>| {
-        if let Some(value) = value {
-            points.push(Point::new(
-                PLATFORM,
-                metric,
-                raw,
-                entity.clone(),
-                value as f64,
-                at,
-            ));
-        }
-    };
-    push("audience.followers", "subscriberCount", subscribers);
-    push("reach.views", "viewCount", views);
-    push("content.posts", "videoCount", video_count);
+    let as_value = |n: Option<u64>| n.map(|n| n as f64);
+    let points = Point::gauges(
+        PLATFORM,
+        &entity,
+        now,
+        [
+            (
+                "audience.followers",
+                "subscriberCount",
+                as_value(subscribers),
+            ),
+            ("reach.views", "viewCount", as_value(views)),
+            ("content.posts", "videoCount", as_value(video_count)),
+        ],
+    );
 
     let uploads_playlist = channel
         .content_details
@@ -263,7 +243,7 @@ pub fn channel(
 pub fn video_points(
     response: &VideoListResponse,
     now: DateTime<Utc>,
-) -> Result<Vec<Point>, BadField> {
+) -> Result<Vec<Point>, String> {
     let mut points = Vec::new();
     for video in &response.items {
         let Some(stats) = &video.statistics else {
@@ -276,32 +256,28 @@ pub fn video_points(
             .filter(|t| !t.is_empty());
         let entity = Entity::new(EntityKind::Video, video.id.clone(), title);
         let field = |name: &str| format!("statistics.{name} of video {}", video.id);
+        let mut values = Vec::new();
         for (metric, raw, value) in [
             ("reach.views", "viewCount", &stats.view_count),
             ("engagement.likes", "likeCount", &stats.like_count),
             ("engagement.comments", "commentCount", &stats.comment_count),
         ] {
-            if let Some(value) = count(|| field(raw), value.as_ref())? {
-                points.push(Point::new(
-                    PLATFORM,
-                    metric,
-                    raw,
-                    entity.clone(),
-                    value as f64,
-                    PointTime::At(now),
-                ));
-            }
+            values.push((
+                metric,
+                raw,
+                count(|| field(raw), value.as_ref())?.map(|n| n as f64),
+            ));
         }
+        points.extend(Point::gauges(PLATFORM, &entity, now, values));
     }
     Ok(points)
 }
 
 /// Reads a uint64 count: documented as a string, accepted as a JSON number too.
-fn count(field: impl Fn() -> String, raw: Option<&Value>) -> Result<Option<u64>, BadField> {
-    let bad = |shown: String| BadField {
-        field: field(),
-        message: format!("is {shown}, not a whole number"),
-    };
+/// A field whose value is not what the API documents is an error naming it
+/// (`statistics.viewCount of channel UC… is "lots", not a whole number`).
+fn count(field: impl Fn() -> String, raw: Option<&Value>) -> Result<Option<u64>, String> {
+    let bad = |shown: String| format!("{} is {shown}, not a whole number", field());
     match raw {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => text
@@ -351,11 +327,7 @@ struct GoogleErrorItem {
 /// [`ConnectorError::NotFound`].
 pub fn error_for(path: &str, status: u16, body: &[u8]) -> ConnectorError {
     let Ok(GoogleErrorBody { error }) = serde_json::from_slice::<GoogleErrorBody>(body) else {
-        return ConnectorError::Status {
-            path: path.to_string(),
-            status,
-            body: snippet(body),
-        };
+        return ConnectorError::status(path, status, body);
     };
     let first = error.errors.first();
     let reason = first
@@ -431,6 +403,7 @@ fn without_tags(message: &str) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use tally_model::PointTime;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
@@ -533,9 +506,9 @@ mod tests {
     fn a_count_that_is_not_a_number_names_the_field() {
         let text = include_str!("../testdata/channels.json").replace("\"1927873\"", "\"1.93M\"");
         let e = channel(&channels(&text), now()).unwrap_err();
-        assert_eq!(
-            e.field,
-            "statistics.subscriberCount of channel UC_x5XG1OV2P6uZZ5FSM9Ttw"
+        assert!(
+            e.starts_with("statistics.subscriberCount of channel UC_x5XG1OV2P6uZZ5FSM9Ttw "),
+            "{e}"
         );
         assert!(
             e.to_string().contains("\"1.93M\", not a whole number"),

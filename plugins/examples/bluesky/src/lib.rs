@@ -28,16 +28,11 @@ pub mod parse;
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::collections::HashSet;
-use tally_model::error::url_path;
-use tally_model::http::decode_json;
-use tally_model::paginate::encode_query_value;
+use tally_model::paginate::{encode_query_value, Step};
 use tally_model::{
-    AuthKind, Connector, ConnectorError, Description, Emitter, HttpRequest, RateLimitSpec,
-    ResetEncoding, SettingSpec, SourceContext, UsageHeaders,
+    AuthKind, Connector, ConnectorError, Description, Emitter, ResetEncoding, Settings,
+    SourceContext, UsageHeaders,
 };
-
-/// The sample `[[sources]]` block from this crate's `sample.toml`.
-pub const SAMPLE_CONFIG: &str = include_str!("../sample.toml");
 
 /// Most entries `getAuthorFeed` returns per page.
 const PAGE_SIZE: u32 = 100;
@@ -47,12 +42,13 @@ const PAGE_SIZE: u32 = 100;
 pub struct Bluesky;
 
 /// `[sources.settings]` of a Bluesky source.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Settings)]
 #[serde(deny_unknown_fields)]
+#[settings(check = "BlueskySettings::checked")]
 pub struct BlueskySettings {
-    /// The account: its handle without `@` (`alice.bsky.social`) or its DID (`did:plc:…`).
+    /// The account: its handle without `@` (`bakery.bsky.social`) or its DID (`did:plc:…`); a leading `@` is forgiven.
     pub actor: String,
-    /// How many of the latest own posts get likes, reposts, quotes and replies (default 100; 0 turns per-post metrics off).
+    /// How many of the latest own posts get per-post likes, reposts, quotes and replies; `0` turns them off.
     #[serde(default = "default_max_posts")]
     pub max_posts: u32,
 }
@@ -62,10 +58,9 @@ fn default_max_posts() -> u32 {
 }
 
 impl BlueskySettings {
-    /// Decodes and checks the source's settings; a leading `@` is forgiven.
-    pub fn from_context(ctx: &SourceContext<'_>) -> Result<BlueskySettings, ConnectorError> {
-        let settings: BlueskySettings = ctx.settings()?;
-        let actor = settings.actor.trim().trim_start_matches('@').to_string();
+    /// Checks `actor` is a handle or a DID; a leading `@` is forgiven.
+    fn checked(self) -> Result<BlueskySettings, ConnectorError> {
+        let actor = self.actor.trim().trim_start_matches('@').to_string();
         let is_did = actor.starts_with("did:") && actor.len() > 8;
         let is_handle = actor.contains('.')
             && actor
@@ -74,60 +69,38 @@ impl BlueskySettings {
         if !is_did && !is_handle {
             return Err(ConnectorError::Settings(format!(
                 "actor `{}` is neither a Bluesky handle (`alice.bsky.social`) nor a DID (`did:plc:…`)",
-                settings.actor
+                self.actor
             )));
         }
-        Ok(BlueskySettings { actor, ..settings })
+        Ok(BlueskySettings { actor, ..self })
     }
 }
 
 #[async_trait]
 impl Connector for Bluesky {
     fn describe(&self) -> Description {
-        Description {
-            name: "bluesky".into(),
-            platform: parse::PLATFORM.into(),
-            summary: "Bluesky account followers, follows and posts, plus likes, reposts, quotes and replies of the latest posts (public AppView)".into(),
-            default_base_url: "https://public.api.bsky.app/xrpc".into(),
-            metrics: [
-                "audience.followers",
-                "audience.following",
-                "content.posts",
-                "engagement.likes",
-                "engagement.shares",
-                "engagement.comments",
-            ]
-            .map(String::from)
-            .to_vec(),
-            settings: vec![
-                SettingSpec::required(
-                    "actor",
-                    "the account: its handle without `@` (alice.bsky.social) or its DID (did:plc:…)",
-                ),
-                SettingSpec::optional(
-                    "max_posts",
-                    "how many of the latest own posts get per-post engagement (default 100; 0 = none)",
-                ),
-            ],
-            auth: vec![AuthKind::None],
-            // The PDS default, 3000 requests per 5 minutes per IP; the AppView publishes none.
-            rate_limit: RateLimitSpec {
-                requests: 3000,
-                per_seconds: 300,
-                burst: 300,
-            },
-            usage_headers: Some(UsageHeaders {
-                limit: "ratelimit-limit".into(),
-                remaining: "ratelimit-remaining".into(),
-                reset: "ratelimit-reset".into(),
-                reset_encoding: ResetEncoding::EpochSeconds,
-            }),
-            quota: None,
-        }
+        Description::new(
+            "bluesky",
+            "Bluesky account followers, follows and posts, plus likes, reposts, quotes and replies of the latest posts (public AppView)",
+            "https://public.api.bsky.app/xrpc",
+        )
+        .metrics([
+            "audience.followers",
+            "audience.following",
+            "content.posts",
+            "engagement.likes",
+            "engagement.shares",
+            "engagement.comments",
+        ])
+        .settings::<BlueskySettings>()
+        .auth([AuthKind::None])
+        // The PDS default, 3000 requests per 5 minutes per IP; the AppView publishes none.
+        .rate_limit(3000, 300, 300)
+        .usage_headers(UsageHeaders::prefixed("ratelimit-", ResetEncoding::EpochSeconds))
     }
 
     async fn check(&self, ctx: &SourceContext<'_>) -> Result<String, ConnectorError> {
-        let settings = BlueskySettings::from_context(ctx)?;
+        let settings: BlueskySettings = ctx.checked_settings()?;
         let profile = fetch_profile(ctx, &settings.actor).await?;
         let count = |n: Option<u64>| n.map_or_else(|| "?".to_string(), |n| n.to_string());
         Ok(format!(
@@ -143,7 +116,7 @@ impl Connector for Bluesky {
         ctx: &SourceContext<'_>,
         out: &mut dyn Emitter,
     ) -> Result<(), ConnectorError> {
-        let settings = BlueskySettings::from_context(ctx)?;
+        let settings: BlueskySettings = ctx.checked_settings()?;
         let profile = fetch_profile(ctx, &settings.actor).await?;
         for point in parse::profile_points(&profile, ctx.now) {
             out.emit(point)?;
@@ -154,20 +127,25 @@ impl Connector for Bluesky {
 
         let max = settings.max_posts as usize;
         let endpoint = "/app.bsky.feed.getAuthorFeed";
-        let mut pages = ctx.paginator(&url_path(&ctx.url(endpoint)));
         let mut seen = HashSet::new();
         let mut skipped = 0usize;
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut url = ctx.url(&format!(
+        let actor = settings.actor.as_str();
+        let fetch = |cursor: Option<String>| {
+            let mut path = format!(
                 "{endpoint}?actor={}&limit={PAGE_SIZE}",
                 encode_query_value(&profile.did)
-            ));
+            );
             if let Some(cursor) = &cursor {
-                url.push_str("&cursor=");
-                url.push_str(&encode_query_value(cursor));
+                path.push_str("&cursor=");
+                path.push_str(&encode_query_value(cursor));
             }
-            let page: parse::AuthorFeed = get(ctx, url, &settings.actor).await?;
+            async move {
+                let (page, _) = get::<parse::AuthorFeed>(ctx, &path, actor).await?;
+                let next = page.cursor.clone();
+                Ok((page, next))
+            }
+        };
+        let each = |page: parse::AuthorFeed, out: &mut dyn Emitter| {
             for entry in &page.feed {
                 if !entry.is_own_post(&profile.did) || !seen.insert(entry.post.uri.clone()) {
                     skipped += 1;
@@ -177,18 +155,14 @@ impl Connector for Bluesky {
                     out.emit(point)?;
                 }
                 if seen.len() >= max {
-                    log_skipped(skipped);
-                    return Ok(());
+                    return Ok(Step::Stop);
                 }
             }
-            match pages.advance(page.cursor)? {
-                Some(next) => cursor = Some(next),
-                None => {
-                    log_skipped(skipped);
-                    return Ok(());
-                }
-            }
-        }
+            Ok(Step::Continue(None))
+        };
+        ctx.paginate(endpoint, None, out, fetch, each).await?;
+        log_skipped(skipped);
+        Ok(())
     }
 }
 
@@ -209,34 +183,24 @@ async fn fetch_profile(
     ctx: &SourceContext<'_>,
     actor: &str,
 ) -> Result<parse::Profile, ConnectorError> {
-    let url = ctx.url(&format!(
+    let path = format!(
         "/app.bsky.actor.getProfile?actor={}",
         encode_query_value(actor)
-    ));
-    get(ctx, url, actor).await
+    );
+    Ok(get(ctx, &path, actor).await?.0)
 }
 
 /// GETs an XRPC query and decodes its JSON, turning XRPC error bodies into
-/// actionable errors.
+/// actionable errors that name the actor.
 async fn get<T: serde::de::DeserializeOwned>(
     ctx: &SourceContext<'_>,
-    url: String,
+    path: &str,
     actor: &str,
-) -> Result<T, ConnectorError> {
-    let path = url_path(&url);
-    let response = ctx
-        .http
-        .send(HttpRequest::get(url).with_header("accept", "application/json"))
-        .await?;
-    if !response.is_success() {
-        return Err(parse::error_for(
-            &path,
-            response.status,
-            &response.body,
-            actor,
-        ));
-    }
-    decode_json(&path, &response.body)
+) -> Result<(T, tally_model::HttpResponse), ConnectorError> {
+    ctx.get_json(path, |path: &str, status: u16, body: &[u8]| {
+        parse::error_for(path, status, body, actor)
+    })
+    .await
 }
 
 tally_plugin_sdk::export_connector!(Bluesky);
@@ -247,11 +211,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sample_config_matches_the_description() {
-        let description = Bluesky.describe();
-        description.validate().unwrap();
-        let settings = tally_testkit::sample_settings(&description, SAMPLE_CONFIG);
-        let parsed: BlueskySettings = serde_json::from_value(settings).unwrap();
-        assert_eq!(parsed.max_posts, 100);
+    fn settings_are_documented_once() {
+        let sample: BlueskySettings =
+            tally_testkit::assert_settings_documented(&Bluesky, env!("CARGO_MANIFEST_DIR"));
+        assert_eq!(sample.max_posts, 100);
     }
 }
