@@ -26,11 +26,13 @@ use std::time::Duration;
 use tally_config::secret::Secret;
 use tally_host::http::{HostHttp, HttpSettings, MemoryLedger, SourceHttp, SourceHttpSpec};
 use tally_model::{
-    AuthKind, Connector, ConnectorError, Description, HttpClient, HttpError, HttpRequest,
+    AuthKind, Connector, ConnectorError, Description, Emitter, HttpClient, HttpError, HttpRequest,
     HttpResponse, Point, PointBuffer, PointTime, Settings, SourceContext,
 };
 
 pub mod conformance;
+
+use conformance::Fixtures;
 
 /// The credential the host injects, re-exported so a connector's tests need no
 /// direct dependency on the runtime to name one.
@@ -192,6 +194,114 @@ pub async fn pull(
         assert_conforms(&description, source.now, point);
     }
     Ok(buffer)
+}
+
+/// A source on `server` as the conformance kit builds it from `fixtures` (their
+/// base URL and settings), with the keys of `changes` set on the settings: the
+/// starting point of a connector's own platform tests.
+pub fn fixture_source(
+    fixtures: &dyn Fixtures,
+    server: &wiremock::MockServer,
+    changes: serde_json::Value,
+) -> Source {
+    let settings = merged(fixtures.settings(), changes);
+    Source::new(fixtures.base_url(server), settings)
+}
+
+/// The real host client for `connector` on `server`, with the fixtures' credential.
+pub fn fixture_http(
+    connector: &dyn Connector,
+    fixtures: &dyn Fixtures,
+    server: &wiremock::MockServer,
+) -> SourceHttp {
+    let base = fixtures.base_url(server);
+    host_for(&base, &connector.describe(), fixtures.credential())
+}
+
+/// [`pull`] of [`fixture_source`] through [`fixture_http`], panicking with the
+/// connector's error if it fails.
+pub async fn pull_ok(
+    connector: &dyn Connector,
+    fixtures: &dyn Fixtures,
+    server: &wiremock::MockServer,
+    changes: serde_json::Value,
+) -> PointBuffer {
+    let http = fixture_http(connector, fixtures, server);
+    let source = fixture_source(fixtures, server, changes);
+    let pulled = pull(connector, &http, &source).await;
+    pulled.unwrap_or_else(|e| panic!("the pull failed: {e}"))
+}
+
+/// [`pull`] of [`fixture_source`] through [`fixture_http`], returning the
+/// connector's error and panicking if the pull succeeds.
+pub async fn pull_err(
+    connector: &dyn Connector,
+    fixtures: &dyn Fixtures,
+    server: &wiremock::MockServer,
+    changes: serde_json::Value,
+) -> ConnectorError {
+    let http = fixture_http(connector, fixtures, server);
+    let source = fixture_source(fixtures, server, changes);
+    match pull(connector, &http, &source).await {
+        Ok(buffer) => panic!("the pull succeeded with {} points", buffer.points.len()),
+        Err(e) => e,
+    }
+}
+
+/// `base` (a JSON object) with the keys of `changes` set.
+pub fn merged(mut base: serde_json::Value, changes: serde_json::Value) -> serde_json::Value {
+    if let (Some(base), Some(changes)) = (base.as_object_mut(), changes.as_object()) {
+        base.extend(changes.clone());
+    }
+    base
+}
+
+/// How many requests `server` received for the URL path `path`.
+pub async fn hits(server: &wiremock::MockServer, path: &str) -> usize {
+    let received = server.received_requests().await.unwrap_or_default();
+    received.iter().filter(|r| r.url.path() == path).count()
+}
+
+/// The ids of the entities of `kind` that got points, in order, each once.
+pub fn entity_ids(points: &[Point], kind: tally_model::EntityKind) -> Vec<String> {
+    let mut ids: Vec<String> = points
+        .iter()
+        .filter(|p| p.entity.kind == kind)
+        .map(|p| p.entity.id.to_string())
+        .collect();
+    ids.dedup();
+    ids
+}
+
+/// Runs one pull as [`pull`] does and also returns every state the connector
+/// checkpointed, in order: what a resumable connector's tests compare (a
+/// [`PointBuffer`] keeps only the latest state).
+pub async fn pull_checkpoints(
+    connector: &dyn Connector,
+    http: &dyn HttpClient,
+    source: &Source,
+) -> Result<(PointBuffer, Vec<serde_json::Value>), ConnectorError> {
+    /// A [`PointBuffer`] that also keeps every checkpoint.
+    struct Checkpoints(PointBuffer, Vec<serde_json::Value>);
+    impl Emitter for Checkpoints {
+        fn emit(&mut self, point: Point) -> Result<(), ConnectorError> {
+            self.0.emit(point)
+        }
+        fn save_state(&mut self, state: serde_json::Value) {
+            self.0.save_state(state);
+        }
+        fn checkpoint(&mut self, state: serde_json::Value) -> Result<(), ConnectorError> {
+            self.1.push(state);
+            Ok(())
+        }
+    }
+    let description = connector.describe();
+    let mut out = Checkpoints(PointBuffer::new(&description.name), Vec::new());
+    connector.pull(&source.context(http), &mut out).await?;
+    for point in &out.0.points {
+        assert_conforms(&description, source.now, point);
+    }
+    Ok((out.0, out.1))
 }
 
 /// Runs `check` and returns what it reported.

@@ -27,6 +27,7 @@ struct Bugs {
     undeclared_metric: bool,
     duplicate_point: bool,
     swallows_auth: bool,
+    sets_auth_header: bool,
     decodes_without_path: bool,
     empty_is_error: bool,
     saves_state: bool,
@@ -62,7 +63,11 @@ impl Toy {
         url: String,
     ) -> Result<T, ConnectorError> {
         let path = url_path(&url);
-        let response = match ctx.http.send(HttpRequest::get(url)).await {
+        let mut request = HttpRequest::get(url);
+        if self.0.sets_auth_header {
+            request = request.with_header("Authorization", "Bearer made-up");
+        }
+        let response = match ctx.http.send(request).await {
             Err(e) if self.0.swallows_auth => return Err(ConnectorError::Other(e.to_string())),
             other => other?,
         };
@@ -259,13 +264,21 @@ async fn report(bugs: Bugs) -> Report {
 
 /// Asserts that exactly `check` failed, with `why` in its message.
 fn only_failure(report: &Report, check: Check, why: &str) {
-    assert_eq!(report.failed(), vec![check], "{report}");
-    let text = report.outcome(check).unwrap().text();
-    assert!(text.contains(why), "{check}: {text}");
-    assert!(
-        report.to_string().contains(&format!("FAIL {check}: ")),
-        "{report}"
-    );
+    failures(report, &[(check, why)]);
+}
+
+/// Asserts that exactly these checks failed, each with its `why` in its message.
+fn failures(report: &Report, expected: &[(Check, &str)]) {
+    let checks: Vec<Check> = expected.iter().map(|(c, _)| *c).collect();
+    assert_eq!(report.failed(), checks, "{report}");
+    for (check, why) in expected {
+        let text = report.outcome(*check).unwrap().text();
+        assert!(text.contains(why), "{check}: {text}");
+        assert!(
+            report.to_string().contains(&format!("FAIL {check}: ")),
+            "{report}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -290,7 +303,22 @@ async fn a_correct_connector_passes_every_check() {
         "{report}"
     );
     assert!(
-        text(Check::Retry429).contains("2 × 429 retried"),
+        text(Check::Retry429).contains("2 × 429 retried")
+            && text(Check::Retry429).contains("Retry-After waited out"),
+        "{report}"
+    );
+    assert_eq!(
+        text(Check::Retry5xx),
+        "a 500 retried by the host (5 requests, 1 retry); all 5 records pulled"
+    );
+    assert!(
+        text(Check::Html200)
+            .starts_with("/account returned a body that is not the documented JSON")
+            && text(Check::Html200).contains("it starts with: <html>"),
+        "{report}"
+    );
+    assert!(
+        text(Check::QuotaStop).starts_with("a budget of 3 units stopped the pull after 3 of 4 requests: quota budget of 3 units for toy#"),
         "{report}"
     );
     assert!(
@@ -326,7 +354,7 @@ async fn a_connector_that_resumes_from_state_passes() {
 }
 
 #[tokio::test]
-#[should_panic(expected = "connector `toy` failed 2 of 10 conformance checks")]
+#[should_panic(expected = "connector `toy` failed 3 of 13 conformance checks")]
 async fn run_conformance_panics_naming_the_failed_check() {
     run_conformance(
         Arc::new(Toy(Bugs {
@@ -345,11 +373,11 @@ async fn stopping_after_the_first_page_fails_pagination() {
         ..Bugs::default()
     })
     .await;
-    // The record count and the unread pages' `expect(1)` say so; the pull behind
-    // two 429s misses the same records.
+    // The record count and the unread pages' `expect(1)` say so; the pulls behind
+    // two 429s and behind a 500 miss the same records.
     assert_eq!(
         report.failed(),
-        vec![Check::Pagination, Check::Retry429],
+        vec![Check::Pagination, Check::Retry429, Check::Retry5xx],
         "{report}"
     );
     let text = report.outcome(Check::Pagination).unwrap().text();
@@ -395,10 +423,33 @@ async fn an_auth_error_turned_into_text_fails_the_401_check() {
         ..Bugs::default()
     })
     .await;
+    // A spent quota is a host error too, so the quota stop sees the same bug.
+    failures(
+        &report,
+        &[
+            (
+                Check::Unauthorized401,
+                "must reach the caller as ConnectorError::Http(HttpError::Unauthorized)",
+            ),
+            (
+                Check::QuotaStop,
+                "the pull must fail with HttpError::QuotaExhausted { used: 3, limit: 3, key: `toy#…` }, got: Other(",
+            ),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_connector_setting_its_own_auth_header_fails_the_401_check() {
+    let report = report(Bugs {
+        sets_auth_header: true,
+        ..Bugs::default()
+    })
+    .await;
     only_failure(
         &report,
         Check::Unauthorized401,
-        "must reach the caller as ConnectorError::Http(HttpError::Unauthorized)",
+        "the connector set an Authorization header itself on /account; the host injects credentials",
     );
 }
 
@@ -409,10 +460,18 @@ async fn a_decode_error_without_the_path_fails_the_malformed_check() {
         ..Bugs::default()
     })
     .await;
-    only_failure(
+    failures(
         &report,
-        Check::MalformedJson,
-        "a truncated body must give ConnectorError::Decode naming the path",
+        &[
+            (
+                Check::MalformedJson,
+                "a truncated body must give ConnectorError::Decode naming the path",
+            ),
+            (
+                Check::Html200,
+                "an HTML page served with 200 must give ConnectorError::Decode naming `/account`",
+            ),
+        ],
     );
 }
 

@@ -4,11 +4,15 @@
 
 use super::harness::{discard, natural_key, sample, verified, Harness, Set};
 use super::{malformed, Check, Fixtures, Report};
-use crate::{Credential, Recording};
+use crate::{source_http, spec_for, Credential, Recording};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tally_config::check_http_url;
-use tally_model::{Connector, ConnectorError, Description, HttpError, Point, PointBuffer};
+use tally_host::http::SourceHttpSpec;
+use tally_model::{
+    Connector, ConnectorError, Description, HttpError, Point, PointBuffer, QuotaSpec, QuotaWindow,
+};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -46,8 +50,11 @@ pub(super) async fn run(connector: Arc<dyn Connector>, fixtures: &dyn Fixtures) 
         }
     }
     report.record(Check::Retry429, retry_429(&h).await);
+    report.record(Check::Retry5xx, retry_5xx(&h, happy.requests).await);
     report.record(Check::Unauthorized401, unauthorized_401(&h).await);
     report.record(Check::MalformedJson, malformed::check(&h).await);
+    report.record(Check::Html200, malformed::html_200(&h).await);
+    report.record(Check::QuotaStop, quota_stop(&h).await);
     report.record(Check::EmptyAccount, empty_account(&h).await);
     report.record(Check::Resume, resume(&h, &happy.result).await);
     report
@@ -230,10 +237,15 @@ async fn retry_429(h: &Harness<'_>) -> Result<String, String> {
         .with_priority(2)
         .mount(&server)
         .await;
+    let started = Instant::now();
     let pulled = h.pull(&server, None).await;
+    let waited = started.elapsed();
     let judged = match &pulled.result {
         Err(e) => Err(format!(
             "the pull failed after two 429s the host should have retried: {e}"
+        )),
+        Ok(_) if waited < Duration::from_millis(900) => Err(format!(
+            "the pull took {waited:?}, less than the `Retry-After: 1` the host must wait out"
         )),
         Ok(_) if pulled.throttled != 2 || pulled.retries < 2 => Err(format!(
             "the host counted {} 429s and {} retries, expected 2 and at least 2: do all requests go through ctx.http?",
@@ -241,12 +253,98 @@ async fn retry_429(h: &Harness<'_>) -> Result<String, String> {
         )),
         Ok(buffer) => records_all(h, buffer).map(|n| {
             format!(
-                "2 × 429 retried by the host ({} requests, {} retries); all {n} records pulled",
+                "2 × 429 retried by the host ({} requests, {} retries, Retry-After waited out in {waited:?}); all {n} records pulled",
                 pulled.requests, pulled.retries
             )
         }),
     };
     finish(server, judged).await
+}
+
+/// A one-shot 500 in front of the happy set is retried by the host: one
+/// request more than the plain happy pull (`happy_requests`), every record.
+async fn retry_5xx(h: &Harness<'_>, happy_requests: u64) -> Result<String, String> {
+    let server = h.server(Set::Happy).await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_json(serde_json::json!({"error": "Internal server error"})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let pulled = h.pull(&server, None).await;
+    let judged = match &pulled.result {
+        Err(e) => Err(format!(
+            "the pull failed after one 500 the host should have retried: {e}"
+        )),
+        Ok(_) if pulled.retries != 1 || pulled.requests != happy_requests + 1 => Err(format!(
+            "after one 500 the host made {} requests ({} retries); expected the happy pull's {happy_requests} plus 1 retry",
+            pulled.requests, pulled.retries
+        )),
+        Ok(buffer) => records_all(h, buffer).map(|n| {
+            format!(
+                "a 500 retried by the host ({} requests, 1 retry); all {n} records pulled",
+                pulled.requests
+            )
+        }),
+    };
+    finish(server, judged).await
+}
+
+/// With a quota budget of what all but the last request of the happy pull
+/// cost, the host refuses that last request: the pull fails with
+/// `HttpError::QuotaExhausted` after exactly the requests the budget covers.
+async fn quota_stop(h: &Harness<'_>) -> Result<String, String> {
+    let server = h.server(Set::Happy).await;
+    let http = Recording::new(h.http(&server));
+    let first = h.pull_with(&http, &server, None).await;
+    discard(server).await;
+    let costs: Vec<u64> = http.requests().iter().map(|r| u64::from(r.cost)).collect();
+    if let Err(e) = first {
+        return Err(format!(
+            "needs the pull of the happy set, which failed: {e}"
+        ));
+    }
+    let covered = costs.len().saturating_sub(1);
+    let units: u64 = costs[..covered].iter().sum();
+    let server = h.server(Set::Happy).await;
+    let spec = SourceHttpSpec {
+        quota: Some(QuotaSpec::new(units, QuotaWindow::Day, "UTC")),
+        ..spec_for(
+            &h.fixtures.base_url(&server),
+            &h.description,
+            h.fixtures.credential(),
+        )
+    };
+    let result = h.pull_with(&source_http(spec), &server, None).await;
+    let sent = server.received_requests().await.map_or(0, |r| r.len());
+    discard(server).await;
+    let platform = format!("{}#", h.description.platform);
+    match &result {
+        Err(e @ ConnectorError::Http(HttpError::QuotaExhausted { used, limit, key, .. }))
+            if *used == units && *limit == units && key.starts_with(&platform) =>
+        {
+            h.no_secret_in(&e.to_string())?;
+            if sent != covered {
+                return Err(format!(
+                    "the budget covers {covered} requests but the server received {sent}"
+                ));
+            }
+            Ok(format!(
+                "a budget of {units} units stopped the pull after {covered} of {} requests: {e}",
+                costs.len()
+            ))
+        }
+        Err(e) => Err(format!(
+            "with a budget of {units} units (all but the last request of the happy pull) the pull must fail with HttpError::QuotaExhausted {{ used: {units}, limit: {units}, key: `{platform}…` }}, got: {e:?}"
+        )),
+        Ok(_) => Err(format!(
+            "the pull succeeded with a budget of {units} units, less than the happy pull's {}: does every request go through ctx.http with its cost?",
+            costs.iter().sum::<u64>()
+        )),
+    }
 }
 
 /// The points conform and hold every record of the happy set; returns the count.
@@ -289,7 +387,14 @@ async fn unauthorized_401(h: &Harness<'_>) -> Result<String, String> {
     let made = http.requests().len();
     let source = h.source(&server, None);
     let checked = h.connector.check(&source.context(&http)).await;
+    let received = server.received_requests().await.unwrap_or_default();
     discard(server).await;
+    if let Some(request) = received.iter().find(|r| !h.carries_credential(r)) {
+        return Err(format!(
+            "the host did not send the fixture credential with {}",
+            request.url.path()
+        ));
+    }
 
     let unauthorized = |e: &ConnectorError| {
         matches!(
@@ -297,9 +402,9 @@ async fn unauthorized_401(h: &Harness<'_>) -> Result<String, String> {
             ConnectorError::Http(HttpError::Unauthorized { status: 401, .. })
         )
     };
-    match pulled {
+    match &pulled {
         Ok(_) => return Err("the pull succeeded although every request was answered 401".into()),
-        Err(e) if !unauthorized(&e) => {
+        Err(e) if !unauthorized(e) => {
             return Err(format!(
                 "a 401 must reach the caller as ConnectorError::Http(HttpError::Unauthorized), got: {e:?}"
             ))
@@ -309,10 +414,35 @@ async fn unauthorized_401(h: &Harness<'_>) -> Result<String, String> {
                 "the pull made {made} requests after a 401; a refused credential must end it at the first"
             ))
         }
-        Err(_) => {}
+        Err(e) => h.no_secret_in(&e.to_string())?,
+    }
+    let first_path = http
+        .requests()
+        .first()
+        .map(|r| tally_model::error::url_path(&r.url))
+        .unwrap_or_default();
+    if let Err(ConnectorError::Http(HttpError::Unauthorized { path, message, .. })) = &pulled {
+        if *path != first_path || !message.contains("The access token is invalid") {
+            return Err(format!(
+                "the 401 error must name the request's path `{first_path}` and quote the platform's message; it says {path}: {message}"
+            ));
+        }
+    }
+    if let Some(request) = http.requests().iter().find(|r| {
+        r.headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+    }) {
+        return Err(format!(
+            "the connector set an Authorization header itself on {}; the host injects credentials",
+            tally_model::error::url_path(&request.url)
+        ));
     }
     match checked {
-        Err(e) if unauthorized(&e) => Ok(format!("pull and check fail with: {e}")),
+        Err(e) if unauthorized(&e) => {
+            h.no_secret_in(&e.to_string())?;
+            Ok(format!("pull and check fail with: {e}"))
+        }
         Err(e) => Err(format!(
             "check must fail with HttpError::Unauthorized on a 401, got: {e:?}"
         )),

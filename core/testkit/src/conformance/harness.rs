@@ -3,7 +3,7 @@
 //! (records, natural keys) and to end a server without its drop panicking.
 
 use super::Fixtures;
-use crate::{conforms, host_for, Source};
+use crate::{conforms, host_for, Credential, Source};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tally_host::http::SourceHttp;
@@ -108,6 +108,56 @@ impl Harness<'_> {
         points
             .iter()
             .try_for_each(|point| conforms(&self.description, now, point))
+    }
+
+    /// An error if `text` (an error message the user would read) holds the
+    /// fixture credential's secret.
+    pub fn no_secret_in(&self, text: &str) -> Result<(), String> {
+        let secret = match self.fixtures.credential() {
+            Credential::ApiKey { key, .. } | Credential::Bearer(key) => key,
+            Credential::None | Credential::OAuth2(_) => return Ok(()),
+        };
+        if text.contains(secret.expose()) {
+            return Err(format!(
+                "an error shows the source's credential in clear (invariant 7): {}",
+                text.replace(secret.expose(), "[the secret]")
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether a request the server received carries the fixture credential
+    /// where the host puts it (always true for none and OAuth2, whose token the
+    /// kit does not know).
+    pub fn carries_credential(&self, request: &wiremock::Request) -> bool {
+        let header = |name: &str| {
+            request
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        match self.fixtures.credential() {
+            Credential::None | Credential::OAuth2(_) => true,
+            Credential::Bearer(token) => {
+                header("authorization") == Some(format!("Bearer {}", token.expose()))
+            }
+            Credential::ApiKey {
+                key,
+                query_param,
+                header: name,
+            } => {
+                let in_query = query_param.is_none_or(|param| {
+                    request
+                        .url
+                        .query_pairs()
+                        .any(|(k, v)| k == param.as_str() && v == key.expose())
+                });
+                let in_header =
+                    name.is_none_or(|name| header(&name).as_deref() == Some(key.expose()));
+                in_query && in_header
+            }
+        }
     }
 
     /// The records among `points`, per the fixtures.

@@ -17,7 +17,7 @@ use tally_config::SourceConfig;
 use tally_host::catalog::{Catalog, Origin};
 use tally_host::http::{HostHttp, MemoryLedger, SourceHttp};
 use tally_host::pull::{Engine, SourceStatus};
-use tally_model::error::url_path;
+use tally_model::error::{snippet, url_path};
 use tally_model::{
     Connector, ConnectorError, Description, Emitter, HttpClient, HttpError, HttpRequest,
     HttpResponse, SourceContext,
@@ -27,20 +27,37 @@ use tally_store::{PointQuery, RunState, Store};
 /// The source id the engine pulls in this check.
 const SOURCE_ID: &str = "conformance-malformed";
 
-/// An [`HttpClient`] that halves every non-empty 2xx body, so no JSON document
-/// survives, and remembers the paths it cut.
-struct Truncating<'a> {
+/// An [`HttpClient`] that rewrites every non-empty 2xx body with `rewrite`
+/// (halved, so no JSON document survives; or an HTML page) and remembers the
+/// paths it rewrote, in order, and how the last body it served starts.
+struct Rewriting<'a> {
     inner: &'a dyn HttpClient,
     cut: &'a Mutex<Vec<String>>,
+    last_body: &'a Mutex<String>,
+    rewrite: fn(&mut Vec<u8>),
+}
+
+/// Cuts a body to half its length.
+fn halve(body: &mut Vec<u8>) {
+    body.truncate(body.len() / 2);
+}
+
+/// The page a proxy or a login wall serves with status 200.
+const HTML_PAGE: &str = "<html><body><h1>We're sorry, but something went wrong</h1></body></html>";
+
+/// Replaces a body with [`HTML_PAGE`].
+fn html(body: &mut Vec<u8>) {
+    *body = HTML_PAGE.as_bytes().to_vec();
 }
 
 #[async_trait]
-impl HttpClient for Truncating<'_> {
+impl HttpClient for Rewriting<'_> {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         let path = url_path(&request.url);
         let mut response = self.inner.send(request).await?;
         if response.is_success() && !response.body.is_empty() {
-            response.body.truncate(response.body.len() / 2);
+            (self.rewrite)(&mut response.body);
+            *self.last_body.lock().unwrap_or_else(|e| e.into_inner()) = snippet(&response.body);
             self.cut
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -50,14 +67,53 @@ impl HttpClient for Truncating<'_> {
     }
 }
 
+/// Runs the HTML-with-200 check: every 2xx body is an HTML page; the pull must
+/// fail with [`ConnectorError::Decode`] naming the path of the page it read
+/// (the last one served) and quoting the page, without the credential.
+pub(super) async fn html_200(h: &Harness<'_>) -> Result<String, String> {
+    let server = h.server(Set::Happy).await;
+    let http = h.http(&server);
+    let cut = Mutex::new(Vec::new());
+    let last_body = Mutex::new(String::new());
+    let client = Rewriting {
+        inner: &http,
+        cut: &cut,
+        last_body: &last_body,
+        rewrite: html,
+    };
+    let result = h.pull_with(&client, &server, None).await;
+    server.reset().await;
+    let cut = cut.into_inner().unwrap_or_else(|e| e.into_inner());
+    let last = cut.last().cloned().unwrap_or_default();
+    match &result {
+        Err(e @ ConnectorError::Decode { path, body, .. }) => {
+            if *path != last || !body.starts_with("<html>") {
+                return Err(format!(
+                    "the Decode error must name `{last}`, the path that served the HTML page, and quote it; it names `{path}` and shows: {body}"
+                ));
+            }
+            h.no_secret_in(&e.to_string())?;
+            Ok(format!("{e}"))
+        }
+        Err(other) => Err(format!(
+            "an HTML page served with 200 must give ConnectorError::Decode naming `{last}`, got: {other:?}"
+        )),
+        Ok(_) => Err(format!(
+            "the pull succeeded although every 2xx body was an HTML page ({} bodies: {cut:?})",
+            cut.len()
+        )),
+    }
+}
+
 /// The connector under test as the engine sees it, except that its requests go
 /// through the kit's host client (with the fixture credential, which the engine
-/// could not build from config for every kind) behind [`Truncating`], and its
+/// could not build from config for every kind) behind a [`Rewriting`] client that halves bodies, and its
 /// error is kept so the check can inspect its type as well as the engine's text.
 struct TruncatedConnector {
     inner: Arc<dyn Connector>,
     http: SourceHttp,
     cut: Mutex<Vec<String>>,
+    last_body: Mutex<String>,
     error: Mutex<Option<ConnectorError>>,
 }
 
@@ -68,9 +124,11 @@ impl Connector for TruncatedConnector {
     }
 
     async fn check(&self, ctx: &SourceContext<'_>) -> Result<String, ConnectorError> {
-        let http = Truncating {
+        let http = Rewriting {
             inner: &self.http,
             cut: &self.cut,
+            last_body: &self.last_body,
+            rewrite: halve,
         };
         self.inner.check(&with_http(ctx, &http)).await
     }
@@ -80,9 +138,11 @@ impl Connector for TruncatedConnector {
         ctx: &SourceContext<'_>,
         out: &mut dyn Emitter,
     ) -> Result<(), ConnectorError> {
-        let http = Truncating {
+        let http = Rewriting {
             inner: &self.http,
             cut: &self.cut,
+            last_body: &self.last_body,
+            rewrite: halve,
         };
         let result = self.inner.pull(&with_http(ctx, &http), out).await;
         if let Err(e) = &result {
@@ -121,6 +181,7 @@ async fn engine_pull(h: &Harness<'_>, base_url: &str, http: SourceHttp) -> Resul
         inner: Arc::clone(&h.connector),
         http,
         cut: Mutex::new(Vec::new()),
+        last_body: Mutex::new(String::new()),
         error: Mutex::new(None),
     });
     let mut catalog = Catalog::default();
@@ -149,16 +210,26 @@ async fn engine_pull(h: &Harness<'_>, base_url: &str, http: SourceHttp) -> Resul
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
+    let last_body = connector
+        .last_body
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let error = connector
         .error
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
     let path = match error {
-        Some(ConnectorError::Decode { path, .. }) if cut.contains(&path) => path,
-        Some(ConnectorError::Decode { path, .. }) => {
+        Some(ConnectorError::Decode { path, body, .. })
+            if cut.last() == Some(&path) && body == last_body =>
+        {
+            path
+        }
+        Some(ConnectorError::Decode { path, body, .. }) => {
             return Err(format!(
-                "the Decode error names `{path}`, which is not a path whose body was cut ({cut:?})"
+                "the Decode error must name `{}`, the path whose cut body it failed on ({cut:?}), and quote that body ({last_body}); it names `{path}` and quotes: {body}",
+                cut.last().map_or("", String::as_str)
             ))
         }
         Some(other) => {
@@ -179,6 +250,7 @@ async fn engine_pull(h: &Harness<'_>, base_url: &str, http: SourceHttp) -> Resul
             outcome.status.label()
         ));
     };
+    h.no_secret_in(reason)?;
     if outcome.source != SOURCE_ID || !reason.contains(&path) {
         return Err(format!(
             "the engine's report must name source `{SOURCE_ID}` and path `{path}`; it said: {} {}: {reason}",

@@ -34,9 +34,12 @@
 //! | `schema` | every point of the happy pull validates against the canonical schema (right unit class and kind for its metric, instant for a gauge, non-empty period for a sum, finite non-negative value), carries the connector's platform and a metric it declares, has an entity id, and a gauge carries the pull's `now` |
 //! | `natural-keys` | no two points of the happy pull share (entity kind, entity id, metric, dimensions, time) |
 //! | `pagination` | the happy pull holds exactly [`Fixtures::happy_records`] distinct records, made at least two requests, and every mock mounted with an `expect(..)` got the requests it expects (so each page was read, and read once, when the fixtures say so) |
-//! | `429-retry` | with two one-shot 429 answers in front of the happy set (the first without `Retry-After`, the second with `Retry-After: 1`), the pull still succeeds with every record, the host counted both 429s and retried at least twice, and the page expectations still hold (the connector neither gave up nor re-read a page itself) |
-//! | `401-auth` | with every request answered 401, `pull` and `check` both fail with `HttpError::Unauthorized` (the host's auth error, not a wrapped string) and the pull stops after its first request |
-//! | `malformed-json` | with every 2xx body cut to half its length, the pull fails with `ConnectorError::Decode` naming the URL path of a request it made; and through the pull engine the source fails with a reason naming that path, reported under its source id, with nothing stored and a failed run recorded |
+//! | `429-retry` | with two one-shot 429 answers in front of the happy set (the first without `Retry-After`, the second with `Retry-After: 1`), the pull still succeeds with every record, took at least the 0.9 s the `Retry-After` asks for, the host counted both 429s and retried at least twice, and the page expectations still hold (the connector neither gave up nor re-read a page itself) |
+//! | `5xx-retry` | with one one-shot 500 in front of the happy set, the pull still succeeds with every record, with exactly one request (the host's one retry) more than the plain happy pull, and the page expectations hold |
+//! | `401-auth` | with every request answered 401, `pull` and `check` both fail with `HttpError::Unauthorized` (the host's auth error, not a wrapped string) naming the path of the first request and quoting the platform's message; the pull stops after its first request; no request the connector built sets `Authorization` itself; no error shows the fixture credential's secret |
+//! | `malformed-json` | with every 2xx body cut to half its length, the pull fails with `ConnectorError::Decode` naming the URL path of the response it failed on (the last one cut); and through the pull engine the source fails with a reason naming that path, without the credential's secret, reported under its source id, with nothing stored and a failed run recorded |
+//! | `html-200` | with every 2xx body replaced by an HTML error page (status still 200), the pull fails with `ConnectorError::Decode` naming the path of the last page served and quoting it (`<html>…`), without the credential's secret |
+//! | `quota-stop` | with a quota budget of what all but the last request of the happy pull cost (each request's declared `cost`), the pull fails with `HttpError::QuotaExhausted { used, limit }` both equal to that budget, a quota key that starts with `{platform}#` and shows no secret, and the server received exactly the requests the budget covers |
 //! | `empty-account` | on the empty set the pull succeeds, every point conforms, and none is about a record (account-level gauges such as a follower count of 0 are fine: "zero points" means zero item points) |
 //! | `resume` | see below |
 //!
@@ -62,7 +65,7 @@
 //!
 //! Mock servers are fresh for every check, so one check's requests never count
 //! towards another's expectations; a server whose check is expected to stop early
-//! (`check`, 401, malformed JSON, resume, or any check that already failed) is
+//! (`check`, 401, malformed JSON, HTML, quota, resume, or any check that already failed) is
 //! reset rather than verified.
 
 mod checks;

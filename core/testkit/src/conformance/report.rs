@@ -16,12 +16,18 @@ pub enum Check {
     NaturalKeys,
     /// Pagination is followed to the end, each page once.
     Pagination,
-    /// A 429 is retried by the host and the pull still succeeds.
+    /// A 429 is retried by the host, `Retry-After` waited out, and the pull still succeeds.
     Retry429,
+    /// A 5xx is retried by the host and the pull still succeeds.
+    Retry5xx,
     /// A 401 becomes the host's auth error.
     Unauthorized401,
     /// Malformed JSON becomes an error naming the path and, through the engine, the source.
     MalformedJson,
+    /// An HTML page served with status 200 becomes a decode error quoting it.
+    Html200,
+    /// A spent quota budget stops the pull before the next request is sent.
+    QuotaStop,
     /// An empty account gives no item points and no error.
     EmptyAccount,
     /// Resuming from saved state neither skips nor repeats records.
@@ -30,15 +36,18 @@ pub enum Check {
 
 impl Check {
     /// Every check, in the order they run.
-    pub const ALL: [Check; 10] = [
+    pub const ALL: [Check; 13] = [
         Check::Description,
         Check::AccountCheck,
         Check::Schema,
         Check::NaturalKeys,
         Check::Pagination,
         Check::Retry429,
+        Check::Retry5xx,
         Check::Unauthorized401,
         Check::MalformedJson,
+        Check::Html200,
+        Check::QuotaStop,
         Check::EmptyAccount,
         Check::Resume,
     ];
@@ -52,8 +61,11 @@ impl Check {
             Check::NaturalKeys => "natural-keys",
             Check::Pagination => "pagination",
             Check::Retry429 => "429-retry",
+            Check::Retry5xx => "5xx-retry",
             Check::Unauthorized401 => "401-auth",
             Check::MalformedJson => "malformed-json",
+            Check::Html200 => "html-200",
+            Check::QuotaStop => "quota-stop",
             Check::EmptyAccount => "empty-account",
             Check::Resume => "resume",
         }
