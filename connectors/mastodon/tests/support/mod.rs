@@ -1,52 +1,52 @@
-//! Mastodon-specific mock setup shared by the tests in `pull.rs`: the fixtures,
-//! builders for statuses and `Link` headers in the documented shapes, and mounts
-//! for the two endpoints. Generic setup (host client, context, conformance
-//! checks) comes from `tally-testkit`.
+//! Mastodon-specific mock setup for the tests in `pull.rs`: the fixtures, the
+//! documented statuses and `Link` headers, mounts for the two endpoints, and the
+//! conformance kit's view of them. Generic setup comes from `tally-testkit`.
 
+use async_trait::async_trait;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 use tally_host::http::{Credential, SourceHttp};
 use tally_mastodon::Mastodon;
-use tally_model::{Connector, Point};
+use tally_model::{ConnectorError, EntityKind, Point, PointBuffer};
+use tally_testkit::conformance::Fixtures;
 use tally_testkit::Source;
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+
+pub use tally_testkit::{hits, merged, row, rows, Row};
 
 /// The documented sample account.
 pub const ACCT: &str = "Gargron";
 /// The statuses endpoint of that account (its instance-local id is `1`).
 pub const STATUSES_PATH: &str = "/api/v1/accounts/1/statuses";
-
 /// `Account200Example`.
 pub const ACCOUNT: &str = include_str!("../../testdata/account.json");
 /// Three statuses in the documented shape.
 pub const STATUSES: &str = include_str!("../../testdata/statuses.json");
 
-/// The real host client for a Mastodon source on this server, without a credential.
+/// The real host client for a Mastodon source on this server, with the fixture token.
 pub fn http(server: &MockServer) -> SourceHttp {
-    http_with(server, Credential::None)
-}
-
-/// The real host client for a Mastodon source on this server with `credential`.
-pub fn http_with(server: &MockServer, credential: Credential) -> SourceHttp {
-    tally_testkit::host_for(&server.uri(), &Mastodon.describe(), credential)
+    tally_testkit::fixture_http(&Mastodon, &MastodonFixtures, server)
 }
 
 /// A source for [`ACCT`] with extra settings merged in.
 pub fn source(server: &MockServer, extra: Value) -> Source {
-    let mut settings = json!({ "acct": ACCT });
-    if let (Some(settings), Some(extra)) = (settings.as_object_mut(), extra.as_object()) {
-        settings.extend(extra.clone());
-    }
-    Source::new(server.uri(), settings)
+    tally_testkit::fixture_source(&MastodonFixtures, server, extra)
+}
+
+/// Pulls [`ACCT`] with extra settings, expecting success.
+pub async fn pull_ok(server: &MockServer, extra: Value) -> PointBuffer {
+    tally_testkit::pull_ok(&Mastodon, &MastodonFixtures, server, extra).await
+}
+
+/// Pulls [`ACCT`] with extra settings, expecting an error.
+pub async fn pull_err(server: &MockServer, extra: Value) -> ConnectorError {
+    tally_testkit::pull_err(&Mastodon, &MastodonFixtures, server, extra).await
 }
 
 /// The account fixture with fields replaced.
 pub fn account_with(changes: Value) -> Value {
-    let mut account: Value = serde_json::from_str(ACCOUNT).unwrap_or_default();
-    if let (Some(account), Some(changes)) = (account.as_object_mut(), changes.as_object()) {
-        account.extend(changes.clone());
-    }
-    account
+    merged(serde_json::from_str(ACCOUNT).unwrap_or_default(), changes)
 }
 
 /// A 200 with Mastodon's rate-limit headers (plenty left).
@@ -79,21 +79,10 @@ pub async fn mount_lookup(server: &MockServer, body: &str) {
 /// One status in the documented shape, based on the first fixture status.
 pub fn status(id: &str, favourites: u64, reblogs: u64, replies: u64) -> Value {
     let statuses: Vec<Value> = serde_json::from_str(STATUSES).unwrap_or_default();
-    let mut status = statuses.into_iter().next().unwrap_or_default();
-    if let Some(fields) = status.as_object_mut() {
-        fields.insert("id".into(), json!(id));
-        fields.insert("content".into(), json!(format!("<p>Status {id}</p>")));
-        fields.insert("favourites_count".into(), json!(favourites));
-        fields.insert("reblogs_count".into(), json!(reblogs));
-        fields.insert("replies_count".into(), json!(replies));
-        fields.insert(
-            "uri".into(),
-            json!(format!(
-                "https://mastodon.social/users/Gargron/statuses/{id}"
-            )),
-        );
-    }
-    status
+    let uri = format!("https://mastodon.social/users/Gargron/statuses/{id}");
+    let changes = json!({"id": id, "content": format!("<p>Status {id}</p>"), "uri": uri,
+        "favourites_count": favourites, "reblogs_count": reblogs, "replies_count": replies});
+    merged(statuses.into_iter().next().unwrap_or_default(), changes)
 }
 
 /// A page of statuses with ids `ids` (favourites = id, boosts = 1, replies = 0).
@@ -107,10 +96,11 @@ pub fn page(ids: &[u64]) -> Value {
 
 /// The `Link` header Mastodon sends: `rel="next"` to `max_id`, `rel="prev"` back.
 pub fn link(server: &MockServer, max_id: &str, min_id: &str) -> String {
-    let base = format!("{}{STATUSES_PATH}", server.uri());
-    format!(
-        r#"<{base}?limit=40&exclude_reblogs=true&max_id={max_id}>; rel="next", <{base}?limit=40&exclude_reblogs=true&min_id={min_id}>; rel="prev""#
-    )
+    let base = format!(
+        "{}{STATUSES_PATH}?limit=40&exclude_reblogs=true",
+        server.uri()
+    );
+    format!(r#"<{base}&max_id={max_id}>; rel="next", <{base}&min_id={min_id}>; rel="prev""#)
 }
 
 /// Mounts one statuses page: the first when `max_id` is `None`, else the one at
@@ -141,26 +131,16 @@ pub const THREE_PAGE_POSTS: [&str; 6] = ["909", "908", "907", "906", "905", "903
 /// account's post. Each page is expected to be read exactly once.
 pub async fn mount_three_pages(server: &MockServer) {
     mount_lookup(server, ACCOUNT).await;
-    mount_page(
-        server,
-        None,
-        page(&[909, 908, 907]),
-        Some(link(server, "907", "909")),
-    )
-    .await;
+    let first = Some(link(server, "907", "909"));
+    mount_page(server, None, page(&[909, 908, 907]), first).await;
     let mut second = page(&[907, 906, 905]);
+    let mut boost = status("904", 999, 999, 999);
+    boost["reblog"] = status("1234", 5, 5, 5);
     if let Some(list) = second.as_array_mut() {
-        let mut boost = status("904", 999, 999, 999);
-        boost["reblog"] = status("1234", 5, 5, 5);
         list.push(boost);
     }
-    mount_page(
-        server,
-        Some("907"),
-        second,
-        Some(link(server, "904", "907")),
-    )
-    .await;
+    let next = Some(link(server, "904", "907"));
+    mount_page(server, Some("907"), second, next).await;
     mount_page(server, Some("904"), page(&[903]), None).await;
 }
 
@@ -173,26 +153,57 @@ pub async fn mount_empty_account(server: &MockServer) {
     mount_page(server, None, json!([]), None).await;
 }
 
-pub use tally_testkit::{row, rows};
+/// The rows of one status: favourites, boosts and replies, in that order.
+pub fn status_rows(id: &str, likes: f64, shares: f64, comments: f64) -> Vec<Row> {
+    vec![
+        row("engagement.likes", id, likes, "favourites_count"),
+        row("engagement.shares", id, shares, "reblogs_count"),
+        row("engagement.comments", id, comments, "replies_count"),
+    ]
+}
 
 /// The ids of the posts that got points, in order, each once.
 pub fn post_ids(points: &[Point]) -> Vec<String> {
-    let mut ids: Vec<String> = points
-        .iter()
-        .filter(|p| p.entity.kind == tally_model::EntityKind::Post)
-        .map(|p| p.entity.id.to_string())
-        .collect();
-    ids.dedup();
-    ids
+    tally_testkit::entity_ids(points, EntityKind::Post)
 }
 
-/// Requests the server received for `endpoint`.
-pub async fn hits(server: &MockServer, endpoint: &str) -> usize {
-    server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.url.path() == endpoint)
-        .count()
+/// The mock instance as the conformance kit needs it: the happy set is three
+/// `Link`-paginated pages, the empty one an account without statuses, and the
+/// host sends a bearer token (the kit checks it arrives).
+pub struct MastodonFixtures;
+
+#[async_trait]
+impl Fixtures for MastodonFixtures {
+    async fn mount_happy(&self, server: &MockServer) {
+        mount_three_pages(server).await;
+    }
+
+    async fn mount_empty(&self, server: &MockServer) {
+        mount_empty_account(server).await;
+    }
+
+    fn happy_records(&self) -> usize {
+        THREE_PAGE_POSTS.len()
+    }
+
+    fn settings(&self) -> Value {
+        json!({ "acct": ACCT })
+    }
+
+    fn credential(&self) -> Credential {
+        tally_testkit::bearer("tok-123")
+    }
+
+    /// The saved `newest_id` marks every status up to it as done: each fixture
+    /// status was posted in 2022, long before the re-read (lookback) window.
+    fn records_done(&self, state: &Value) -> BTreeSet<String> {
+        let newest: u64 = state["newest_id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or(0);
+        let done = THREE_PAGE_POSTS
+            .iter()
+            .filter(|id| id.parse::<u64>().is_ok_and(|id| id <= newest));
+        done.map(|id| format!("post:{id}")).collect()
+    }
 }
