@@ -3,10 +3,14 @@
 //! for the documented response shapes. Generic setup (host client, context,
 //! conformance checks) comes from `tally-testkit`.
 
+use async_trait::async_trait;
 use serde_json::{json, Value};
 use tally_host::http::{Credential, SourceHttp};
-use tally_model::Connector;
+use tally_model::{Connector, ConnectorError, PointBuffer};
+use tally_testkit::conformance::Fixtures;
 use tally_testkit::Source;
+
+pub use tally_testkit::{row, rows};
 use tally_youtube::Youtube;
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
@@ -42,7 +46,7 @@ pub fn base(server: &MockServer) -> String {
 
 /// The real host client for a YouTube source on this server, with [`KEY`] as its API key.
 pub fn http(server: &MockServer) -> SourceHttp {
-    tally_testkit::host_for(&base(server), &Youtube.describe(), credential())
+    tally_testkit::fixture_http(&Youtube, &YoutubeFixtures, server)
 }
 
 /// The API-key credential the host injects.
@@ -52,11 +56,17 @@ pub fn credential() -> Credential {
 
 /// A source for [`CHANNEL`] with extra settings merged in.
 pub fn source(server: &MockServer, extra: Value) -> Source {
-    let mut settings = json!({ "channel_id": CHANNEL });
-    if let (Some(settings), Some(extra)) = (settings.as_object_mut(), extra.as_object()) {
-        settings.extend(extra.clone());
-    }
-    Source::new(base(server), settings)
+    tally_testkit::fixture_source(&YoutubeFixtures, server, extra)
+}
+
+/// Pulls [`CHANNEL`] with extra settings, expecting success.
+pub async fn pull_ok(server: &MockServer, extra: Value) -> PointBuffer {
+    tally_testkit::pull_ok(&Youtube, &YoutubeFixtures, server, extra).await
+}
+
+/// Pulls [`CHANNEL`] with extra settings, expecting an error.
+pub async fn pull_err(server: &MockServer, extra: Value) -> ConnectorError {
+    tally_testkit::pull_err(&Youtube, &YoutubeFixtures, server, extra).await
 }
 
 /// A GET of `/youtube/v3{endpoint}` that carries the API key.
@@ -199,16 +209,39 @@ impl Respond for VideosFromIds {
     }
 }
 
-pub use tally_testkit::{row, rows};
-
 /// Requests the server received for `/youtube/v3{endpoint}`.
 pub async fn hits(server: &MockServer, endpoint: &str) -> usize {
-    let want = format!("/youtube/v3{endpoint}");
-    server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.url.path() == want)
-        .count()
+    tally_testkit::hits(server, &format!("/youtube/v3{endpoint}")).await
+}
+
+/// The mock Data API as the conformance kit needs it: the happy set is the
+/// sample channel with five uploads over three playlist pages, the empty one a
+/// channel without uploads; the host sends [`KEY`] (the kit checks it arrives).
+pub struct YoutubeFixtures;
+
+#[async_trait]
+impl Fixtures for YoutubeFixtures {
+    async fn mount_happy(&self, server: &MockServer) {
+        mount_three_upload_pages(server).await;
+    }
+
+    async fn mount_empty(&self, server: &MockServer) {
+        mount_channel(server, CHANNELS_NO_VIDEOS).await;
+    }
+
+    fn happy_records(&self) -> usize {
+        5
+    }
+
+    fn settings(&self) -> Value {
+        json!({ "channel_id": CHANNEL })
+    }
+
+    fn base_url(&self, server: &MockServer) -> String {
+        base(server)
+    }
+
+    fn credential(&self) -> Credential {
+        credential()
+    }
 }
