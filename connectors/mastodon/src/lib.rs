@@ -32,7 +32,7 @@ pub use resume::DEFAULT_LOOKBACK_DAYS;
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::collections::HashSet;
-use tally_model::paginate::{encode_query_value, next_link_within, Step};
+use tally_model::paginate::{encode_query_value, next_link_within, param, Step};
 use tally_model::{
     AuthKind, Connector, ConnectorError, Description, Emitter, HttpClientExt, HttpRequest,
     ResetEncoding, Settings, SourceContext, UsageHeaders,
@@ -179,10 +179,9 @@ impl Connector for Mastodon {
         } else {
             ""
         };
-        let resume_at = cursor.map(|c| format!("&max_id={}", encode_query_value(&c.max_id)));
+        let resume_at = param("max_id", cursor.as_ref().map(|c| c.max_id.as_str()));
         let first = ctx.url(&format!(
-            "{path}?limit={limit}&exclude_reblogs=true{replies}{}",
-            resume_at.unwrap_or_default()
+            "{path}?limit={limit}&exclude_reblogs=true{replies}{resume_at}"
         ));
         let mut seen = HashSet::new();
         let fetch = |next: Option<String>| {

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tally_model::error::snippet;
+use tally_model::point::short_name;
 use tally_model::{ConnectorError, Entity, EntityKind, Point};
 
 /// Platform name written on every point.
@@ -115,18 +116,14 @@ pub fn account_points(account: &Account, now: DateTime<Utc>) -> Vec<Point> {
             (
                 "audience.followers",
                 "followers_count",
-                count(account.followers_count),
+                account.followers_count,
             ),
             (
                 "audience.following",
                 "following_count",
-                count(account.following_count),
+                account.following_count,
             ),
-            (
-                "content.posts",
-                "statuses_count",
-                count(account.statuses_count),
-            ),
+            ("content.posts", "statuses_count", account.statuses_count),
         ],
     )
 }
@@ -145,25 +142,12 @@ pub fn status_points(status: &Status, now: DateTime<Utc>) -> Vec<Point> {
             (
                 "engagement.likes",
                 "favourites_count",
-                count(status.favourites_count),
+                status.favourites_count,
             ),
-            (
-                "engagement.shares",
-                "reblogs_count",
-                count(status.reblogs_count),
-            ),
-            (
-                "engagement.comments",
-                "replies_count",
-                count(status.replies_count),
-            ),
+            ("engagement.shares", "reblogs_count", status.reblogs_count),
+            ("engagement.comments", "replies_count", status.replies_count),
         ],
     )
-}
-
-/// A count as a value, or nothing when it is negative (a broken counter).
-fn count(value: i64) -> Option<f64> {
-    (value >= 0).then_some(value as f64)
 }
 
 /// A status's display name: the first [`NAME_CHARS`] characters of its text (tags
@@ -173,20 +157,9 @@ pub fn post_name(status: &Status) -> Option<String> {
     let mut text = plain_text(&status.content);
     if text.is_empty() {
         // The content warning is plain text, not HTML.
-        text = status
-            .spoiler_text
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        text = status.spoiler_text.clone();
     }
-    if text.is_empty() {
-        return None;
-    }
-    if text.chars().count() <= NAME_CHARS {
-        return Some(text);
-    }
-    let cut: String = text.chars().take(NAME_CHARS).collect();
-    Some(format!("{}…", cut.trim_end()))
+    short_name(&text, NAME_CHARS)
 }
 
 /// Status HTML as one line of text: tags removed (block and line breaks become

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tally_model::error::url_path;
-use tally_model::paginate::{encode_query_value, Step};
+use tally_model::paginate::{encode_query_value, param, Step};
 use tally_model::{
     AuthKind, AuthQuirk, Connector, ConnectorError, Description, Emitter, QuotaSpec, QuotaWindow,
     Settings, SourceContext,
@@ -195,15 +195,12 @@ async fn latest_uploads(
     // How many ids are still wanted: the next page asks for no more.
     let wanted = AtomicUsize::new(max);
     let fetch = |token: Option<String>| {
-        let mut path = format!(
-            "/playlistItems?part=contentDetails&playlistId={}&maxResults={}",
+        let path = format!(
+            "/playlistItems?part=contentDetails&playlistId={}&maxResults={}{}",
             encode_query_value(playlist),
-            wanted.load(Ordering::Relaxed).min(PAGE_SIZE)
+            wanted.load(Ordering::Relaxed).min(PAGE_SIZE),
+            param("pageToken", token.as_deref())
         );
-        if let Some(token) = &token {
-            path.push_str("&pageToken=");
-            path.push_str(&encode_query_value(token));
-        }
         async move {
             match ctx
                 .get_json::<parse::PlaylistItemListResponse, _>(&path, parse::error_for)

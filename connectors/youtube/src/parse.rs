@@ -206,19 +206,14 @@ pub fn channel(
     };
     let views = count(|| field("viewCount"), stats.view_count.as_ref())?;
     let video_count = count(|| field("videoCount"), stats.video_count.as_ref())?;
-    let as_value = |n: Option<u64>| n.map(|n| n as f64);
     let points = Point::gauges(
         PLATFORM,
         &entity,
         now,
         [
-            (
-                "audience.followers",
-                "subscriberCount",
-                as_value(subscribers),
-            ),
-            ("reach.views", "viewCount", as_value(views)),
-            ("content.posts", "videoCount", as_value(video_count)),
+            ("audience.followers", "subscriberCount", subscribers),
+            ("reach.views", "viewCount", views),
+            ("content.posts", "videoCount", video_count),
         ],
     );
 
@@ -262,11 +257,7 @@ pub fn video_points(
             ("engagement.likes", "likeCount", &stats.like_count),
             ("engagement.comments", "commentCount", &stats.comment_count),
         ] {
-            values.push((
-                metric,
-                raw,
-                count(|| field(raw), value.as_ref())?.map(|n| n as f64),
-            ));
+            values.push((metric, raw, count(|| field(raw), value.as_ref())?));
         }
         points.extend(Point::gauges(PLATFORM, &entity, now, values));
     }

@@ -180,6 +180,15 @@ fn origin_of_link(url: &str) -> Option<&str> {
     }
 }
 
+/// `&name=value` with the value percent-encoded ([`encode_query_value`]), or
+/// nothing without a value: how a page's cursor joins its listing's query
+/// (`format!("{path}?limit=50{}", param("cursor", cursor.as_deref()))`).
+pub fn param(name: &str, value: Option<&str>) -> String {
+    value.map_or_else(String::new, |v| {
+        format!("&{name}={}", encode_query_value(v))
+    })
+}
+
 /// Percent-encodes a value for a URL query (`acct=user%40example.social`): every byte
 /// except RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`) becomes `%XX`, so
 /// page tokens and account names cannot break or extend the query they are put in.
@@ -399,6 +408,8 @@ mod tests {
         );
         assert_eq!(encode_query_value("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
         assert_eq!(encode_query_value("CAUQAA-_.~"), "CAUQAA-_.~");
+        assert_eq!(param("pageToken", Some("a b")), "&pageToken=a%20b");
+        assert_eq!(param("pageToken", None), "");
     }
 
     #[test]

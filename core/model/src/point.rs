@@ -79,6 +79,53 @@ impl Entity {
     }
 }
 
+/// A value as a platform sends it, as a point's value: `None` when it is no
+/// measurement (absent, or a negative count from a broken counter, which the
+/// schema would refuse anyway).
+pub trait Measured {
+    /// The value, or `None` when there is none to store.
+    fn measured(self) -> Option<f64>;
+}
+
+impl Measured for u64 {
+    fn measured(self) -> Option<f64> {
+        Some(self as f64)
+    }
+}
+
+impl Measured for i64 {
+    fn measured(self) -> Option<f64> {
+        (self >= 0).then_some(self as f64)
+    }
+}
+
+impl Measured for f64 {
+    fn measured(self) -> Option<f64> {
+        Some(self)
+    }
+}
+
+impl<T: Measured> Measured for Option<T> {
+    fn measured(self) -> Option<f64> {
+        self.and_then(Measured::measured)
+    }
+}
+
+/// A text as an entity's display name: on one line (runs of whitespace become
+/// one space), cut to `max_chars` characters with `…` when longer; `None` when
+/// there is no text. Post captions and status texts name posts in reports.
+pub fn short_name(text: &str, max_chars: usize) -> Option<String> {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.is_empty() {
+        return None;
+    }
+    if line.chars().count() <= max_chars {
+        return Some(line);
+    }
+    let cut: String = line.chars().take(max_chars).collect();
+    Some(format!("{}…", cut.trim_end()))
+}
+
 /// When a value holds: at an instant (gauges) or over `[start, end)` (sums).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -124,18 +171,18 @@ pub struct Point {
 
 impl Point {
     /// One gauge at `now` per `(metric, raw name, value)` of one entity, in
-    /// order; a `None` value (a count the platform hides or does not send) gives
-    /// no point, because absent is not zero.
-    pub fn gauges<'a>(
+    /// order; a value that is no measurement (see [`Measured`]: a count the
+    /// platform hides or does not send) gives no point, because absent is not zero.
+    pub fn gauges<'a, V: Measured>(
         platform: &str,
         entity: &Entity,
         now: DateTime<Utc>,
-        values: impl IntoIterator<Item = (&'a str, &'a str, Option<f64>)>,
+        values: impl IntoIterator<Item = (&'a str, &'a str, V)>,
     ) -> Vec<Point> {
         values
             .into_iter()
             .filter_map(|(metric, raw, value)| {
-                let value = value?;
+                let value = value.measured()?;
                 Some(Point::new(
                     platform,
                     metric,
@@ -344,5 +391,21 @@ mod tests {
             p.validate(),
             Err(SchemaError::TooLong { field, max: 1024, .. }) if field == "dimension `campaign` value"
         ));
+    }
+
+    #[test]
+    fn short_names_are_one_line_and_cut() {
+        let long = format!("{}\n{}", "a".repeat(50), "b".repeat(50));
+        let name = short_name(&long, 60).unwrap();
+        assert_eq!(name, format!("{} {}…", "a".repeat(50), "b".repeat(9)));
+        assert_eq!(
+            short_name("  two\t words ", 60).as_deref(),
+            Some("two words")
+        );
+        assert_eq!(
+            short_name(&format!("{} b", "a".repeat(59)), 60).unwrap(),
+            format!("{}…", "a".repeat(59))
+        );
+        assert_eq!(short_name(" \n ", 60), None);
     }
 }

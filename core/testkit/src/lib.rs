@@ -599,3 +599,140 @@ fn readme_settings(specs: &[tally_model::SettingSpec], readme: &str, file: &std:
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use tally_model::Emitter;
+
+    /// `[sources.settings]` of the made-up connector below.
+    #[derive(Debug, serde::Deserialize, tally_model::Settings)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct DemoSettings {
+        /// The account's handle.
+        account: String,
+        /// How many posts to read.
+        #[serde(default = "fifty")]
+        max_posts: u32,
+    }
+
+    fn fifty() -> u32 {
+        50
+    }
+
+    struct Demo;
+
+    #[async_trait]
+    impl Connector for Demo {
+        fn describe(&self) -> Description {
+            Description::new("demo", "a demo", "https://demo.example")
+                .metrics(["audience.followers"])
+                .settings::<DemoSettings>()
+                .auth([AuthKind::Bearer])
+                .rate_limit(1, 1, 1)
+        }
+        async fn check(&self, _: &SourceContext<'_>) -> Result<String, ConnectorError> {
+            Ok(String::new())
+        }
+        async fn pull(
+            &self,
+            _: &SourceContext<'_>,
+            _: &mut dyn Emitter,
+        ) -> Result<(), ConnectorError> {
+            Ok(())
+        }
+    }
+
+    const SAMPLE: &str = "[[sources]]\nid = \"d\"\nconnector = \"demo\"\n\n[sources.settings]\n## The account's handle.\naccount = \"bakery\"\n## How many posts to read.\n# max_posts = 50\n";
+    const README: &str = "# Demo\n\n## Settings\n\n| key | required | default | meaning |\n|---|---|---|---|\n| `account` | yes | | The account's handle. |\n| `max_posts` | no | 50 | How many posts to read. |\n";
+
+    /// The panic message of `assert_settings_documented` on a crate with these files.
+    fn failure(sample: &str, readme: &str) -> String {
+        let dir = std::env::temp_dir().join(format!(
+            "tally-testkit-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("sample.toml"), sample).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("README.md"), readme).unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.to_string_lossy().to_string();
+        let outcome = std::panic::catch_unwind(|| {
+            assert_settings_documented::<DemoSettings>(&Demo, &path);
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        match outcome {
+            Ok(()) => "passed".to_string(),
+            Err(payload) => payload
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn the_derive_reads_names_docs_and_defaults() {
+        assert_eq!(
+            DemoSettings::specs(),
+            vec![
+                tally_model::SettingSpec::required("account", "The account's handle."),
+                tally_model::SettingSpec::optional("max_posts", "How many posts to read.")
+                    .with_default(&50),
+            ]
+        );
+        assert_eq!(failure(SAMPLE, README), "passed");
+    }
+
+    #[test]
+    fn a_sample_showing_another_default_is_refused_naming_the_line() {
+        let e = failure(
+            &SAMPLE.replace("# max_posts = 50", "# max_posts = 40"),
+            README,
+        );
+        assert!(
+            e.contains("/sample.toml:9: `max_posts` is shown with 40, but its default is 50"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_sample_without_an_optional_setting_is_refused() {
+        let e = failure(&SAMPLE.replace("# max_posts = 50\n", ""), README);
+        assert!(
+            e.contains(
+                "/sample.toml: setting `max_posts` is missing; show it as `# max_posts = 50`"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_readme_row_that_disagrees_is_refused_naming_the_line() {
+        let e = failure(SAMPLE, &README.replace("| no | 50 |", "| no | 100 |"));
+        assert!(
+            e.contains("/README.md:8: `max_posts` must read required | default | meaning as the field's `///` doc and serde default say"),
+            "{e}"
+        );
+        let e = failure(
+            SAMPLE,
+            &README.replace("The account's handle. |", "The handle. |"),
+        );
+        assert!(e.contains("/README.md:7: `account` must read"), "{e}");
+    }
+
+    #[test]
+    fn a_readme_missing_a_setting_is_refused() {
+        let e = failure(
+            SAMPLE,
+            &README.replace("| `max_posts` | no | 50 | How many posts to read. |\n", ""),
+        );
+        assert!(
+            e.contains(
+                "/README.md:3: the settings table must list the settings struct's fields, in order"
+            ),
+            "{e}"
+        );
+    }
+}

@@ -28,7 +28,7 @@ pub mod parse;
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::collections::HashSet;
-use tally_model::paginate::{encode_query_value, Step};
+use tally_model::paginate::{encode_query_value, param, Step};
 use tally_model::{
     AuthKind, Connector, ConnectorError, Description, Emitter, ResetEncoding, Settings,
     SourceContext, UsageHeaders,
@@ -131,14 +131,11 @@ impl Connector for Bluesky {
         let mut skipped = 0usize;
         let actor = settings.actor.as_str();
         let fetch = |cursor: Option<String>| {
-            let mut path = format!(
-                "{endpoint}?actor={}&limit={PAGE_SIZE}",
-                encode_query_value(&profile.did)
+            let path = format!(
+                "{endpoint}?actor={}&limit={PAGE_SIZE}{}",
+                encode_query_value(&profile.did),
+                param("cursor", cursor.as_deref())
             );
-            if let Some(cursor) = &cursor {
-                path.push_str("&cursor=");
-                path.push_str(&encode_query_value(cursor));
-            }
             async move {
                 let (page, _) = get::<parse::AuthorFeed>(ctx, &path, actor).await?;
                 let next = page.cursor.clone();
