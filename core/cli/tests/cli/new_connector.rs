@@ -52,7 +52,7 @@ fn a_generated_connector_passes_its_own_tests_and_the_conformance_kit_unchanged(
     for passed in [
         "test conformance ... ok",
         "test happy_path_emits_account_and_post_points_across_pages ... ok",
-        "test tests::sample_config_matches_the_description ... ok",
+        "test tests::settings_are_documented_once ... ok",
         "test the_plugin_build_passes_the_conformance_kit_too ... ok",
     ] {
         assert!(
