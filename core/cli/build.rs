@@ -10,10 +10,14 @@
 
 use std::path::Path;
 
+#[path = "src/names.rs"]
+mod names;
+
 fn main() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let workspace = manifest.join("../../Cargo.toml");
     println!("cargo:rerun-if-changed=Cargo.toml");
+    println!("cargo:rerun-if-changed=src/names.rs");
     println!("cargo:rerun-if-changed={}", workspace.display());
     let own = table(&manifest.join("Cargo.toml"));
     let root = table(&workspace);
@@ -43,17 +47,7 @@ fn main() {
         .iter()
         .map(|name| {
             let lib = name.replace('-', "_");
-            let type_name: String = name
-                .trim_start_matches("tally-")
-                .split(['-', '_'])
-                .map(|word| {
-                    let mut chars = word.chars();
-                    chars
-                        .next()
-                        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                        .unwrap_or_default()
-                })
-                .collect();
+            let type_name = names::title_words(name.trim_start_matches("tally-")).concat();
             format!("    || std::sync::Arc::new({lib}::{type_name}),\n")
         })
         .collect();

@@ -4,6 +4,7 @@
 
 mod builtin;
 mod commands;
+mod names;
 mod output;
 mod plugins;
 mod setup;

@@ -218,31 +218,36 @@ pub fn fixture_http(
     host_for(&base, &connector.describe(), fixtures.credential())
 }
 
-/// [`pull`] of [`fixture_source`] through [`fixture_http`], panicking with the
-/// connector's error if it fails.
+/// [`pull`] of [`fixture_source`] through [`fixture_http`].
+pub async fn fixture_pull(
+    connector: &dyn Connector,
+    fixtures: &dyn Fixtures,
+    server: &wiremock::MockServer,
+    changes: serde_json::Value,
+) -> Result<PointBuffer, ConnectorError> {
+    let http = fixture_http(connector, fixtures, server);
+    pull(connector, &http, &fixture_source(fixtures, server, changes)).await
+}
+
+/// [`fixture_pull`], panicking with the connector's error if it fails.
 pub async fn pull_ok(
     connector: &dyn Connector,
     fixtures: &dyn Fixtures,
     server: &wiremock::MockServer,
     changes: serde_json::Value,
 ) -> PointBuffer {
-    let http = fixture_http(connector, fixtures, server);
-    let source = fixture_source(fixtures, server, changes);
-    let pulled = pull(connector, &http, &source).await;
+    let pulled = fixture_pull(connector, fixtures, server, changes).await;
     pulled.unwrap_or_else(|e| panic!("the pull failed: {e}"))
 }
 
-/// [`pull`] of [`fixture_source`] through [`fixture_http`], returning the
-/// connector's error and panicking if the pull succeeds.
+/// [`fixture_pull`], returning the connector's error and panicking if the pull succeeds.
 pub async fn pull_err(
     connector: &dyn Connector,
     fixtures: &dyn Fixtures,
     server: &wiremock::MockServer,
     changes: serde_json::Value,
 ) -> ConnectorError {
-    let http = fixture_http(connector, fixtures, server);
-    let source = fixture_source(fixtures, server, changes);
-    match pull(connector, &http, &source).await {
+    match fixture_pull(connector, fixtures, server, changes).await {
         Ok(buffer) => panic!("the pull succeeded with {} points", buffer.points.len()),
         Err(e) => e,
     }

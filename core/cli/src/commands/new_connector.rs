@@ -160,16 +160,7 @@ impl Names {
                 "connector name `{name}` must start with a lower-case letter and hold only lower-case letters, digits and single `-` or `_` (like `acme-social`)"
             );
         }
-        let words: Vec<String> = name
-            .split(['-', '_'])
-            .map(|word| {
-                let mut chars = word.chars();
-                chars
-                    .next()
-                    .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-                    .unwrap_or_default()
-            })
-            .collect();
+        let words = crate::names::title_words(name);
         let type_name = words.concat();
         if TAKEN_TYPES.contains(&type_name.as_str()) {
             bail!(
