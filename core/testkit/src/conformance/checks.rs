@@ -389,6 +389,16 @@ async fn unauthorized_401(h: &Harness<'_>) -> Result<String, String> {
     let checked = h.connector.check(&source.context(&http)).await;
     let received = server.received_requests().await.unwrap_or_default();
     discard(server).await;
+    if let Some(request) = http.requests().iter().find(|r| {
+        r.headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+    }) {
+        return Err(format!(
+            "the connector set an Authorization header itself on {}; the host injects credentials",
+            tally_model::error::url_path(&request.url)
+        ));
+    }
     if let Some(request) = received.iter().find(|r| !h.carries_credential(r)) {
         return Err(format!(
             "the host did not send the fixture credential with {}",
@@ -427,16 +437,6 @@ async fn unauthorized_401(h: &Harness<'_>) -> Result<String, String> {
                 "the 401 error must name the request's path `{first_path}` and quote the platform's message; it says {path}: {message}"
             ));
         }
-    }
-    if let Some(request) = http.requests().iter().find(|r| {
-        r.headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
-    }) {
-        return Err(format!(
-            "the connector set an Authorization header itself on {}; the host injects credentials",
-            tally_model::error::url_path(&request.url)
-        ));
     }
     match checked {
         Err(e) if unauthorized(&e) => {
