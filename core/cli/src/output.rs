@@ -1,6 +1,16 @@
-//! Printing data as an aligned table, CSV or JSON.
+//! Printing data as an aligned table, CSV, JSON or JSON Lines.
+//!
+//! A table is for people; CSV, JSON and JSON Lines are for programs, so each
+//! cell carries two forms: the text a person reads (`2026-06-05 14:00:00`,
+//! `-`) and the typed value a program reads (an RFC 3339 time, `null`, an
+//! integer, an id as a string, dimensions as an object). JSON is built from
+//! the typed values, never parsed back out of the text.
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use clap::ValueEnum;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// How data commands print their rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -8,29 +18,188 @@ pub enum Format {
     /// Aligned columns for people.
     #[default]
     Table,
-    /// Comma-separated values with a header row.
+    /// Comma-separated values with a header row of the JSON keys.
     Csv,
-    /// One JSON array.
+    /// One JSON array of objects.
     Json,
+    /// One JSON object per line, for streams (`jq -c`, log shippers, `tally import`).
+    Jsonl,
+}
+
+impl Format {
+    /// Whether the format is JSON or JSON Lines.
+    pub fn is_json(self) -> bool {
+        matches!(self, Format::Json | Format::Jsonl)
+    }
+}
+
+/// Prints `items` as a JSON array (`json`) or one object per line (`jsonl`);
+/// for commands whose JSON is a serialized model rather than table rows.
+pub fn json_items<T: Serialize>(items: &[T], format: Format) -> anyhow::Result<String> {
+    if format == Format::Jsonl {
+        let mut out = String::new();
+        for item in items {
+            out += &serde_json::to_string(item)?;
+            out.push('\n');
+        }
+        Ok(out)
+    } else {
+        Ok(serde_json::to_string_pretty(items)? + "\n")
+    }
+}
+
+/// One cell: the text a table shows and the typed value JSON carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    text: String,
+    value: Value,
+}
+
+impl Cell {
+    /// A cell shown as `text` whose typed value is `value`.
+    pub fn new(text: impl Into<String>, value: Value) -> Cell {
+        Cell {
+            text: text.into(),
+            value,
+        }
+    }
+
+    /// Text, also in JSON (ids stay strings however many digits they have).
+    pub fn text(text: impl Into<String>) -> Cell {
+        let text = text.into();
+        Cell {
+            value: Value::String(text.clone()),
+            text,
+        }
+    }
+
+    /// Text that may be absent: blank in a table, `null` in JSON.
+    pub fn opt_text(text: Option<impl Into<String>>) -> Cell {
+        text.map_or_else(|| Cell::new("", Value::Null), Cell::text)
+    }
+
+    /// A count: an integer in JSON.
+    pub fn count(n: u64) -> Cell {
+        Cell::new(n.to_string(), Value::from(n))
+    }
+
+    /// A measured value: whole numbers without decimals, an integer in JSON
+    /// when whole.
+    pub fn number(v: f64) -> Cell {
+        Cell::new(number(v), json_number(v))
+    }
+
+    /// A value that may be unknown: `-` in a table, `null` in JSON.
+    pub fn opt_number(v: Option<f64>) -> Cell {
+        v.map_or_else(|| Cell::new("-", Value::Null), Cell::number)
+    }
+
+    /// A duration in seconds, to the hundredth.
+    pub fn seconds(secs: f64) -> Cell {
+        let rounded = (secs * 100.0).round() / 100.0;
+        Cell::new(format!("{secs:.2}"), Value::from(rounded))
+    }
+
+    /// An instant: `2026-06-05 14:00:00` in a table (UTC), RFC 3339 in JSON.
+    pub fn time(t: DateTime<Utc>) -> Cell {
+        Cell::new(
+            t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            Value::String(rfc3339(t)),
+        )
+    }
+
+    /// An instant that may be absent: blank in a table, `null` in JSON.
+    pub fn opt_time(t: Option<DateTime<Utc>>) -> Cell {
+        t.map_or_else(|| Cell::new("", Value::Null), Cell::time)
+    }
+
+    /// Dimensions: `country=US;age=18-24` in a table, an object in JSON.
+    pub fn dimensions(dims: &BTreeMap<String, String>) -> Cell {
+        let text = dims
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(";");
+        let object = dims
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        Cell::new(text, Value::Object(object))
+    }
+
+    /// A list: space-separated in a table, an array in JSON.
+    pub fn list(items: &[String]) -> Cell {
+        Cell::new(
+            items.join(" "),
+            Value::Array(items.iter().cloned().map(Value::String).collect()),
+        )
+    }
+
+    /// The CSV field: the typed value's scalar form, the text for lists and objects.
+    fn csv(&self) -> String {
+        match &self.value {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Array(_) | Value::Object(_) => self.text.clone(),
+        }
+    }
+}
+
+/// An instant as RFC 3339 in UTC with a `Z`, to the second unless it has milliseconds.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// A measured value in JSON: an integer when whole (and exactly representable).
+pub fn json_number(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        Value::from(v as i64)
+    } else {
+        Value::from(v)
+    }
+}
+
+/// A column: its title in a table and its key in JSON and CSV.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    title: &'static str,
+    key: &'static str,
+}
+
+impl From<&'static str> for Column {
+    fn from(name: &'static str) -> Column {
+        Column {
+            title: name,
+            key: name,
+        }
+    }
+}
+
+impl From<(&'static str, &'static str)> for Column {
+    fn from((title, key): (&'static str, &'static str)) -> Column {
+        Column { title, key }
+    }
 }
 
 /// Rows of named columns, printed in any [`Format`].
 pub struct Rows {
-    headers: Vec<&'static str>,
-    rows: Vec<Vec<String>>,
+    columns: Vec<Column>,
+    rows: Vec<Vec<Cell>>,
 }
 
 impl Rows {
-    /// Rows with these column names.
-    pub fn new(headers: Vec<&'static str>) -> Rows {
+    /// Rows with these columns: a name, or a (table title, JSON key) pair.
+    pub fn new<C: Into<Column>>(columns: impl IntoIterator<Item = C>) -> Rows {
         Rows {
-            headers,
+            columns: columns.into_iter().map(Into::into).collect(),
             rows: Vec::new(),
         }
     }
 
-    /// Adds a row (one cell per header).
-    pub fn push(&mut self, row: Vec<String>) {
+    /// Adds a row (one cell per column).
+    pub fn push(&mut self, row: Vec<Cell>) {
         self.rows.push(row);
     }
 
@@ -39,15 +208,38 @@ impl Rows {
         match format {
             Format::Table => self.table(),
             Format::Csv => self.csv(),
-            Format::Json => self.json(),
+            Format::Json => {
+                serde_json::to_string_pretty(&self.objects()).unwrap_or_default() + "\n"
+            }
+            Format::Jsonl => self
+                .objects()
+                .iter()
+                .map(|o| serde_json::to_string(o).unwrap_or_default() + "\n")
+                .collect(),
         }
     }
 
+    /// Each row as a JSON object keyed by the columns' keys.
+    pub fn objects(&self) -> Vec<Value> {
+        self.rows
+            .iter()
+            .map(|row| {
+                Value::Object(
+                    self.columns
+                        .iter()
+                        .zip(row)
+                        .map(|(c, cell)| (c.key.to_string(), cell.value.clone()))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
     fn table(&self) -> String {
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.len()).collect();
+        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.title.len()).collect();
         for row in &self.rows {
             for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
+                *w = (*w).max(cell.text.chars().count());
             }
         }
         let line = |cells: Vec<&str>| -> String {
@@ -63,18 +255,11 @@ impl Rows {
                 .collect();
             padded.join("  ").trim_end().to_string() + "\n"
         };
-        let mut out = line(self.headers.clone());
-        out += &line(
-            widths
-                .iter()
-                .map(|w| "-".repeat(*w))
-                .collect::<Vec<_>>()
-                .iter()
-                .map(String::as_str)
-                .collect(),
-        );
+        let mut out = line(self.columns.iter().map(|c| c.title).collect());
+        let rules: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+        out += &line(rules.iter().map(String::as_str).collect());
         for row in &self.rows {
-            out += &line(row.iter().map(String::as_str).collect());
+            out += &line(row.iter().map(|c| c.text.as_str()).collect());
         }
         out
     }
@@ -87,34 +272,17 @@ impl Rows {
                 s.to_string()
             }
         };
-        let mut out = self.headers.join(",") + "\n";
+        let keys: Vec<&str> = self.columns.iter().map(|c| c.key).collect();
+        let mut out = keys.join(",") + "\n";
         for row in &self.rows {
-            out += &(row.iter().map(|c| escape(c)).collect::<Vec<_>>().join(",") + "\n");
+            out += &(row
+                .iter()
+                .map(|c| escape(&c.csv()))
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n");
         }
         out
-    }
-
-    fn json(&self) -> String {
-        let items: Vec<serde_json::Value> = self
-            .rows
-            .iter()
-            .map(|row| {
-                let map = self
-                    .headers
-                    .iter()
-                    .zip(row)
-                    .map(|(h, c)| {
-                        let value = c.parse::<f64>().map_or_else(
-                            |_| serde_json::Value::String(c.clone()),
-                            serde_json::Value::from,
-                        );
-                        (h.to_string(), value)
-                    })
-                    .collect();
-                serde_json::Value::Object(map)
-            })
-            .collect();
-        serde_json::to_string_pretty(&items).unwrap_or_default() + "\n"
     }
 }
 
@@ -132,32 +300,53 @@ mod tests {
     use super::*;
 
     fn rows() -> Rows {
-        let mut r = Rows::new(vec!["source", "value"]);
-        r.push(vec!["a,b".into(), "12".into()]);
+        let mut r = Rows::new([("source", "source"), ("started (UTC)", "started_at")]);
+        let t = DateTime::parse_from_rfc3339("2026-06-05T14:00:00Z")
+            .unwrap_or_default()
+            .with_timezone(&Utc);
+        r.push(vec![Cell::text("a,b"), Cell::time(t)]);
         r
     }
 
     #[test]
-    fn csv_quotes_commas_and_json_keeps_numbers() {
-        assert_eq!(rows().render(Format::Csv), "source,value\n\"a,b\",12\n");
-        assert!(rows().render(Format::Json).contains("\"value\": 12.0"));
+    fn csv_quotes_commas_and_uses_keys_and_rfc3339() {
+        assert_eq!(
+            rows().render(Format::Csv),
+            "source,started_at\n\"a,b\",2026-06-05T14:00:00Z\n"
+        );
     }
 
     #[test]
     fn a_cell_wider_than_any_format_width_is_printed_whole() {
-        let mut r = Rows::new(vec!["entity", "value"]);
+        let mut r = Rows::new(["entity", "value"]);
         let long = "x".repeat(70_000);
-        r.push(vec![long.clone(), "1".into()]);
-        r.push(vec!["short".into(), "2".into()]);
+        r.push(vec![Cell::text(long.clone()), Cell::count(1)]);
+        r.push(vec![Cell::text("short"), Cell::count(2)]);
         let t = r.render(Format::Table);
         assert_eq!(t.lines().nth(2), Some(format!("{long}  1").as_str()));
         assert!(t.lines().nth(3).is_some_and(|l| l.len() == 70_003));
     }
 
     #[test]
-    fn table_aligns_columns() {
+    fn json_is_typed_from_the_data_not_the_text() {
+        let mut r = Rows::new(["id", "run", "value", "dimensions", "reason"]);
+        r.push(vec![
+            Cell::text("117222711073972136"),
+            Cell::count(5),
+            Cell::number(2.5),
+            Cell::dimensions(&BTreeMap::new()),
+            Cell::opt_text(None::<String>),
+        ]);
+        assert_eq!(
+            r.render(Format::Jsonl),
+            "{\"id\":\"117222711073972136\",\"run\":5,\"value\":2.5,\"dimensions\":{},\"reason\":null}\n"
+        );
+    }
+
+    #[test]
+    fn table_aligns_columns_under_titles() {
         let t = rows().render(Format::Table);
-        assert_eq!(t.lines().next(), Some("source  value"));
-        assert_eq!(t.lines().nth(2), Some("a,b     12"));
+        assert_eq!(t.lines().next(), Some("source  started (UTC)"));
+        assert_eq!(t.lines().nth(2), Some("a,b     2026-06-05 14:00:00"));
     }
 }

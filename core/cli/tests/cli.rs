@@ -262,7 +262,7 @@ async fn faulty_sources_fail_alone_and_a_second_pull_stores_nothing_twice() {
         3.0,
         "an empty account has only its account gauges"
     );
-    assert_eq!(row("throttled-once")["429s"], 1.0);
+    assert_eq!(row("throttled-once")["throttled"], 1);
     for (failed, says) in [
         ("html-page", "is not the documented JSON"),
         ("malformed-json", "is not the documented JSON"),
@@ -288,7 +288,7 @@ async fn faulty_sources_fail_alone_and_a_second_pull_stores_nothing_twice() {
             0.0
         };
         assert_eq!(
-            row(failed)["new"],
+            row(failed)["inserted"],
             kept,
             "{failed}: only checkpointed pages are kept"
         );
@@ -311,7 +311,7 @@ async fn faulty_sources_fail_alone_and_a_second_pull_stores_nothing_twice() {
         "repeated-cursor",
     ]
     .iter()
-    .map(|id| row(id)["new"].as_f64().unwrap())
+    .map(|id| row(id)["inserted"].as_f64().unwrap())
     .sum();
     assert_eq!(stored as f64, stored_first);
 
@@ -338,7 +338,7 @@ async fn faulty_sources_fail_alone_and_a_second_pull_stores_nothing_twice() {
     let again: Value = serde_json::from_slice(&second.stdout).unwrap();
     for row in again.as_array().unwrap() {
         assert_eq!(
-            row["new"], 0.0,
+            row["inserted"], 0,
             "re-pulling the same values stores nothing new: {row}"
         );
     }

@@ -569,7 +569,7 @@ async fn plan_estimates_from_the_last_run_and_shows_a_budget_running_out() {
     let source = &plan["sources"][0];
     assert_eq!(source["source"], "tube");
     assert_eq!(source["estimate"], "last run");
-    assert_eq!(source["requests/pull"].as_f64().unwrap(), per_pull);
+    assert_eq!(source["requests_per_pull"].as_f64().unwrap(), per_pull);
     assert!(source["pulls"].as_f64().unwrap() >= 24.0, "{source}");
     assert!(source["deferred"].as_f64().unwrap() > 0.0, "{source}");
     let budget = &plan["budgets"][0];

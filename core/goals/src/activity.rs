@@ -6,8 +6,11 @@
 //! report's month-over-month, funnel and ROI figures. The rules, which the
 //! module docs of [`crate::goals`] state for users:
 //!
-//! - A sum counts for its share of time inside the period (a weekly total
-//!   crossing the month's end counts 2/7 in one month, 5/7 in the next).
+//! - A sum counts for its share of time inside the period up to the end of
+//!   the evaluation's day (a weekly total crossing the month's end counts 2/7
+//!   in one month, 5/7 in the next; a monthly retainer of 1,500 has cost 500
+//!   by the end of day 10 of 30). So the actual is the last point of the
+//!   daily curve a chart draws, for every kind of goal.
 //! - A sum series with data on at least half of the elapsed days is regular:
 //!   an elapsed day without data is a gap, reported, and the forecast fills
 //!   gaps and the remaining days at the series' average per covered day. A
@@ -133,15 +136,24 @@ fn sum_part(s: &Series, period: &Period, days: &Days, at: DateTime<Utc>) -> Part
     let mut daily = vec![0.0; n];
     let mut covered = vec![false; n];
     let mut part = Part::default();
-    // The total is each sample's share of the period in one step (exact for
-    // a sample inside it); the daily split is for coverage and the curve.
+    // Only the part of the period up to the end of the evaluation's day
+    // counts: a retainer for the month has cost a tenth of itself by day 3 of
+    // 30, not all of it. The total is each sample's share of that span in one
+    // step (exact for a sample inside it); the daily split is for coverage and
+    // the curve, whose last point is the total.
+    let (_, t) = elapsed(period, at);
+    let horizon = if t < 0 {
+        period.start
+    } else {
+        days.bounds[(t + 1).min(n as i64) as usize]
+    };
     let mut actual = 0.0;
     for x in &s.samples {
-        if x.start >= at || x.end <= period.start || x.start >= period.end || x.end <= x.start {
+        if x.start >= at || x.end <= period.start || x.start >= horizon || x.end <= x.start {
             continue;
         }
         let duration = (x.end - x.start).num_milliseconds() as f64;
-        let inside = (x.end.min(period.end) - x.start.max(period.start)).num_milliseconds() as f64;
+        let inside = (x.end.min(horizon) - x.start.max(period.start)).num_milliseconds() as f64;
         actual += if inside >= duration {
             x.value
         } else {
@@ -149,7 +161,7 @@ fn sum_part(s: &Series, period: &Period, days: &Days, at: DateTime<Utc>) -> Part
         };
         let from = days.of(x.start.max(period.start)).unwrap_or(0);
         let to = days
-            .of(x.end.min(period.end) - Duration::milliseconds(1))
+            .of(x.end.min(horizon) - Duration::milliseconds(1))
             .unwrap_or(n - 1);
         for d in from..=to {
             let overlap = x.end.min(days.bounds[d + 1]) - x.start.max(days.bounds[d]);
@@ -171,8 +183,7 @@ fn sum_part(s: &Series, period: &Period, days: &Days, at: DateTime<Utc>) -> Part
         ));
         return part;
     }
-    let (done, t) = elapsed(period, at);
-    let done = done as usize;
+    let done = elapsed(period, at).0 as usize;
     let covered_elapsed = covered[..done].iter().filter(|c| **c).count();
     let regular = done == 0 || covered_elapsed * 2 >= done;
     let over = t >= n as i64;
@@ -354,6 +365,11 @@ fn gauge_part(s: &Series, period: &Period, at: DateTime<Utc>) -> Part {
     }
     if day(open) < 0 {
         part.curve.insert(0, 0.0);
+    }
+    // A closing reading just after a period that is over ends its curve too,
+    // so the chart's last point is the actual.
+    if day(close) > last {
+        part.curve.insert(last, growth);
     }
     part.used = readings.len();
     part.provisional = (open..=close).filter(|i| s.samples[*i].provisional).count();

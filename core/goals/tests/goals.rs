@@ -359,15 +359,17 @@ fn leads_per_day(per_day: f64, days: u32) -> Vec<Point> {
 #[test]
 fn cost_per_lead_counts_the_retainer_and_forecasts_both_sides() {
     let cfg = config(RATIO);
-    // 5 leads a day for 14 days on June 15: the retainer's whole month is
-    // known (1500); leads forecast 70 + 5 × 16 = 150 → 10 per lead ≤ 20: on track,
-    // though the month so far is 1500 / 70 = 21.43.
+    // 5 leads a day for 14 days on June 15: the retainer is spread over its
+    // month, so 15 of its 30 days have cost 750, and the month so far is
+    // 750 / 70 = 10.71 per lead, as the chart shows for that day. The
+    // forecast: 1500 / (70 + 5 × 16 = 150) = 10 ≤ 20: on track.
     let store = store_with("sheet", leads_per_day(5.0, 14));
     let e = eval(&cfg, &store, noon(6, 15));
     assert!(
-        close(e.actual, 1500.0 / 70.0) && close(e.forecast, 10.0),
+        close(e.actual, 750.0 / 70.0) && close(e.forecast, 10.0),
         "{e:?}"
     );
+    assert_eq!(e.chart.actual.last().map(|(_, v)| *v), e.actual);
     assert_eq!(
         (e.status, e.unit.as_str()),
         (Status::OnTrack, "USD per leads")

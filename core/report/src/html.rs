@@ -4,7 +4,7 @@
 
 use crate::charts;
 use crate::escape::html as esc;
-use crate::markdown::target;
+use crate::goals_table::{goal_row, GOAL_COLUMNS};
 use crate::numbers::{money, num, pct, signed};
 use crate::RenderError;
 use std::fmt::Write as _;
@@ -79,40 +79,26 @@ fn goals(out: &mut String, r: &Report) -> Result<(), RenderError> {
         );
     } else {
         out.push_str(&charts::progress(&r.goals)?);
-        head(
-            out,
-            &[
-                "goal",
-                "metric",
-                "period",
-                "target",
-                "actual",
-                "expected by now",
-                "forecast",
-                "pace",
-                "status",
-            ],
-        );
+        // The client column is left out: a report is one client's.
+        let shown: Vec<usize> = (0..GOAL_COLUMNS.len())
+            .filter(|i| GOAL_COLUMNS[*i].key != "client")
+            .collect();
+        let headers: Vec<&str> = shown.iter().map(|i| GOAL_COLUMNS[*i].title).collect();
+        head(out, &headers);
         for e in &r.goals {
-            let prov = if e.provisional {
-                " <span class=\"prov\">provisional</span>"
-            } else {
-                ""
-            };
-            row(
-                out,
-                &[
-                    t(&e.id),
-                    t(format!("{} {} ({})", e.kind, e.metric, e.unit)),
-                    t(format!("{} – {}", e.start, e.end)),
-                    n(target(e)),
-                    n(num(e.actual)),
-                    n(num(e.expected)),
-                    n(num(e.forecast)),
-                    n(pct(e.pace)),
-                    (format!("{}{prov}", badge(e.status)), false),
-                ],
-            );
+            let cells = goal_row(e);
+            let row_cells: Vec<(String, bool)> = shown
+                .iter()
+                .map(|i| match GOAL_COLUMNS[*i].key {
+                    "status" => (badge(e.status), false),
+                    "data" if e.provisional => {
+                        ("<span class=\"prov\">provisional</span>".to_string(), false)
+                    }
+                    _ if GOAL_COLUMNS[*i].numeric => n(&cells[*i].text),
+                    _ => t(&cells[*i].text),
+                })
+                .collect();
+            row(out, &row_cells);
         }
         out.push_str("</table>\n");
         for err in &r.goal_errors {

@@ -8,6 +8,7 @@
 
 mod charts;
 mod escape;
+pub mod goals_table;
 mod html;
 mod markdown;
 mod numbers;

@@ -1,20 +1,10 @@
 //! The report as Markdown: the same sections as the HTML page, as tables.
 
 use crate::escape::cell;
+use crate::goals_table::{goal_row, GOAL_COLUMNS};
 use crate::numbers::{money, num, pct, signed};
 use std::fmt::Write as _;
 use tally_goals::report::Report;
-use tally_goals::Evaluation;
-
-/// The target of a goal as written in tables: `+100`, `≤ 20`.
-pub fn target(e: &Evaluation) -> String {
-    match e.bound {
-        Some("at_most") => format!("≤ {}", num(Some(e.target))),
-        Some(_) => format!("≥ {}", num(Some(e.target))),
-        None if e.kind == "growth" => signed(Some(e.target)),
-        None => num(Some(e.target)),
-    }
-}
 
 fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", headers.join(" | "));
@@ -46,47 +36,20 @@ pub fn render(r: &Report) -> String {
     );
 
     out.push_str("## Goals\n\n");
+    // The client column is left out: a report is one client's.
+    let shown: Vec<usize> = (0..GOAL_COLUMNS.len())
+        .filter(|i| GOAL_COLUMNS[*i].key != "client")
+        .collect();
     let rows: Vec<Vec<String>> = r
         .goals
         .iter()
         .map(|e| {
-            vec![
-                e.id.clone(),
-                e.kind.to_string(),
-                e.metric.clone(),
-                format!("{} – {}", e.start, e.end),
-                target(e),
-                num(e.actual),
-                num(e.expected),
-                num(e.forecast),
-                pct(e.pace),
-                e.status.label().to_string(),
-                if e.provisional {
-                    "provisional"
-                } else {
-                    "final"
-                }
-                .to_string(),
-            ]
+            let row = goal_row(e);
+            shown.iter().map(|i| row[*i].text.clone()).collect()
         })
         .collect();
-    table(
-        &mut out,
-        &[
-            "goal",
-            "kind",
-            "metric",
-            "period",
-            "target",
-            "actual",
-            "expected by now",
-            "forecast",
-            "pace",
-            "status",
-            "data",
-        ],
-        &rows,
-    );
+    let headers: Vec<&str> = shown.iter().map(|i| GOAL_COLUMNS[*i].title).collect();
+    table(&mut out, &headers, &rows);
     for e in &r.goals {
         if !e.notes.is_empty() || !e.forecast_method.is_empty() {
             let _ = writeln!(out, "- **{}** ({}):", e.id, e.scope);

@@ -5,7 +5,7 @@
 //! listener or as a pasted address, and store the tokens. Status reads the token
 //! files only, to say what each source holds and for how long, never a token.
 
-use crate::output::{Format, Rows};
+use crate::output::{Cell, Format, Rows};
 use anyhow::{bail, Context};
 use std::path::Path;
 use std::process::{ExitCode, Stdio};
@@ -149,7 +149,9 @@ fn status(config_path: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&statuses)?),
+        format if format.is_json() => {
+            print!("{}", crate::output::json_items(&statuses, format)?)
+        }
         format => print!("{}", status_rows(&statuses).render(format)),
     }
     let needs_action = statuses.iter().any(|s| {
@@ -166,37 +168,41 @@ fn status(config_path: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn status_rows(statuses: &[CredentialStatus]) -> Rows {
-    let mut rows = Rows::new(vec![
-        "source",
-        "kind",
-        "state",
-        "scopes",
-        "expires",
-        "refresh",
-        "long-lived days left",
-        "hint",
+    let mut rows = Rows::new([
+        ("source", "source"),
+        ("kind", "kind"),
+        ("state", "state"),
+        ("scopes", "scopes"),
+        ("expires", "expires_at"),
+        ("refresh", "can_refresh"),
+        ("long-lived days left", "long_lived_days_left"),
+        ("hint", "hint"),
     ]);
-    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map_or_else(
-            || "-".to_string(),
-            |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
-        )
-    };
     for s in statuses {
         rows.push(vec![
-            s.source.clone(),
-            s.kind.clone(),
-            s.state.clone(),
+            Cell::text(s.source.clone()),
+            Cell::text(s.kind.clone()),
+            Cell::text(s.state.clone()),
             if s.scopes.is_empty() {
-                "-".into()
+                Cell::new("-", serde_json::Value::Array(Vec::new()))
             } else {
-                s.scopes.join(" ")
+                Cell::list(&s.scopes)
             },
-            time(s.expires_at),
-            if s.can_refresh { "yes" } else { "no" }.into(),
-            s.long_lived_days_left
-                .map_or_else(|| "-".into(), |d| d.to_string()),
-            s.hint.clone().unwrap_or_default(),
+            s.expires_at.map_or_else(
+                || Cell::new("-", serde_json::Value::Null),
+                |t| {
+                    Cell::new(
+                        t.format("%Y-%m-%d %H:%M UTC").to_string(),
+                        crate::output::rfc3339(t).into(),
+                    )
+                },
+            ),
+            Cell::new(
+                if s.can_refresh { "yes" } else { "no" },
+                s.can_refresh.into(),
+            ),
+            Cell::opt_number(s.long_lived_days_left.map(|d| d as f64)),
+            Cell::opt_text(s.hint.clone()),
         ]);
     }
     rows

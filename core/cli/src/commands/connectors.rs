@@ -1,6 +1,7 @@
 //! `tally connectors`: what each connector produces, how it authenticates and how fast it may go.
 
-use crate::output::{Format, Rows};
+use crate::output::{Cell, Format, Rows};
+use serde_json::json;
 use std::process::ExitCode;
 
 /// Arguments of `tally connectors`.
@@ -14,15 +15,15 @@ pub struct Args {
 /// Prints every connector with its metrics, auth kinds, default limits and origin.
 pub fn run(config: &std::path::Path, args: Args) -> anyhow::Result<ExitCode> {
     let catalog = crate::plugins::catalog(config)?;
-    let mut rows = Rows::new(vec![
-        "connector",
-        "platform",
-        "metrics",
-        "auth",
-        "rate limit",
-        "quota",
-        "settings",
-        "from",
+    let mut rows = Rows::new([
+        ("connector", "connector"),
+        ("platform", "platform"),
+        ("metrics", "metrics"),
+        ("auth", "auth"),
+        ("rate limit", "rate_limit"),
+        ("quota", "quota"),
+        ("settings", "settings"),
+        ("from", "from"),
     ]);
     for entry in catalog.entries() {
         let d = &entry.description;
@@ -30,34 +31,50 @@ pub fn run(config: &std::path::Path, args: Args) -> anyhow::Result<ExitCode> {
             "{}/{}s burst {}",
             d.rate_limit.requests, d.rate_limit.per_seconds, d.rate_limit.burst
         );
-        let quota = d.quota.as_ref().map_or("-".to_string(), |q| {
-            format!("{} units/{:?} ({})", q.units, q.window, q.timezone).to_lowercase()
-        });
-        let settings = d
-            .settings
-            .iter()
-            .map(|s| {
-                if s.required {
-                    s.name.clone()
-                } else {
-                    format!("[{}]", s.name)
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        rows.push(vec![
-            d.name.clone(),
-            d.platform.clone(),
-            d.metrics.join(" "),
-            d.auth
+        let quota = d.quota.as_ref().map_or_else(
+            || Cell::new("-", serde_json::Value::Null),
+            |q| {
+                let window = format!("{:?}", q.window).to_lowercase();
+                Cell::new(
+                    format!("{} units/{window} ({})", q.units, q.timezone).to_lowercase(),
+                    json!({ "units": q.units, "window": window, "timezone": q.timezone.to_string() }),
+                )
+            },
+        );
+        let settings = Cell::new(
+            d.settings
                 .iter()
-                .map(|a| a.name())
+                .map(|s| {
+                    if s.required {
+                        s.name.clone()
+                    } else {
+                        format!("[{}]", s.name)
+                    }
+                })
                 .collect::<Vec<_>>()
-                .join("|"),
-            limit,
+                .join(" "),
+            d.settings
+                .iter()
+                .map(|s| json!({ "name": s.name, "required": s.required }))
+                .collect(),
+        );
+        let auth: Vec<String> = d.auth.iter().map(|a| a.name().to_string()).collect();
+        rows.push(vec![
+            Cell::text(d.name.clone()),
+            Cell::text(d.platform.clone()),
+            Cell::list(&d.metrics),
+            Cell::new(auth.join("|"), auth.clone().into()),
+            Cell::new(
+                limit,
+                json!({
+                    "requests": d.rate_limit.requests,
+                    "per_seconds": d.rate_limit.per_seconds,
+                    "burst": d.rate_limit.burst,
+                }),
+            ),
             quota,
             settings,
-            entry.origin.to_string(),
+            Cell::text(entry.origin.to_string()),
         ]);
     }
     print!("{}", rows.render(args.format));

@@ -1,7 +1,7 @@
 //! `tally goals`: every goal with actual, expected by now, forecast, pace and
 //! status, and the notes that say how each was computed.
 
-use crate::output::{number, Format, Rows};
+use crate::output::{Cell, Column, Format, Rows};
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::Path;
@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use tally_config::Config;
 use tally_goals::period::end_of_day;
 use tally_goals::{evaluate_all, Context, Evaluation};
+use tally_report::goals_table::{goal_row, GOAL_COLUMNS};
 
 /// Arguments of `tally goals`.
 #[derive(Debug, clap::Args)]
@@ -109,7 +110,9 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&evaluations)?),
+        format if format.is_json() => {
+            print!("{}", crate::output::json_items(&evaluations, format)?)
+        }
         format => {
             print!("{}", rows(&evaluations).render(format));
             if format == Format::Table {
@@ -124,43 +127,16 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn opt(v: Option<f64>) -> String {
-    v.map(number).unwrap_or_else(|| "-".into())
-}
-
-/// One row per goal.
+/// One row per goal, as the report's goals table defines them.
 pub fn rows(evaluations: &[Evaluation]) -> Rows {
-    let mut rows = Rows::new(vec![
-        "goal", "client", "kind", "metric", "period", "target", "actual", "expected", "forecast",
-        "pace", "status", "data",
-    ]);
+    let mut rows = Rows::new(GOAL_COLUMNS.iter().map(|c| Column::from((c.title, c.key))));
     for e in evaluations {
-        let target = match e.bound {
-            Some("at_most") => format!("<= {}", number(e.target)),
-            Some(_) => format!(">= {}", number(e.target)),
-            None => number(e.target),
-        };
-        rows.push(vec![
-            e.id.clone(),
-            e.client.clone(),
-            e.kind.to_string(),
-            e.metric.clone(),
-            format!("{}..{}", e.start, e.end),
-            target,
-            opt(e.actual),
-            opt(e.expected),
-            opt(e.forecast),
-            e.pace
-                .map(|p| format!("{:.0}%", p * 100.0))
-                .unwrap_or_else(|| "-".into()),
-            e.status.label().to_string(),
-            if e.provisional {
-                "provisional"
-            } else {
-                "final"
-            }
-            .to_string(),
-        ]);
+        rows.push(
+            goal_row(e)
+                .into_iter()
+                .map(|c| Cell::new(c.text, c.value))
+                .collect(),
+        );
     }
     rows
 }

@@ -1,7 +1,7 @@
 //! `tally import FILE`: points no API gives, from CSV or JSON Lines, checked
 //! like a connector's output and stored idempotently like a pull.
 
-use crate::output::{Format, Rows};
+use crate::output::{Cell, Format, Rows};
 use anyhow::Context as _;
 use chrono::Utc;
 use std::path::{Path, PathBuf};
@@ -76,7 +76,7 @@ pub fn import_file(
     }
     let mut rows = Rows::new(vec!["source", "points"]);
     for (source, count) in &outcome.per_source {
-        rows.push(vec![source.clone(), count.to_string()]);
+        rows.push(vec![Cell::text(source.clone()), Cell::count(*count as u64)]);
     }
     eprintln!(
         "imported {label}: {} new, {} restated, {} unchanged",

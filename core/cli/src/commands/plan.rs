@@ -2,7 +2,7 @@
 //! they run: pulls and requests per source, quota units per budget, which
 //! budgets run out and which pulls would be deferred past a reset.
 
-use crate::output::{Format, Rows};
+use crate::output::{Cell, Format, Rows};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -65,76 +65,74 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn print(plan: &Plan, format: Format) {
-    let mut sources = Rows::new(vec![
-        "source",
-        "client",
-        "connector",
-        "every",
-        "next (UTC)",
-        "pulls",
-        "requests/pull",
-        "estimate",
-        "requests",
-        "quota units",
-        "deferred",
-        "until (UTC)",
+    let mut sources = Rows::new([
+        ("source", "source"),
+        ("client", "client"),
+        ("connector", "connector"),
+        ("every", "every"),
+        ("next (UTC)", "next"),
+        ("pulls", "pulls"),
+        ("requests/pull", "requests_per_pull"),
+        ("estimate", "estimate"),
+        ("requests", "requests"),
+        ("quota units", "quota_units"),
+        ("deferred", "deferred"),
+        ("until (UTC)", "deferred_until"),
     ]);
-    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default()
-    };
     for s in &plan.sources {
         sources.push(vec![
-            s.source.clone(),
-            s.client.clone().unwrap_or_default(),
-            s.connector.clone(),
-            s.schedule.clone(),
-            time(s.next),
-            s.pulls.to_string(),
-            s.per_pull.to_string(),
-            s.basis.label().to_string(),
-            s.requests.to_string(),
-            s.units.to_string(),
-            s.deferred.to_string(),
-            time(s.deferred_until),
+            Cell::text(s.source.clone()),
+            Cell::opt_text(s.client.clone()),
+            Cell::text(s.connector.clone()),
+            Cell::text(s.schedule.clone()),
+            Cell::opt_time(s.next),
+            Cell::count(s.pulls as u64),
+            Cell::count(s.per_pull),
+            Cell::text(s.basis.label()),
+            Cell::count(s.requests),
+            Cell::count(s.units),
+            Cell::count(s.deferred as u64),
+            Cell::opt_time(s.deferred_until),
         ]);
     }
-    let mut budgets = Rows::new(vec![
-        "budget",
-        "sources",
-        "limit",
-        "used",
-        "remaining",
-        "needed",
-        "resets (UTC)",
-        "verdict",
+    let mut budgets = Rows::new([
+        ("budget", "budget"),
+        ("sources", "sources"),
+        ("limit", "limit"),
+        ("used", "used"),
+        ("remaining", "remaining"),
+        ("needed", "needed"),
+        ("resets (UTC)", "resets_at"),
+        ("verdict", "verdict"),
     ]);
     for b in &plan.budgets {
         budgets.push(vec![
-            b.key.clone(),
-            b.sources.join(" "),
-            b.limit.to_string(),
-            b.used.to_string(),
-            b.remaining().to_string(),
-            b.needed.to_string(),
-            time(Some(b.resets_at)),
-            if b.runs_out() {
+            Cell::text(b.key.clone()),
+            Cell::list(&b.sources),
+            Cell::count(b.limit),
+            Cell::count(b.used),
+            Cell::count(b.remaining()),
+            Cell::count(b.needed),
+            Cell::time(b.resets_at),
+            Cell::text(if b.runs_out() {
                 format!("runs out: {} pull(s) deferred", b.deferred)
             } else {
                 "fits".to_string()
-            },
+            }),
         ]);
     }
-    match format {
-        Format::Json => println!(
-            "{{\"sources\": {}, \"budgets\": {}}}",
-            sources.render(format).trim_end(),
-            budgets.render(format).trim_end()
-        ),
-        _ => {
-            print!("{}", sources.render(format));
-            println!();
-            print!("{}", budgets.render(format));
-        }
+    if format.is_json() {
+        let plan =
+            serde_json::json!({ "sources": sources.objects(), "budgets": budgets.objects() });
+        let text = if format == Format::Jsonl {
+            serde_json::to_string(&plan)
+        } else {
+            serde_json::to_string_pretty(&plan)
+        };
+        println!("{}", text.unwrap_or_default());
+    } else {
+        print!("{}", sources.render(format));
+        println!();
+        print!("{}", budgets.render(format));
     }
 }

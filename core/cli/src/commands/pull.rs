@@ -1,6 +1,6 @@
 //! `tally pull`: pull sources now, concurrently, and say what happened to each.
 
-use crate::output::{Format, Rows};
+use crate::output::{Cell, Format, Rows};
 use crate::source_filter::SourceFilter;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -112,30 +112,30 @@ pub async fn pull_with_progress(
 
 /// The summary table: one row per source.
 pub fn summary(outcomes: &[SourceOutcome]) -> Rows {
-    let mut rows = Rows::new(vec![
-        "source",
-        "connector",
-        "status",
-        "points",
-        "new",
-        "revised",
-        "requests",
-        "retries",
-        "429s",
-        "seconds",
+    let mut rows = Rows::new([
+        ("source", "source"),
+        ("connector", "connector"),
+        ("status", "status"),
+        ("points", "points"),
+        ("new", "inserted"),
+        ("revised", "revised"),
+        ("requests", "requests"),
+        ("retries", "retries"),
+        ("429s", "throttled"),
+        ("seconds", "seconds"),
     ]);
     for o in outcomes {
         rows.push(vec![
-            o.source.clone(),
-            o.connector.clone(),
-            o.status.label().to_string(),
-            o.counts.points.to_string(),
-            o.counts.inserted.to_string(),
-            o.counts.revised.to_string(),
-            o.counts.requests.to_string(),
-            o.counts.retries.to_string(),
-            o.counts.throttled.to_string(),
-            format!("{:.2}", o.duration.as_secs_f64()),
+            Cell::text(o.source.clone()),
+            Cell::text(o.connector.clone()),
+            Cell::text(o.status.label()),
+            Cell::count(o.counts.points),
+            Cell::count(o.counts.inserted),
+            Cell::count(o.counts.revised),
+            Cell::count(o.counts.requests),
+            Cell::count(o.counts.retries),
+            Cell::count(o.counts.throttled),
+            Cell::seconds(o.duration.as_secs_f64()),
         ]);
     }
     rows

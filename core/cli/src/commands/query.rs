@@ -1,6 +1,9 @@
-//! `tally query`: read stored points as a table, CSV or JSON.
+//! `tally query`: read stored points as a table, CSV, JSON or JSON Lines.
+//!
+//! JSON and JSON Lines carry each point in the metric schema plus its source,
+//! exactly the lines `tally import` reads, so points can move between stores.
 
-use crate::output::{number, Format, Rows};
+use crate::output::{json_number, rfc3339, Cell, Format, Rows};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::Path;
@@ -70,11 +73,41 @@ pub fn run(config: &Path, args: Args) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|e| e.into_inner())
         .query(&query)
         .context("querying the store")?;
-    print!("{}", rows(&points).render(args.format));
+    if args.format.is_json() {
+        let lines: Vec<serde_json::Value> = points.iter().map(point_json).collect();
+        print!("{}", crate::output::json_items(&lines, args.format)?);
+    } else {
+        print!("{}", rows(&points).render(args.format));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// One row per stored point.
+/// A stored point as JSON: its source, then the point in the metric schema
+/// (entity as an object, the time as `{"at"}` or `{"period"}` in RFC 3339,
+/// dimensions as an object), as `tally import` reads it.
+pub fn point_json(sp: &StoredPoint) -> serde_json::Value {
+    let p = &sp.point;
+    let time = match p.time {
+        PointTime::At(at) => serde_json::json!({ "at": rfc3339(at) }),
+        PointTime::Period { start, end } => {
+            serde_json::json!({ "period": { "start": rfc3339(start), "end": rfc3339(end) } })
+        }
+    };
+    serde_json::json!({
+        "source": sp.source,
+        "platform": p.platform.as_str(),
+        "entity": p.entity,
+        "metric": p.metric.as_str(),
+        "value": json_number(p.value),
+        "unit": p.unit.as_str(),
+        "kind": p.kind.as_str(),
+        "time": time,
+        "dimensions": p.dimensions,
+        "raw_name": p.raw_name.as_str(),
+    })
+}
+
+/// One row per stored point (the table and CSV).
 pub fn rows(points: &[StoredPoint]) -> Rows {
     let mut rows = Rows::new(vec![
         "source",
@@ -93,30 +126,22 @@ pub fn rows(points: &[StoredPoint]) -> Rows {
     for sp in points {
         let p = &sp.point;
         let time = match p.time {
-            PointTime::At(at) => at.to_rfc3339(),
-            PointTime::Period { start, end } => {
-                format!("{}/{}", start.to_rfc3339(), end.to_rfc3339())
-            }
+            PointTime::At(at) => rfc3339(at),
+            PointTime::Period { start, end } => format!("{}/{}", rfc3339(start), rfc3339(end)),
         };
-        let dims = p
-            .dimensions
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(";");
         rows.push(vec![
-            sp.source.clone(),
-            p.platform.to_string(),
-            p.entity.kind.as_str().to_string(),
-            p.entity.id.to_string(),
-            p.entity.name.as_deref().unwrap_or_default().to_string(),
-            p.metric.to_string(),
-            number(p.value),
-            p.unit.to_string(),
-            p.kind.as_str().to_string(),
-            time,
-            dims,
-            p.raw_name.to_string(),
+            Cell::text(sp.source.clone()),
+            Cell::text(p.platform.as_str()),
+            Cell::text(p.entity.kind.as_str()),
+            Cell::text(p.entity.id.as_str()),
+            Cell::opt_text(p.entity.name.as_deref()),
+            Cell::text(p.metric.as_str()),
+            Cell::number(p.value),
+            Cell::text(p.unit.as_str()),
+            Cell::text(p.kind.as_str()),
+            Cell::text(time),
+            Cell::dimensions(&p.dimensions),
+            Cell::text(p.raw_name.as_str()),
         ]);
     }
     rows

@@ -1,7 +1,7 @@
 //! `tally runs`: recent pulls with their status and, for failures, the reason,
 //! so an agency sees which client's source is failing and why.
 
-use crate::output::{Format, Rows};
+use crate::output::{Cell, Format, Rows};
 use crate::source_filter::SourceFilter;
 use std::path::Path;
 use std::process::ExitCode;
@@ -42,37 +42,39 @@ pub fn run(config: &Path, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn table(runs: &[RunRecord]) -> Rows {
-    let mut rows = Rows::new(vec![
-        "run",
-        "source",
-        "started (UTC)",
-        "seconds",
-        "status",
-        "points",
-        "new",
-        "requests",
-        "429s",
-        "reason",
+    let mut rows = Rows::new([
+        ("run", "id"),
+        ("source", "source"),
+        ("started (UTC)", "started_at"),
+        ("finished (UTC)", "finished_at"),
+        ("seconds", "seconds"),
+        ("status", "status"),
+        ("points", "points"),
+        ("new", "inserted"),
+        ("revised", "revised"),
+        ("requests", "requests"),
+        ("retries", "retries"),
+        ("429s", "throttled"),
+        ("reason", "reason"),
     ]);
     for r in runs {
+        let seconds = r
+            .finished_at
+            .map(|f| (f - r.started_at).num_milliseconds() as f64 / 1000.0);
         rows.push(vec![
-            r.id.to_string(),
-            r.source.clone(),
-            r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-            r.finished_at
-                .map(|f| {
-                    format!(
-                        "{:.2}",
-                        (f - r.started_at).num_milliseconds() as f64 / 1000.0
-                    )
-                })
-                .unwrap_or_default(),
-            r.status.as_str().to_string(),
-            r.counts.points.to_string(),
-            r.counts.inserted.to_string(),
-            r.counts.requests.to_string(),
-            r.counts.throttled.to_string(),
-            r.error.clone().unwrap_or_default(),
+            Cell::new(r.id.to_string(), r.id.into()),
+            Cell::text(r.source.clone()),
+            Cell::time(r.started_at),
+            Cell::opt_time(r.finished_at),
+            seconds.map_or_else(|| Cell::opt_text(None::<String>), Cell::seconds),
+            Cell::text(r.status.as_str()),
+            Cell::count(r.counts.points),
+            Cell::count(r.counts.inserted),
+            Cell::count(r.counts.revised),
+            Cell::count(r.counts.requests),
+            Cell::count(r.counts.retries),
+            Cell::count(r.counts.throttled),
+            Cell::opt_text(r.error.clone()),
         ]);
     }
     rows

@@ -1,7 +1,7 @@
 //! `tally utm`: links tagged for analytics, one per platform a post goes to,
 //! so sessions and conversions can be attributed back to social posts.
 
-use crate::output::{Format, Rows};
+use crate::output::{Cell, Format, Rows};
 use std::process::ExitCode;
 use tally_goals::utm::{tag, UtmTags};
 
@@ -42,7 +42,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             content: args.content.clone(),
             term: args.term.clone(),
         };
-        rows.push(vec![platform.clone(), tag(&args.url, &tags)?]);
+        rows.push(vec![
+            Cell::text(platform.clone()),
+            Cell::text(tag(&args.url, &tags)?),
+        ]);
     }
     print!("{}", rows.render(args.format));
     Ok(ExitCode::SUCCESS)

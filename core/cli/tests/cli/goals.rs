@@ -117,9 +117,9 @@ fn import_then_goals_show_pace_forecast_and_status() {
     );
     assert_eq!(followers["status"], "at_risk");
     assert_eq!(goals[1]["actual"], 14.0);
-    // Retainer 600 for the month + 150 spend, over 14 leads.
+    // The retainer's 20 of 30 days (400 of 600) + 150 spend, over 14 leads.
     assert!(
-        (goals[2]["actual"].as_f64().unwrap() - 750.0 / 14.0).abs() < 0.01,
+        (goals[2]["actual"].as_f64().unwrap() - 550.0 / 14.0).abs() < 0.01,
         "{}",
         goals[2]
     );
@@ -138,6 +138,202 @@ fn import_then_goals_show_pace_forecast_and_status() {
             .contains("sheet audience.followers: from 1,000 on 2026-06-01 to 1,060 on 2026-06-20"),
         "{stdout}"
     );
+}
+
+/// Ten days of June: 30 USD of ads a day and leads on three days, besides
+/// the config's retainer of 600 a month.
+fn ten_days_of_spend_and_leads() -> String {
+    let mut csv = String::from("source,platform,entity,metric,value,unit,kind,at\n");
+    for day in 1..=10 {
+        csv += &format!("sheet,ads,campaign:local,cost.spend,30,USD,sum,2026-06-{day:02}\n");
+    }
+    for (day, leads) in [(3, 2), (7, 3), (10, 1)] {
+        csv += &format!(
+            "sheet,offline,account:bakery,conversions.leads,{leads},count,sum,2026-06-{day:02}\n"
+        );
+    }
+    csv
+}
+
+#[test]
+fn a_ratio_goal_has_one_actual_in_the_table_the_chart_and_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), CONFIG);
+    std::fs::write(dir.path().join("june.csv"), ten_days_of_spend_and_leads()).unwrap();
+    let out = tally(dir.path(), &["import", "june.csv", "--client", "bakery"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = tally(
+        dir.path(),
+        &["goals", "--at", "2026-06-10", "--format", "json"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let goals: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cpl = goals
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == "cost-per-lead")
+        .unwrap();
+    // By the end of June 10: 10 of the retainer's 30 days (200) + 10 × 30 of
+    // ads = 500, over 2 + 3 + 1 = 6 leads.
+    let actual = cpl["actual"].as_f64().unwrap();
+    assert!((actual - 500.0 / 6.0).abs() < 1e-9, "{cpl}");
+    // The chart's point for the same day is the same number.
+    let last = cpl["chart"]["actual"].as_array().unwrap().last().unwrap();
+    assert_eq!(last[0], "2026-06-10");
+    assert!((last[1].as_f64().unwrap() - actual).abs() < 1e-9, "{cpl}");
+    // Forecast: costs go on at 20 + 30 a day (1,500 for the month); leads are
+    // sparse, 6 in 9 elapsed days, so the 20 days still without data add
+    // 6 ÷ 9 × 20. Over the bound of 60 now and at the month's end: behind.
+    let forecast = 1500.0 / (6.0 + 6.0 / 9.0 * 20.0);
+    assert!(
+        (cpl["forecast"].as_f64().unwrap() - forecast).abs() < 1e-9,
+        "{cpl}"
+    );
+    assert!((cpl["pace"].as_f64().unwrap() - 60.0 / forecast).abs() < 1e-9);
+    assert_eq!(cpl["status"], "behind");
+
+    let table = tally(dir.path(), &["goals", "--at", "2026-06-10"]);
+    let row = text(&table.stdout)
+        .lines()
+        .find(|l| l.starts_with("cost-per-lead"))
+        .unwrap()
+        .to_string();
+    assert!(
+        row.contains("≤ 60")
+            && row.contains("83.33")
+            && row.contains("77.3 %")
+            && row.contains("behind"),
+        "{row}"
+    );
+    let md = tally(dir.path(), &["report", "--month", "2026-06"]);
+    let md = text(&md.stdout);
+    let report_row = md
+        .lines()
+        .find(|l| l.starts_with("| cost-per-lead"))
+        .unwrap()
+        .to_string();
+    // June is over: the whole retainer (600) and 300 of ads over 6 leads.
+    assert!(
+        report_row.contains("| ≤ 60 | 150 |") && report_row.contains("| missed |"),
+        "{report_row}"
+    );
+}
+
+/// Points with what JSON used to mangle: a Mastodon status id longer than a
+/// float's 53 bits, counts, a breakdown, a period, money.
+const POINTS: &str = "\
+source,platform,entity,entity_name,metric,value,unit,kind,at,period_start,period_end,country
+sheet,mastodon,post:117222711073972136,Croissant reel,engagement.likes,42,,gauge,2026-06-10T15:00:00Z,,,
+sheet,offline,account:bakery,,audience.followers,1060,,,2026-06-20,,,
+sheet,ads,campaign:local,Local ads,reach.impressions,9000,,,,2026-06-01,2026-06-21,US
+sheet,ads,campaign:local,Local ads,cost.spend,150.5,USD,,,2026-06-01,2026-06-21,
+";
+
+#[test]
+fn json_output_is_typed_from_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), CONFIG);
+    std::fs::write(dir.path().join("points.csv"), POINTS).unwrap();
+    let out = tally(dir.path(), &["import", "points.csv", "--client", "bakery"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = tally(dir.path(), &["query", "--format", "json"]);
+    let points: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let like = points
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["metric"] == "engagement.likes")
+        .unwrap();
+    assert_eq!(
+        like["entity"],
+        serde_json::json!({"kind": "post", "id": "117222711073972136", "name": "Croissant reel"})
+    );
+    assert_eq!(like["value"], serde_json::json!(42));
+    assert!(like["value"].is_u64(), "{like}");
+    assert_eq!(
+        like["time"],
+        serde_json::json!({"at": "2026-06-10T15:00:00Z"})
+    );
+    assert_eq!(like["dimensions"], serde_json::json!({}));
+    let impressions = points
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["metric"] == "reach.impressions")
+        .unwrap();
+    assert_eq!(
+        impressions["dimensions"],
+        serde_json::json!({"country": "US"})
+    );
+    assert_eq!(
+        impressions["time"],
+        serde_json::json!({"period": {"start": "2026-06-01T05:00:00Z", "end": "2026-06-21T05:00:00Z"}})
+    );
+
+    // JSON Lines: the same objects, one per line.
+    let lines = tally(dir.path(), &["query", "--format", "jsonl"]);
+    let parsed: Vec<Value> = text(&lines.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(Value::Array(parsed), points);
+
+    // `tally runs`: an integer id, RFC 3339 times, counts as integers, keys
+    // that are names rather than column titles, no reason as null.
+    let out = tally(dir.path(), &["runs", "--format", "json"]);
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &runs[0];
+    assert!(run["id"].is_i64() && run["points"].is_u64(), "{run}");
+    assert_eq!(run["points"], 4);
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(run["started_at"].as_str().unwrap()).is_ok(),
+        "{run}"
+    );
+    assert_eq!(run["reason"], Value::Null);
+    assert!(run.get("started (UTC)").is_none(), "{run}");
+    // CSV stays one flat row per run, headed by the same keys.
+    let csv = tally(dir.path(), &["runs", "--format", "csv"]);
+    assert!(
+        text(&csv.stdout).starts_with("id,source,started_at,finished_at,seconds,status,points,"),
+        "{}",
+        text(&csv.stdout)
+    );
+}
+
+#[test]
+fn query_json_lines_import_into_a_new_store_as_the_same_points() {
+    let first = tempfile::tempdir().unwrap();
+    write_config(first.path(), CONFIG);
+    std::fs::write(first.path().join("points.csv"), POINTS).unwrap();
+    let out = tally(
+        first.path(),
+        &["import", "points.csv", "--client", "bakery"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let exported = tally(first.path(), &["query", "--format", "jsonl"]);
+    assert!(exported.status.success());
+
+    let second = tempfile::tempdir().unwrap();
+    write_config(second.path(), CONFIG);
+    std::fs::write(second.path().join("points.jsonl"), &exported.stdout).unwrap();
+    let out = tally(
+        second.path(),
+        &["import", "points.jsonl", "--client", "bakery"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("4 new, 0 restated, 0 unchanged"),
+        "{}",
+        text(&out.stderr)
+    );
+    let query = |dir: &Path| -> Value {
+        serde_json::from_slice(&tally(dir, &["query", "--format", "json"]).stdout).unwrap()
+    };
+    let (before, after) = (query(first.path()), query(second.path()));
+    assert_eq!(before.as_array().unwrap().len(), 4);
+    assert_eq!(before, after);
 }
 
 #[test]
