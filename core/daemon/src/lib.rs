@@ -128,6 +128,10 @@ impl Daemon {
                     for (source, fire) in self.table.pop_due(Utc::now()) {
                         self.dispatch(source, fire);
                     }
+                    for (source, count) in self.table.take_missed() {
+                        tracing::warn!(source = %source, missed = count, "the scheduler fell behind; these planned pulls are skipped");
+                        self.telemetry.skipped_late(&source, count);
+                    }
                 }
                 Some(joined) = self.tasks.join_next(), if !self.tasks.is_empty() => {
                     match joined {
@@ -151,8 +155,8 @@ impl Daemon {
         };
         if self.running.contains(&id) {
             if fire.kind == FireKind::Regular {
-                tracing::debug!(source = %id, "still running; this regular pull is skipped");
-                self.telemetry.skipped_busy();
+                tracing::info!(source = %id, "the previous pull is still running; this planned pull is skipped");
+                self.telemetry.skipped_busy(&id);
             } else {
                 self.waiting.entry(id).or_default().push_back(fire);
             }

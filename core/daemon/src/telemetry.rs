@@ -30,7 +30,8 @@ pub struct SourceCounters {
     pub ok: u64,
     /// Pulls that failed.
     pub failed: u64,
-    /// Pulls skipped (quota spent, throttled for long).
+    /// Pulls skipped: quota spent, throttled for long, or a planned run that
+    /// could not start (the previous pull still running, a loop that fell behind).
     pub skipped: u64,
     /// Points and requests, summed over its pulls.
     pub counts: RunCounts,
@@ -75,6 +76,8 @@ pub struct Snapshot {
     pub in_flight: u64,
     /// Planned pulls dropped because the source's previous pull was still running.
     pub skipped_busy: u64,
+    /// Planned pulls passed over because the scheduler fell behind.
+    pub skipped_late: u64,
     /// Config reloads applied and rejected.
     pub reloads: (u64, u64),
     /// Quota budgets of the configured sources, by key.
@@ -188,9 +191,24 @@ impl Telemetry {
         }
     }
 
-    /// A planned pull was dropped because the previous one was still running.
-    pub fn skipped_busy(&self) {
-        self.lock().skipped_busy += 1;
+    /// A planned pull of `source` was dropped because its previous one was
+    /// still running (waiting on a shared rate limit, a slow platform).
+    pub fn skipped_busy(&self, source: &str) {
+        let mut inner = self.lock();
+        inner.skipped_busy += 1;
+        if let Some(c) = inner.sources.get_mut(source) {
+            c.skipped += 1;
+        }
+    }
+
+    /// `count` planned pulls of `source` were passed over because the
+    /// scheduler fell behind (a suspended machine): one late pull ran instead.
+    pub fn skipped_late(&self, source: &str, count: u64) {
+        let mut inner = self.lock();
+        inner.skipped_late += count;
+        if let Some(c) = inner.sources.get_mut(source) {
+            c.skipped += count;
+        }
     }
 
     /// A config reload was applied (`true`) or rejected.

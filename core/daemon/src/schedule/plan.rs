@@ -167,7 +167,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 fires.extend(schedule.fires_between(input.now, end, MAX_PULLS_PER_SOURCE));
                 fires.iter().map(|f| f.at).collect()
             }
-            Ok(None) => vec![input.now],
+            // Without `every` only `tally pull` pulls it: the daemon never does.
+            Ok(None) => Vec::new(),
             Err(e) => {
                 plan.problem = Some(e.to_string());
                 Vec::new()
@@ -389,7 +390,9 @@ mod tests {
         let b = &plan.sources[1];
         assert_eq!((b.per_pull, b.basis), (5, Estimate::ConnectorAverage));
         let manual = &plan.sources[2];
-        assert_eq!((manual.schedule.as_str(), manual.pulls), ("manual", 1));
+        // Without `every` the daemon never pulls it, so neither does the plan.
+        assert_eq!((manual.schedule.as_str(), manual.pulls), ("manual", 0));
+        assert_eq!((manual.requests, manual.next), (0, None));
         // 40 units are left today: 13:00..16:00 fit (8 pulls × 5), 17:00..23:00
         // (14 pulls) are deferred to midnight; after it the new day has room
         // for 00:00..02:00 (6 pulls).

@@ -51,7 +51,14 @@ pub struct Timetable {
     index: HashMap<String, usize>,
     heap: BinaryHeap<Reverse<Entry>>,
     seq: u64,
+    /// Regular runs passed over by a loop that fell behind, per source index,
+    /// until [`Timetable::take_missed`] collects them.
+    missed: HashMap<usize, u64>,
 }
+
+/// Most passed-over runs counted for one late pull (a `1s` schedule after a
+/// week's suspend); the count saturates there rather than looping.
+const MAX_MISSED: u64 = 1_000_000;
 
 impl Timetable {
     /// A timetable holding each schedule's next regular run and next boundary
@@ -71,6 +78,7 @@ impl Timetable {
             index,
             heap: BinaryHeap::new(),
             seq: 0,
+            missed: HashMap::new(),
         };
         for i in 0..table.schedules.len() {
             if let Some(at) = table.schedules[i].next_regular(now) {
@@ -101,7 +109,8 @@ impl Timetable {
     /// Removes and returns every pull due at or before `now` (source id and
     /// fire), queueing each source's following regular run or boundary capture
     /// after `now`: a loop that fell behind (a suspended machine) starts one
-    /// late pull per source, not the whole backlog.
+    /// late pull per source, not the whole backlog. The regular runs passed
+    /// over are counted for [`Timetable::take_missed`].
     pub fn pop_due(&mut self, now: DateTime<Utc>) -> Vec<(String, Fire)> {
         let mut due = Vec::new();
         while self.heap.peek().is_some_and(|Reverse(e)| e.at <= now) {
@@ -110,6 +119,20 @@ impl Timetable {
             };
             let schedule = &self.schedules[entry.source];
             let after = entry.at.max(now);
+            if entry.kind == Kind::Regular {
+                let mut passed = 0;
+                let mut t = entry.at;
+                while let Some(n) = schedule.next_regular(t).filter(|n| *n <= now) {
+                    passed += 1;
+                    t = n;
+                    if passed >= MAX_MISSED {
+                        break;
+                    }
+                }
+                if passed > 0 {
+                    *self.missed.entry(entry.source).or_default() += passed;
+                }
+            }
             let next = match entry.kind {
                 Kind::Regular => schedule.next_regular(after).map(|at| (at, Kind::Regular)),
                 Kind::Boundary(_) => schedule.next_boundary(after).map(|f| (f.at, f.kind.into())),
@@ -127,6 +150,17 @@ impl Timetable {
             }
         }
         due
+    }
+
+    /// The regular runs each source's late pulls passed over since the last
+    /// call, by source id: ticks that could not run, which the daemon counts
+    /// as skipped.
+    pub fn take_missed(&mut self) -> Vec<(String, u64)> {
+        let schedules = &self.schedules;
+        self.missed
+            .drain()
+            .map(|(i, n)| (schedules[i].source().to_string(), n))
+            .collect()
     }
 
     fn push(&mut self, source: usize, at: DateTime<Utc>, kind: Kind) {
@@ -215,5 +249,8 @@ mod tests {
             .count();
         assert_eq!(regular, 1);
         assert!(table.next_due().unwrap() > later);
+        // The other 359 planned runs are counted as missed, once.
+        assert_eq!(table.take_missed(), vec![("fast".to_string(), 359)]);
+        assert!(table.take_missed().is_empty());
     }
 }

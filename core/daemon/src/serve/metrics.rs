@@ -231,6 +231,16 @@ pub fn render(
         snapshot.skipped_busy as f64,
     );
     out.family(
+        "tally_schedule_skipped_late_total",
+        "counter",
+        "Planned pulls passed over because the scheduler fell behind (one late pull ran instead).",
+    );
+    out.sample(
+        "tally_schedule_skipped_late_total",
+        &[],
+        snapshot.skipped_late as f64,
+    );
+    out.family(
         "tally_config_reloads_total",
         "counter",
         "SIGHUP reloads, by result.",
