@@ -11,6 +11,7 @@ mod setup;
 mod source_filter;
 
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -160,6 +161,13 @@ fn is_closed_stdout(payload: &(dyn std::any::Any + Send)) -> bool {
         && message.ends_with(&std::io::Error::from_raw_os_error(CLOSED_PIPE).to_string())
 }
 
+/// Whether to colour output on a stream: only a terminal, and never when
+/// `NO_COLOR` is set to anything (<https://no-color.org>), so logs written to a
+/// file or a pipe stay plain text.
+pub fn colour(terminal: bool) -> bool {
+    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 fn init_tracing(verbose: u8, format: LogFormat, daemon: bool) {
     let default = match verbose {
         0 if daemon => "info",
@@ -177,6 +185,7 @@ fn init_tracing(verbose: u8, format: LogFormat, daemon: bool) {
         .fold(filter, |filter, directive| filter.add_directive(directive));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour(std::io::stderr().is_terminal()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => logs.init(),

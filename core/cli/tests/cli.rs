@@ -524,3 +524,36 @@ fn demo_runs_offline_and_prints_the_latest_values() {
     );
     assert!(dir.path().join("demo/tally.db").exists());
 }
+
+#[test]
+fn logs_to_a_pipe_carry_no_colour_codes() {
+    // A port nothing listens on: the pull fails and logs why.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!(
+            "[storage]\npath = \"tally.db\"\n\n[http]\nmax_attempts = 1\n\n{}",
+            mastodon_source(
+                "closed",
+                &format!("http://127.0.0.1:{port}"),
+                "bakery@example"
+            )
+        ),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .current_dir(dir.path())
+        .env_remove("TALLY_CONFIG")
+        .env_remove("NO_COLOR")
+        .env("TALLY_LOG", "info")
+        .args(["pull"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("pull did not complete"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+}
