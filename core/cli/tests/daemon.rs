@@ -656,3 +656,67 @@ async fn the_daemon_writes_each_clients_last_month_report_once() {
     );
     sandbox.shutdown().await;
 }
+
+/// The value of the `tally_pulls_total` sample of `source` with `status`.
+fn pulls_total(metrics: &str, source: &str, status: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("tally_pulls_total{"))
+        .filter(|l| {
+            l.contains(&format!("source=\"{source}\""))
+                && l.contains(&format!("status=\"{status}\""))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .next()
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_waiting_on_its_rate_limit_is_running_and_the_ticks_it_blocks_are_skipped() {
+    let sandbox = sandbox(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (acct, _) = acct_with_pages(1);
+    // Three requests at one per two seconds: each pull waits on the limiter
+    // for about four seconds, while the schedule asks for one every second.
+    let config = format!(
+        "{HEAD}{}",
+        mastodon(
+            "paced",
+            &sandbox.base_url("mastodon"),
+            &acct,
+            "1s",
+            "max_statuses = 80\n[sources.rate_limit]\nrequests = 1\nper_seconds = 2\nburst = 1"
+        )
+    );
+    std::fs::write(dir.path().join("tally.toml"), config).unwrap();
+    let path = dir.path().to_path_buf();
+    let (listed, metrics, status, stderr) = blocking(move || {
+        let daemon = Daemon::start(&path);
+        wait_for("a pull in progress", Some(&daemon), || {
+            runs(&path, "paced", None) >= 1
+        });
+        let listed = tally(&path, &["runs", "--source", "paced", "--format", "json"]);
+        let mut metrics = String::new();
+        wait_for("a skipped tick in /metrics", Some(&daemon), || {
+            metrics = get(daemon.addr, "/metrics").1;
+            pulls_total(&metrics, "paced", "skipped") >= 1.0
+        });
+        let (status, stderr) = daemon.stop();
+        (listed, metrics, status, stderr)
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "{stderr}");
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["status"], "running", "{listed}");
+    assert_eq!(listed[0]["finished_at"], Value::Null, "{listed}");
+    assert!(
+        metrics.contains("tally_schedule_skipped_busy_total "),
+        "{metrics}"
+    );
+    assert!(
+        stderr.contains("the previous pull is still running; this planned pull is skipped"),
+        "{stderr}"
+    );
+    sandbox.shutdown().await;
+}

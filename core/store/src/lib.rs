@@ -21,7 +21,8 @@ pub use counts::RunCounts;
 pub use error::StoreError;
 pub use sqlite::{
     ImportedSource, LastSuccess, LatestValue, PointQuery, RunOutcome, RunRecord, RunState,
-    RunStatus, SourceSummary, SqliteStore, StoredPoint, TotalRow, WriteStats,
+    RunStatus, SourceSummary, SqliteStore, StoredPoint, TotalRow, WriteStats, HEARTBEAT,
+    HEARTBEAT_STALE,
 };
 
 use chrono::{DateTime, Utc};
@@ -203,6 +204,14 @@ impl Store {
     ) -> Result<i64, StoreError> {
         match &mut self.backend {
             Backend::Sqlite(db) => db.start_run(source, started_at),
+        }
+    }
+
+    /// Refreshes the heartbeat of the run `id`, still in progress at `now`, so
+    /// other processes reading the store see it as running.
+    pub fn beat(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        match &mut self.backend {
+            Backend::Sqlite(db) => db.beat(id, now),
         }
     }
 

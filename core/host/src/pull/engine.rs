@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tally_config::SourceConfig;
 use tally_model::{ConnectorError, HttpError, SourceContext};
-use tally_store::{RunCounts, RunOutcome, RunStatus, Store};
+use tally_store::{RunCounts, RunOutcome, RunStatus, Store, HEARTBEAT};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -188,7 +188,28 @@ impl Engine {
             counts: RunCounts::default(),
             duration: Duration::ZERO,
         };
-        outcome.status = match self.pull_and_store(source, now, stamp, &mut outcome).await {
+        let result = {
+            let pull = self.pull_and_store(source, now, stamp, &mut outcome);
+            tokio::pin!(pull);
+            // The run's heartbeat tells `tally runs` in another process that
+            // this pull is still going (waiting on a limiter counts).
+            let mut beat = tokio::time::interval(HEARTBEAT);
+            beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            beat.tick().await;
+            loop {
+                tokio::select! {
+                    result = &mut pull => break result,
+                    _ = beat.tick() => {
+                        if let Some(id) = run_id {
+                            if let Err(e) = self.with_store(|s| s.beat(id, Utc::now())) {
+                                tracing::warn!(source = %source.id, error = %e, "could not refresh the run's heartbeat");
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        outcome.status = match result {
             Ok(()) => SourceStatus::Ok,
             Err(ConnectorError::Http(e @ HttpError::QuotaExhausted { .. })) => {
                 SourceStatus::Skipped(e.to_string())

@@ -99,6 +99,12 @@ const MIGRATIONS: &[&str] = &[
         took_ms    INTEGER NOT NULL
     );
     "#,
+    // 4: a heartbeat on unfinished runs, refreshed while the pull goes on,
+    // so another process (`tally runs` beside a running daemon) can tell a
+    // pull in progress from one whose process died.
+    r#"
+    ALTER TABLE runs ADD COLUMN heartbeat_ms INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -18,7 +18,9 @@ mod totals;
 pub use imports::ImportedSource;
 pub use latest::LatestValue;
 pub use points::{PointQuery, StoredPoint, WriteStats};
-pub use runs::{LastSuccess, RunOutcome, RunRecord, RunState, RunStatus};
+pub use runs::{
+    LastSuccess, RunOutcome, RunRecord, RunState, RunStatus, HEARTBEAT, HEARTBEAT_STALE,
+};
 pub use summary::SourceSummary;
 pub use totals::TotalRow;
 

@@ -7,6 +7,15 @@ use crate::RunCounts;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Row};
 use std::collections::HashMap;
+use std::time::Duration;
+
+/// How often a process refreshes the heartbeat of the runs it has open.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// How old an unfinished run's heartbeat may be before the run counts as
+/// interrupted: several missed beats, so a busy machine is not mistaken for
+/// a dead process.
+pub const HEARTBEAT_STALE: Duration = Duration::from_secs(30);
 
 /// How a finished pull ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,11 +49,13 @@ pub enum RunState {
     Failed,
     /// Did not start.
     Skipped,
-    /// Started through this [`SqliteStore`] handle and not finished yet.
+    /// Not finished yet: started through this [`SqliteStore`] handle, or by
+    /// another process whose heartbeat is fresh.
     Running,
-    /// Started and never finished by a handle that is gone. A run in progress
-    /// in another process also shows this until it finishes: the file cannot
-    /// tell a crash from a pull still running elsewhere.
+    /// Started and never finished, and its process stopped refreshing its
+    /// heartbeat (crash, kill) more than [`HEARTBEAT_STALE`] ago. A run in
+    /// progress in another process (a daemon's pull waiting on a rate limit)
+    /// keeps its heartbeat fresh and shows as [`RunState::Running`].
     Interrupted,
 }
 
@@ -178,12 +189,24 @@ impl SqliteStore {
         started_at: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
         self.conn
-            .prepare_cached("INSERT INTO runs (source, started_ms) VALUES (?1, ?2)")
+            .prepare_cached(
+                "INSERT INTO runs (source, started_ms, heartbeat_ms) VALUES (?1, ?2, ?2)",
+            )
             .and_then(|mut s| s.execute(params![source, to_ms(started_at)]))
             .map_err(sql_err(&self.path, "recording the start of a run"))?;
         let id = self.conn.last_insert_rowid();
         self.open_runs.insert(id);
         Ok(id)
+    }
+
+    /// Refreshes the heartbeat of the run `id`, still in progress at `now`, so
+    /// other processes reading the store see it as running.
+    pub fn beat(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE runs SET heartbeat_ms = ?2 WHERE id = ?1 AND status IS NULL")
+            .and_then(|mut s| s.execute(params![id, to_ms(now)]))
+            .map_err(sql_err(&self.path, "refreshing the heartbeat of a run"))?;
+        Ok(())
     }
 
     /// Records how the run `id` ended.
@@ -230,7 +253,7 @@ impl SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let columns =
             "id, source, started_ms, finished_ms, status, error, points, inserted, revised,
-                       requests, retries, throttled";
+                       requests, retries, throttled, COALESCE(heartbeat_ms, started_ms)";
         let mut out = Vec::new();
         let mut collect = |rows: &mut rusqlite::Rows<'_>| -> Result<(), StoreError> {
             while let Some(row) = rows.next().map_err(&err)? {
@@ -282,7 +305,15 @@ impl SqliteStore {
                 ))
             }
             None if self.open_runs.contains(&id) => RunState::Running,
-            None => RunState::Interrupted,
+            None => {
+                let beat: i64 = row.get(12).map_err(&err)?;
+                let stale = i64::try_from(HEARTBEAT_STALE.as_millis()).unwrap_or(i64::MAX);
+                if to_ms(Utc::now()) - beat <= stale {
+                    RunState::Running
+                } else {
+                    RunState::Interrupted
+                }
+            }
         };
         let count = |i: usize| row.get::<_, i64>(i).map(to_u64).map_err(&err);
         Ok(RunRecord {
