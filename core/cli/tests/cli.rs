@@ -557,3 +557,57 @@ fn logs_to_a_pipe_carry_no_colour_codes() {
     assert!(stderr.contains("pull did not complete"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_pull_shows_progress_on_a_terminal_and_nothing_extra_in_a_pipe() {
+    let sandbox = Sandbox::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        SandboxOptions::default(),
+    )
+    .await
+    .unwrap();
+    // Two sources on one instance share one rate limit of a request every
+    // two seconds: the pull takes seconds, most of it waiting on that limit.
+    let limited = "[sources.rate_limit]\nrequests = 1\nper_seconds = 2\nburst = 1\n\n";
+    let mut config = String::from("[storage]\npath = \"tally.db\"\n\n");
+    for id in ["first", "second"] {
+        config += &mastodon_source(id, &sandbox.base_url("mastodon"), "bakery@sandbox.example")
+            .replace("\n\n", &format!("\nmax_statuses = 1\n{limited}"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &config);
+    let path = dir.path().to_path_buf();
+    let (piped, terminal) = tokio::task::spawn_blocking(move || {
+        let piped = tally(&path, &["pull"]);
+        // `script` gives the command a terminal and copies what it draws.
+        let command = format!("{} pull", env!("CARGO_BIN_EXE_tally"));
+        let terminal = Command::new("script")
+            .current_dir(&path)
+            .env("TERM", "xterm")
+            .env_remove("TALLY_CONFIG")
+            .env_remove("TALLY_LOG")
+            .args(["-q", "-e", "-c", &command, "/dev/null"])
+            .output()
+            .expect("util-linux `script` runs (apt-get install util-linux)");
+        (piped, terminal)
+    })
+    .await
+    .unwrap();
+    assert!(piped.status.success(), "{}", text(&piped.stderr));
+    assert_eq!(text(&piped.stderr), "", "nothing but the table in a pipe");
+    let drawn = text(&terminal.stdout);
+    assert!(terminal.status.success(), "{drawn}");
+    assert!(drawn.contains("/2 sources"), "{drawn:?}");
+    assert!(drawn.contains(" requests"), "{drawn:?}");
+    let host = sandbox.base_url("mastodon");
+    let host = host
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap();
+    assert!(
+        drawn.contains(&format!("waiting on the rate limit of mastodon@{host}")),
+        "{drawn:?}"
+    );
+    sandbox.shutdown().await;
+}

@@ -6,6 +6,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
+use tally_host::http::HttpProgress;
 use tally_host::pull::{PullOptions, SourceOutcome, SourceStatus};
 
 /// Arguments of `tally pull`.
@@ -79,35 +81,55 @@ pub async fn run(config: &Path, args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Runs the pulls, with a progress bar when stderr is a terminal and silence otherwise.
+/// Runs the pulls, with a progress line when stderr is a terminal (sources
+/// done of all, requests sent, the rate limit pulls wait on) and nothing
+/// extra otherwise, so logs and pipes stay clean.
 pub async fn pull_with_progress(
     engine: &tally_host::pull::Engine,
     sources: Vec<tally_config::SourceConfig>,
     concurrency: usize,
 ) -> Vec<SourceOutcome> {
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(sources.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} pulling [{bar:30}] {pos}/{len} sources {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        Some(bar)
-    } else {
-        None
-    };
-    let outcomes = engine
-        .pull_all(sources, concurrency, |o| {
-            if let Some(bar) = &bar {
-                bar.set_message(o.source.clone());
-                bar.inc(1);
+    if !std::io::stderr().is_terminal() {
+        return engine.pull_all(sources, concurrency, |_| {}).await;
+    }
+    let bar = ProgressBar::new(sources.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} sources  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let host = std::sync::Arc::clone(engine.host());
+    let ticker = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tick.tick().await;
+                bar.set_message(progress_message(&host.progress()));
             }
         })
-        .await;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    };
+    let outcomes = engine.pull_all(sources, concurrency, |_| bar.inc(1)).await;
+    ticker.abort();
+    bar.finish_and_clear();
     outcomes
+}
+
+/// `12 requests · waiting on mastodon@mastodon.social:443 (3)`.
+fn progress_message(progress: &HttpProgress) -> String {
+    let mut msg = format!(
+        "{} request{}",
+        progress.requests,
+        if progress.requests == 1 { "" } else { "s" }
+    );
+    if let Some((limit, waiters)) = progress.waiting.first() {
+        msg += &format!(" · waiting on the rate limit of {limit} ({waiters})");
+        if progress.waiting.len() > 1 {
+            msg += &format!(" and {} more", progress.waiting.len() - 1);
+        }
+    }
+    msg
 }
 
 /// The summary table: one row per source.

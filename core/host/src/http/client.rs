@@ -134,11 +134,22 @@ impl RequestCounts {
     }
 }
 
+/// What the whole run's requests are doing now, for a progress display.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpProgress {
+    /// Requests sent so far, retries included.
+    pub requests: u64,
+    /// The rate limits requests are waiting on now: `platform@host:port`
+    /// and how many requests wait, most waiters first.
+    pub waiting: Vec<(String, usize)>,
+}
+
 /// The run-wide client: one connection pool, one pacer per credential.
 pub struct HostHttp {
     client: reqwest::Client,
     settings: HttpSettings,
     pacers: Mutex<HashMap<String, Arc<Pacer>>>,
+    requests: AtomicU64,
     ledger: Arc<dyn QuotaLedger>,
     quota_lock: Arc<Mutex<()>>,
 }
@@ -171,9 +182,29 @@ impl HostHttp {
             client,
             settings,
             pacers: Mutex::new(HashMap::new()),
+            requests: AtomicU64::new(0),
             ledger,
             quota_lock: Arc::new(Mutex::new(())),
         }))
+    }
+
+    /// Requests sent so far and the rate limits requests wait on now.
+    pub fn progress(&self) -> HttpProgress {
+        let pacers = self.pacers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut waiting: Vec<(String, usize)> = pacers
+            .iter()
+            .filter(|(_, p)| p.waiting() > 0)
+            .map(|(key, p)| {
+                // The key ends in the credential's fingerprint: not for display.
+                let limit = key.split_once('#').map_or(key.as_str(), |(l, _)| l);
+                (limit.to_string(), p.waiting())
+            })
+            .collect();
+        waiting.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        HttpProgress {
+            requests: self.requests.load(Ordering::Relaxed),
+            waiting,
+        }
     }
 
     /// The client one source uses. Sources with the same platform, API host and
@@ -399,6 +430,7 @@ impl HttpClient for SourceHttp {
             self.charge_quota(request.cost)?;
             self.pacer.ready().await;
             self.counts.requests.fetch_add(1, Ordering::Relaxed);
+            self.host.requests.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
             let result = self
                 .send_once(&request, url.clone(), oauth_token.as_ref())

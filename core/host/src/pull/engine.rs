@@ -123,6 +123,12 @@ impl Engine {
         &self.catalog
     }
 
+    /// The host client its pulls send through (for progress: requests sent,
+    /// rate limits waited on).
+    pub fn host(&self) -> &Arc<HostHttp> {
+        &self.host
+    }
+
     /// The store it writes.
     pub fn store(&self) -> &Arc<Mutex<Store>> {
         &self.store
