@@ -76,7 +76,7 @@ pub fn import_file(
     }
     let mut rows = Rows::new(vec!["source", "points"]);
     for (source, count) in &outcome.per_source {
-        rows.push(vec![Cell::text(source.clone()), Cell::count(*count as u64)]);
+        rows.push(vec![Cell::text(source.clone()), Cell::count(*count)]);
     }
     eprintln!(
         "imported {label}: {} new, {} restated, {} unchanged",
