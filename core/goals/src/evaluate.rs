@@ -600,6 +600,19 @@ fn evaluate_ratio(
             number(num.actual.unwrap_or_default())
         ));
     }
+    if let (Some(now), Some(end)) = (e.actual, e.forecast) {
+        if t >= 0 && t < n && within(now) != within(end) {
+            let side = |v: f64| if within(v) { "within" } else { "outside" };
+            e.notes.push(format!(
+                "so far {} is {} the bound of {}; the forecast for the period's end, {}, is {} it and sets the status",
+                number(now),
+                side(now),
+                number(bound),
+                number(end),
+                side(end)
+            ));
+        }
+    }
     e.status = if t < 0 {
         e.notes
             .push(format!("the period starts on {}", period.first_day));

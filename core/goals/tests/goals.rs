@@ -370,6 +370,18 @@ fn cost_per_lead_counts_the_retainer_and_forecasts_both_sides() {
         "{e:?}"
     );
     assert_eq!(e.chart.actual.last().map(|(_, v)| *v), e.actual);
+    // With a bound of 10.50 the month so far (10.71, today's costs before
+    // today's leads) is outside it while the forecast is inside: the status
+    // follows the forecast, and a note says so.
+    let tight = config(&RATIO.replace("at_most = 20", "at_most = 10.5"));
+    let e = eval(&tight, &store, noon(6, 15));
+    assert_eq!(e.status, Status::OnTrack);
+    assert!(
+        e.notes.iter().any(|n| n
+            == "so far 10.71 is outside the bound of 10.50; the forecast for the period's end, 10, is within it and sets the status"),
+        "{:?}",
+        e.notes
+    );
     assert_eq!(
         (e.status, e.unit.as_str()),
         (Status::OnTrack, "USD per leads")
