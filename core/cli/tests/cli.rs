@@ -568,7 +568,7 @@ async fn a_long_pull_shows_progress_on_a_terminal_and_nothing_extra_in_a_pipe() 
     .unwrap();
     // Two sources on one instance share one rate limit of a request every
     // two seconds: the pull takes seconds, most of it waiting on that limit.
-    let limited = "[sources.rate_limit]\nrequests = 1\nper_seconds = 2\nburst = 1\n\n";
+    let limited = "[sources.rate_limit]\nrequests = 1\nper = \"2s\"\nburst = 1\n\n";
     let mut config = String::from("[storage]\npath = \"tally.db\"\n\n");
     for id in ["first", "second"] {
         config += &mastodon_source(id, &sandbox.base_url("mastodon"), "bakery@sandbox.example")

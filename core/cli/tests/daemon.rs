@@ -685,7 +685,7 @@ async fn a_pull_waiting_on_its_rate_limit_is_running_and_the_ticks_it_blocks_are
             &sandbox.base_url("mastodon"),
             &acct,
             "1s",
-            "max_statuses = 80\n[sources.rate_limit]\nrequests = 1\nper_seconds = 2\nburst = 1"
+            "max_statuses = 80\n[sources.rate_limit]\nrequests = 1\nper = \"2s\"\nburst = 1"
         )
     );
     std::fs::write(dir.path().join("tally.toml"), config).unwrap();
