@@ -527,7 +527,10 @@ async fn plan_estimates_from_the_last_run_and_shows_a_budget_running_out() {
     let sandbox = sandbox(0).await;
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
-        "{HEAD}[[clients]]\nid = \"gym\"\nname = \"Gym\"\n\n[[sources]]\nid = \"tube\"\nconnector = \"youtube\"\nclient = \"bakery\"\nevery = \"1h\"\nbase_url = \"{}\"\n[sources.settings]\nchannel_id = \"UCplan\"\n[sources.auth]\nkind = \"api_key\"\napi_key = \"plan-key\"\n[sources.quota]\nunits = 20\n\n{}",
+        // Pulls every 10 minutes against 6 units a day: after the first pull
+        // the budget runs out at any time of day but the 20 minutes before
+        // its reset (midnight Pacific).
+        "{HEAD}[[clients]]\nid = \"gym\"\nname = \"Gym\"\n\n[[sources]]\nid = \"tube\"\nconnector = \"youtube\"\nclient = \"bakery\"\nevery = \"10m\"\nbase_url = \"{}\"\n[sources.settings]\nchannel_id = \"UCplan\"\n[sources.auth]\nkind = \"api_key\"\napi_key = \"plan-key\"\n[sources.quota]\nunits = 6\n\n{}",
         sandbox.base_url("youtube"),
         mastodon("gym-masto", &sandbox.base_url("mastodon"), "gym@sandbox.example", "6h", "max_statuses = 5")
             .replace("client = \"bakery\"", "client = \"gym\"")
@@ -573,7 +576,7 @@ async fn plan_estimates_from_the_last_run_and_shows_a_budget_running_out() {
     assert!(source["pulls"].as_f64().unwrap() >= 24.0, "{source}");
     assert!(source["deferred"].as_f64().unwrap() > 0.0, "{source}");
     let budget = &plan["budgets"][0];
-    assert_eq!(budget["limit"], 20.0);
+    assert_eq!(budget["limit"], 6);
     assert_eq!(budget["used"].as_f64().unwrap(), per_pull, "{budget}");
     assert!(
         budget["verdict"].as_str().unwrap().starts_with("runs out"),
