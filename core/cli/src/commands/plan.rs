@@ -55,6 +55,16 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     for s in plan.sources.iter().filter(|s| s.problem.is_some()) {
         eprintln!("{}: {}", s.source, s.problem.as_deref().unwrap_or_default());
     }
+    for l in plan.limits.iter().filter(|l| l.overloaded()) {
+        eprintln!(
+            "rate limit {} ({}): the planned pulls need {} requests, the limit sends {} in the window; about {} pull(s) will be skipped while earlier ones wait (a longer `every`, or fewer sources on one credential)",
+            l.limit,
+            l.sources.join(", "),
+            l.needed,
+            l.capacity,
+            l.skipped
+        );
+    }
     let short = plan.budgets.iter().filter(|b| b.runs_out()).count();
     if short > 0 {
         eprintln!(
@@ -72,6 +82,7 @@ fn print(plan: &Plan, format: Format) {
         ("every", "every"),
         ("next (UTC)", "next"),
         ("pulls", "pulls"),
+        ("skipped", "skipped"),
         ("requests/pull", "requests_per_pull"),
         ("estimate", "estimate"),
         ("requests", "requests"),
@@ -87,6 +98,7 @@ fn print(plan: &Plan, format: Format) {
             Cell::text(s.schedule.clone()),
             Cell::opt_time(s.next),
             Cell::count(s.pulls as u64),
+            Cell::count(s.skipped as u64),
             Cell::count(s.per_pull),
             Cell::text(s.basis.label()),
             Cell::count(s.requests),

@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tally_config::{Config, Schedule};
 use tally_host::auth::TokenProviders;
-use tally_model::Description;
+use tally_host::http::pacer_key;
+use tally_host::pull::{base_url_of, credential_for, rate_limit_of};
+use tally_model::{Description, RateLimitSpec};
 use tally_store::LastSuccess;
 
 /// Most pulls of one source counted in a plan (a `1s` schedule over a day).
@@ -56,11 +58,15 @@ pub struct SourcePlan {
     pub next: Option<DateTime<Utc>>,
     /// Pulls in the window (catch-up, regular and boundary captures).
     pub pulls: usize,
+    /// Of these, pulls the daemon is expected to skip: the rate limit the
+    /// source shares cannot send every planned request in the window, so
+    /// pulls still waiting on it when their next run is due skip that run.
+    pub skipped: usize,
     /// Requests one pull is expected to send.
     pub per_pull: u64,
     /// Where `per_pull` comes from.
     pub basis: Estimate,
-    /// `pulls × per_pull`.
+    /// `(pulls − skipped) × per_pull`.
     pub requests: u64,
     /// Quota units the pulls that fit their budget spend.
     pub units: u64,
@@ -103,6 +109,31 @@ impl BudgetPlan {
     }
 }
 
+/// One request rate limit shared by sources (same platform, API host and
+/// credential), over the whole window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitPlan {
+    /// `platform@host:port` (the credential's fingerprint left out).
+    pub limit: String,
+    /// Sources sharing it.
+    pub sources: Vec<String>,
+    /// Its rate (the first source's, as the host client uses).
+    pub rate: RateLimitSpec,
+    /// Requests the planned pulls need in the window.
+    pub needed: u64,
+    /// Requests the rate allows in the window, its burst included.
+    pub capacity: u64,
+    /// Planned pulls of its sources expected to be skipped.
+    pub skipped: usize,
+}
+
+impl LimitPlan {
+    /// Whether the planned pulls need more requests than the limit allows.
+    pub fn overloaded(&self) -> bool {
+        self.needed > self.capacity
+    }
+}
+
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Plan {
@@ -110,6 +141,8 @@ pub struct Plan {
     pub sources: Vec<SourcePlan>,
     /// One entry per quota budget, by key.
     pub budgets: Vec<BudgetPlan>,
+    /// One entry per shared rate limit, by key.
+    pub limits: Vec<LimitPlan>,
 }
 
 /// What a plan is computed from.
@@ -136,9 +169,11 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let end = input.now + chrono::Duration::from_std(input.horizon).unwrap_or_default();
     let averages = connector_averages(config, input.history);
     let mut sources = Vec::new();
-    // (time, source index, budget) of every pull that spends quota units.
-    let mut spends: Vec<(DateTime<Utc>, usize, Budget)> = Vec::new();
+    // Each source's planned times and the budget it spends, for after the
+    // rate limits have said which pulls will be skipped.
+    let mut pending: Vec<(Vec<DateTime<Utc>>, Option<Budget>)> = Vec::new();
     let mut budget_sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut limits: BTreeMap<String, (LimitPlan, Vec<usize>)> = BTreeMap::new();
     for source in config.sources.iter().filter(|s| s.enabled) {
         let mut plan = SourcePlan {
             source: source.id.clone(),
@@ -147,6 +182,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             schedule: source.every.as_ref().map_or("manual".into(), describe),
             next: None,
             pulls: 0,
+            skipped: 0,
             per_pull: 1,
             basis: Estimate::Minimum,
             requests: 0,
@@ -183,7 +219,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 None => (1, Estimate::Minimum),
             },
         };
-        plan.requests = plan.per_pull * plan.pulls as u64;
+        let index = sources.len();
+        let mut budget = None;
         match input
             .descriptions
             .iter()
@@ -195,23 +232,100 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                     source.connector
                 ))
             }
-            Some(description) => match Budget::of(source, description, input.tokens) {
-                Ok(Some(budget)) => {
-                    budget_sources
-                        .entry(budget.key.clone())
-                        .or_default()
-                        .push(source.id.clone());
-                    let index = sources.len();
-                    spends.extend(times.iter().map(|&t| (t, index, budget.clone())));
+            Some(description) => {
+                match Budget::of(source, description, input.tokens) {
+                    Ok(Some(b)) => {
+                        budget_sources
+                            .entry(b.key.clone())
+                            .or_default()
+                            .push(source.id.clone());
+                        budget = Some(b);
+                    }
+                    Ok(None) => {}
+                    Err(e) => plan.problem = Some(e),
                 }
-                Ok(None) => {}
-                Err(e) => plan.problem = Some(e),
-            },
+                if let Ok(credential) = credential_for(source, description, input.tokens) {
+                    let base_url = base_url_of(source, description);
+                    let key = pacer_key(&description.platform, &base_url, &credential);
+                    let (limit, members) = limits.entry(key.clone()).or_insert_with(|| {
+                        let shown = key.split_once('#').map_or(key.as_str(), |(l, _)| l);
+                        let limit = LimitPlan {
+                            limit: shown.to_string(),
+                            sources: Vec::new(),
+                            rate: rate_limit_of(source, description),
+                            needed: 0,
+                            capacity: 0,
+                            skipped: 0,
+                        };
+                        (limit, Vec::new())
+                    });
+                    limit.sources.push(source.id.clone());
+                    limit.needed += plan.per_pull * plan.pulls as u64;
+                    members.push(index);
+                }
+            }
         }
+        pending.push((times, budget));
         sources.push(plan);
     }
+    let limits = skip_what_limits_cannot_send(input.horizon, &mut sources, limits);
+    // (time, source index, budget) of every pull that runs and spends quota units.
+    let mut spends: Vec<(DateTime<Utc>, usize, Budget)> = Vec::new();
+    for (index, (times, budget)) in pending.into_iter().enumerate() {
+        let plan = &mut sources[index];
+        let kept = runs_kept(&times, plan.skipped);
+        plan.requests = plan.per_pull * kept.len() as u64;
+        if let Some(budget) = budget {
+            spends.extend(kept.into_iter().map(|t| (t, index, budget.clone())));
+        }
+    }
     let budgets = spend(input, &mut sources, spends, budget_sources);
-    Plan { sources, budgets }
+    Plan {
+        sources,
+        budgets,
+        limits,
+    }
+}
+
+/// Marks the share of each overloaded limit's pulls the daemon will skip: a
+/// limit that can send only 60 % of the requests planned in the window
+/// leaves each of its sources' pulls waiting long enough that about 40 % of
+/// their runs find the previous pull still going.
+fn skip_what_limits_cannot_send(
+    horizon: Duration,
+    sources: &mut [SourcePlan],
+    limits: BTreeMap<String, (LimitPlan, Vec<usize>)>,
+) -> Vec<LimitPlan> {
+    let mut out = Vec::new();
+    for (mut limit, members) in limits.into_values() {
+        let per_second =
+            f64::from(limit.rate.requests.max(1)) / f64::from(limit.rate.per_seconds.max(1));
+        limit.capacity =
+            (per_second * horizon.as_secs_f64()).floor() as u64 + u64::from(limit.rate.burst);
+        if limit.overloaded() {
+            let fits = limit.capacity as f64 / limit.needed as f64;
+            for index in members {
+                let plan = &mut sources[index];
+                plan.skipped = ((plan.pulls as f64) * (1.0 - fits)).round() as usize;
+                limit.skipped += plan.skipped;
+            }
+        }
+        out.push(limit);
+    }
+    out
+}
+
+/// The planned times that run when `skipped` of them are skipped, spread
+/// evenly (every other one when half are skipped).
+fn runs_kept(times: &[DateTime<Utc>], skipped: usize) -> Vec<DateTime<Utc>> {
+    let n = times.len();
+    let kept = n.saturating_sub(skipped);
+    times
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (i + 1) * kept / n.max(1) > i * kept / n.max(1))
+        .map(|(_, t)| *t)
+        .collect()
 }
 
 /// Walks the budgeted pulls in time order, charging each to its budget's
@@ -405,6 +519,50 @@ mod tests {
         assert_eq!(a.deferred_until, Some(midnight));
         assert_eq!(a.deferred + b.deferred, 14);
         assert_eq!(a.units + b.units, 40 + 30);
+    }
+
+    #[test]
+    fn pulls_a_shared_rate_limit_cannot_send_are_skipped_as_the_daemon_skips_them() {
+        // Two sources on one key, one request a minute between them, each
+        // pulling every minute with two requests: 240 requests are planned in
+        // the hour and 61 (60 + the burst of 1) can be sent, so about three
+        // quarters of the runs find the previous pull still waiting.
+        let limited = "every = \"1m\"\n[sources.rate_limit]\nrequests = 1\nper = \"60s\"\nburst = 1\n[sources.auth]\nkind = \"api_key\"\napi_key = \"shared\"\n";
+        let config = config(&format!(
+            "[schedule]\nmax_jitter = \"0s\"\nboundary_captures = \"off\"\ncatch_up = \"skip\"\n\
+             [[sources]]\nid = \"a\"\nconnector = \"tube\"\n{limited}\
+             [[sources]]\nid = \"b\"\nconnector = \"tube\"\n{limited}"
+        ));
+        let now = Utc.with_ymd_and_hms(2026, 3, 4, 12, 30, 0).unwrap();
+        let mut history = HashMap::new();
+        history.insert(
+            "a".to_string(),
+            LastSuccess {
+                started_at: now,
+                finished_at: now,
+                requests: 2,
+            },
+        );
+        let plan = plan(&PlanInput {
+            config: &config,
+            descriptions: &[youtube_like()],
+            now,
+            horizon: Duration::from_secs(3600),
+            history: &history,
+            quota_used: &|_, _| 0,
+            tokens: None,
+        });
+        let limit = &plan.limits[0];
+        assert_eq!(limit.limit, "tube@127.0.0.1:1");
+        assert_eq!((limit.needed, limit.capacity), (240, 61));
+        assert!(limit.overloaded());
+        for source in &plan.sources {
+            // 60 runs, 60 × (1 − 61 ÷ 240) = 44.75 of them skipped.
+            assert_eq!((source.pulls, source.skipped), (60, 45), "{source:?}");
+            assert_eq!(source.requests, 15 * 2);
+            assert_eq!(source.units, 15 * 2, "skipped pulls spend no quota");
+        }
+        assert_eq!(limit.skipped, 90);
     }
 
     #[test]

@@ -134,6 +134,20 @@ impl RequestCounts {
     }
 }
 
+/// The key of the pacer a source's requests share with every source of the
+/// same platform, API host and credential: `platform@host:port#fingerprint`.
+/// `tally plan` groups sources by it to see which rate limits they share.
+pub fn pacer_key(platform: &str, base_url: &str, credential: &Credential) -> String {
+    let host = url::Url::parse(base_url)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
+        })
+        .unwrap_or_default();
+    format!("{platform}@{host}#{}", credential.fingerprint())
+}
+
 /// What the whole run's requests are doing now, for a progress display.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpProgress {
@@ -210,15 +224,8 @@ impl HostHttp {
     /// The client one source uses. Sources with the same platform, API host and
     /// credential share one pacer (the first source's rate wins).
     pub fn for_source(self: &Arc<Self>, spec: SourceHttpSpec) -> SourceHttp {
-        let host = url::Url::parse(&spec.base_url)
-            .ok()
-            .and_then(|u| {
-                u.host_str()
-                    .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
-            })
-            .unwrap_or_default();
+        let pacer_key = pacer_key(&spec.platform, &spec.base_url, &spec.credential);
         let fingerprint = spec.credential.fingerprint();
-        let pacer_key = format!("{}@{}#{}", spec.platform, host, fingerprint);
         let pacer = {
             let mut pacers = self.pacers.lock().unwrap_or_else(|e| e.into_inner());
             pacers

@@ -16,8 +16,8 @@ mod token;
 mod usage;
 
 pub use client::{
-    Credential, HostHttp, HttpProgress, HttpSettings, MemoryLedger, RequestCounts, SourceHttp,
-    SourceHttpSpec,
+    pacer_key, Credential, HostHttp, HttpProgress, HttpSettings, MemoryLedger, RequestCounts,
+    SourceHttp, SourceHttpSpec,
 };
 pub use quota::{quota_window, LedgerError, QuotaLedger};
 pub use redact::{redact_headers, redact_url};

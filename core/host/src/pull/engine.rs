@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tally_config::SourceConfig;
-use tally_model::{ConnectorError, HttpError, SourceContext};
+use tally_model::{ConnectorError, Description, HttpError, RateLimitSpec, SourceContext};
 use tally_store::{RunCounts, RunOutcome, RunStatus, Store, HEARTBEAT};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -80,6 +80,26 @@ pub struct PullOptions {
     pub since: Option<DateTime<Utc>>,
     /// Also store `pipeline.*` points describing each pull (`tally run` does).
     pub pipeline_metrics: bool,
+}
+
+/// The API root a source's requests go to: its `base_url`, else its
+/// connector's documented one, without a trailing slash.
+pub fn base_url_of(source: &SourceConfig, description: &Description) -> String {
+    source
+        .base_url
+        .clone()
+        .unwrap_or_else(|| description.default_base_url.clone())
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// The request rate a source is paced at: its `[sources.rate_limit]`, else
+/// its connector's documented one.
+pub fn rate_limit_of(source: &SourceConfig, description: &Description) -> RateLimitSpec {
+    source
+        .rate_limit
+        .as_ref()
+        .map_or(description.rate_limit, |o| o.apply(description.rate_limit))
 }
 
 /// Runs pulls of configured sources against one store through one host client.
@@ -295,16 +315,8 @@ impl Engine {
         let description = &entry.description;
         let credential = credential_for(source, description, self.tokens.as_deref())
             .map_err(ConnectorError::Other)?;
-        let base_url = source
-            .base_url
-            .clone()
-            .unwrap_or_else(|| description.default_base_url.clone())
-            .trim_end_matches('/')
-            .to_string();
-        let rate_limit = source
-            .rate_limit
-            .as_ref()
-            .map_or(description.rate_limit, |o| o.apply(description.rate_limit));
+        let base_url = base_url_of(source, description);
+        let rate_limit = rate_limit_of(source, description);
         let mut quota = description.quota.clone();
         if let (Some(q), Some(o)) = (quota.as_mut(), source.quota.as_ref()) {
             q.units = o.units;

@@ -15,6 +15,8 @@ mod ledger;
 mod pipeline;
 
 pub use credential::credential_for;
-pub use engine::{sample_slot, Engine, PullOptions, SourceOutcome, SourceStatus};
+pub use engine::{
+    base_url_of, rate_limit_of, sample_slot, Engine, PullOptions, SourceOutcome, SourceStatus,
+};
 pub use ledger::StoreLedger;
 pub use pipeline::{pipeline_points, PIPELINE_ENTITY, PIPELINE_PLATFORM};
