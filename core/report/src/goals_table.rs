@@ -58,8 +58,17 @@ fn cell(text: impl Into<String>, value: impl Into<Value>) -> GoalCell {
     }
 }
 
+/// A figure as data: a whole number as an integer, others as they are.
+fn value(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        Value::from(v as i64)
+    } else {
+        Value::from(v)
+    }
+}
+
 fn figure(v: Option<f64>) -> GoalCell {
-    cell(num(v), v.map_or(Value::Null, Value::from))
+    cell(num(v), v.map_or(Value::Null, value))
 }
 
 /// The target of a goal as written in tables: `+100`, `≤ 20`, `≥ 3`, `20,000`.
@@ -88,7 +97,7 @@ pub fn goal_row(e: &Evaluation) -> Vec<GoalCell> {
             format!("{} – {}", e.start, e.end),
             format!("{}/{}", e.start, e.end),
         ),
-        cell(target(e), e.target),
+        cell(target(e), value(e.target)),
         figure(e.actual),
         figure(e.expected),
         figure(e.forecast),
@@ -153,5 +162,6 @@ mod tests {
         );
         assert_eq!(row[10].value, "at_risk");
         assert_eq!(row[8].value, Value::Null);
+        assert!(row[5].value.is_i64() && row[6].value.is_i64(), "{row:?}");
     }
 }
