@@ -8,7 +8,7 @@
 //! whole or not at all. Imported sources have no `[[sources]]` entry, so the
 //! client each belongs to is recorded here for goals and reports.
 
-use super::points::Upsert;
+use super::points::{Key, Upsert};
 use super::{from_ms, sql_err, to_ms, SqliteStore, StoreError, WriteStats};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, TransactionBehavior};
@@ -64,7 +64,7 @@ impl SqliteStore {
             let mut upsert = Upsert::prepare(&tx, &err)?;
             for (source, p) in points {
                 let entry = stats.entry(source.clone()).or_default();
-                upsert.point(source, p, observed_ms, entry)?;
+                upsert.point(source, &Key::of(p), p, observed_ms, entry)?;
             }
             let mut register = tx.prepare_cached(REGISTER).map_err(&err)?;
             for (source, client) in clients {

@@ -105,6 +105,137 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE runs ADD COLUMN heartbeat_ms INTEGER;
     "#,
+    // 5: the time-series layout. A `series` row holds what every point of one
+    // (source, metric, dimensions, entity) shares, written once; `samples`
+    // holds each point as a few numbers keyed by (series, time) in one
+    // B-tree. A point whose kind, platform, unit, entity name or raw name
+    // differs from its series' (a renamed account) points at a `point_attrs`
+    // row. Revisions keep their own attributes the same way. The `points` and
+    // `revisions` views read both back in the shape of version 2's table, so
+    // ad-hoc SQL over `points` keeps working. Every point and revision of the
+    // old tables is copied.
+    r#"
+    CREATE TABLE series (
+        id          INTEGER PRIMARY KEY,
+        source      TEXT    NOT NULL,
+        metric      TEXT    NOT NULL,
+        dimensions  TEXT    NOT NULL,           -- canonical JSON object, '{}' when none
+        entity_kind TEXT    NOT NULL,
+        entity_id   TEXT    NOT NULL,
+        kind        TEXT    NOT NULL,           -- these five as first written
+        platform    TEXT    NOT NULL,
+        unit        TEXT    NOT NULL,
+        entity_name TEXT,
+        raw_name    TEXT    NOT NULL,
+        UNIQUE (source, metric, dimensions, entity_kind, entity_id)
+    );
+
+    CREATE TABLE point_attrs (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT    NOT NULL,
+        platform    TEXT    NOT NULL,
+        unit        TEXT    NOT NULL,
+        entity_name TEXT,
+        raw_name    TEXT    NOT NULL
+    );
+    CREATE INDEX point_attrs_by_value ON point_attrs (raw_name, unit, kind, platform, entity_name);
+
+    CREATE TABLE samples (
+        series_id   INTEGER NOT NULL,
+        start_ms    INTEGER NOT NULL,           -- `at` of a gauge, `start` of a sum (unix ms, UTC)
+        end_ms      INTEGER NOT NULL,           -- equal to start_ms for a gauge, `end` of a sum
+        value       REAL    NOT NULL,
+        observed_ms INTEGER NOT NULL,           -- when this value was first pulled
+        attrs       INTEGER,                    -- NULL: the series' attributes
+        PRIMARY KEY (series_id, start_ms, end_ms)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE sample_revisions (
+        id            INTEGER PRIMARY KEY,
+        series_id     INTEGER NOT NULL,
+        start_ms      INTEGER NOT NULL,
+        end_ms        INTEGER NOT NULL,
+        value         REAL    NOT NULL,
+        attrs         INTEGER,                  -- NULL: the series' attributes
+        observed_ms   INTEGER NOT NULL,         -- when the old value was first pulled
+        superseded_ms INTEGER NOT NULL          -- when a different value replaced it
+    );
+
+    INSERT INTO series (source, metric, dimensions, entity_kind, entity_id,
+                        kind, platform, unit, entity_name, raw_name)
+        SELECT source, metric, dimensions, entity_kind, entity_id,
+               kind, platform, unit, entity_name, raw_name
+        FROM points WHERE id IN (
+            SELECT MAX(id) FROM points
+            GROUP BY source, metric, dimensions, entity_kind, entity_id);
+
+    CREATE TEMP TABLE old_attrs AS
+        SELECT p.kind, p.platform, p.unit, p.entity_name, p.raw_name FROM points p
+        UNION
+        SELECT p.kind, p.platform, r.unit, r.entity_name, r.raw_name
+        FROM point_revisions r JOIN points p ON p.id = r.point_id;
+    INSERT INTO point_attrs (kind, platform, unit, entity_name, raw_name)
+        SELECT kind, platform, unit, entity_name, raw_name FROM temp.old_attrs a
+        WHERE NOT EXISTS (
+            SELECT 1 FROM series s
+            WHERE s.kind = a.kind AND s.platform = a.platform AND s.unit = a.unit
+              AND s.entity_name IS a.entity_name AND s.raw_name = a.raw_name);
+    DROP TABLE temp.old_attrs;
+
+    INSERT INTO samples (series_id, start_ms, end_ms, value, observed_ms, attrs)
+        SELECT s.id, p.start_ms, p.end_ms, p.value, p.observed_ms,
+               CASE WHEN s.kind = p.kind AND s.platform = p.platform AND s.unit = p.unit
+                         AND s.entity_name IS p.entity_name AND s.raw_name = p.raw_name
+                    THEN NULL
+                    ELSE (SELECT a.id FROM point_attrs a
+                          WHERE a.raw_name = p.raw_name AND a.unit = p.unit AND a.kind = p.kind
+                            AND a.platform = p.platform AND a.entity_name IS p.entity_name)
+               END
+        FROM points p JOIN series s
+          ON s.source = p.source AND s.metric = p.metric AND s.dimensions = p.dimensions
+         AND s.entity_kind = p.entity_kind AND s.entity_id = p.entity_id;
+
+    INSERT INTO sample_revisions
+            (series_id, start_ms, end_ms, value, attrs, observed_ms, superseded_ms)
+        SELECT s.id, p.start_ms, p.end_ms, r.value,
+               CASE WHEN s.kind = p.kind AND s.platform = p.platform AND s.unit = r.unit
+                         AND s.entity_name IS r.entity_name AND s.raw_name = r.raw_name
+                    THEN NULL
+                    ELSE (SELECT a.id FROM point_attrs a
+                          WHERE a.raw_name = r.raw_name AND a.unit = r.unit AND a.kind = p.kind
+                            AND a.platform = p.platform AND a.entity_name IS r.entity_name)
+               END,
+               r.observed_ms, r.superseded_ms
+        FROM point_revisions r JOIN points p ON p.id = r.point_id JOIN series s
+          ON s.source = p.source AND s.metric = p.metric AND s.dimensions = p.dimensions
+         AND s.entity_kind = p.entity_kind AND s.entity_id = p.entity_id
+        ORDER BY r.id;
+
+    DROP TABLE point_revisions;
+    DROP TABLE points;
+    ALTER TABLE sample_revisions RENAME TO point_revisions;
+    CREATE INDEX point_revisions_by_sample ON point_revisions (series_id, start_ms, end_ms);
+
+    CREATE VIEW points AS
+        SELECT v.series_id AS series_id, s.source AS source, s.entity_kind AS entity_kind,
+               s.entity_id AS entity_id, s.metric AS metric, s.dimensions AS dimensions,
+               v.start_ms AS start_ms, v.end_ms AS end_ms, v.value AS value,
+               IFNULL(a.unit, s.unit) AS unit, IFNULL(a.kind, s.kind) AS kind,
+               IFNULL(a.platform, s.platform) AS platform,
+               CASE WHEN v.attrs IS NULL THEN s.entity_name ELSE a.entity_name END AS entity_name,
+               IFNULL(a.raw_name, s.raw_name) AS raw_name, v.observed_ms AS observed_ms
+        FROM samples v JOIN series s ON s.id = v.series_id
+        LEFT JOIN point_attrs a ON a.id = v.attrs;
+
+    CREATE VIEW revisions AS
+        SELECT r.series_id AS series_id, r.start_ms AS start_ms, r.end_ms AS end_ms,
+               r.value AS value, IFNULL(a.unit, s.unit) AS unit,
+               CASE WHEN r.attrs IS NULL THEN s.entity_name ELSE a.entity_name END AS entity_name,
+               IFNULL(a.raw_name, s.raw_name) AS raw_name,
+               r.observed_ms AS observed_ms, r.superseded_ms AS superseded_ms
+        FROM point_revisions r JOIN series s ON s.id = r.series_id
+        LEFT JOIN point_attrs a ON a.id = r.attrs;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -9,7 +9,7 @@
 use super::{corrupt, from_ms, sql_err, to_ms, SqliteStore, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, Row, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use tally_model::{Entity, EntityKind, MetricKind, Point, PointTime, SmolStr, Unit};
@@ -59,48 +59,48 @@ pub struct PointQuery {
 }
 
 /// A point's natural key columns, in the form they are stored.
-struct Key<'a> {
-    entity_kind: &'static str,
-    entity_id: &'a str,
+pub(super) struct Key<'a> {
     metric: &'a str,
     dimensions: String,
+    entity_kind: &'static str,
+    entity_id: &'a str,
     start_ms: i64,
     end_ms: i64,
 }
 
 impl<'a> Key<'a> {
-    fn of(p: &'a Point) -> Key<'a> {
+    pub(super) fn of(p: &'a Point) -> Key<'a> {
         let (start_ms, end_ms) = match p.time {
             PointTime::At(at) => (to_ms(at), to_ms(at)),
             PointTime::Period { start, end } => (to_ms(start), to_ms(end)),
         };
         Key {
-            entity_kind: p.entity.kind.as_str(),
-            entity_id: &p.entity.id,
             metric: &p.metric,
             dimensions: canonical_dimensions(&p.dimensions),
+            entity_kind: p.entity.kind.as_str(),
+            entity_id: &p.entity.id,
             start_ms,
             end_ms,
         }
     }
 
-    /// The order of the natural-key index (within one source): upserting a
-    /// batch in it moves through each index instead of jumping between its
-    /// pages, which splits fewer pages and leaves them fuller.
+    /// The order of the series index, then time (within one source):
+    /// upserting a batch in it finds each series once and appends its
+    /// samples front to back, which splits fewer pages and leaves them fuller.
     fn index_order(&self, other: &Key<'_>) -> Ordering {
         (
-            self.entity_kind,
-            self.entity_id,
             self.metric,
             self.dimensions.as_str(),
+            self.entity_kind,
+            self.entity_id,
             self.start_ms,
             self.end_ms,
         )
             .cmp(&(
-                other.entity_kind,
-                other.entity_id,
                 other.metric,
                 other.dimensions.as_str(),
+                other.entity_kind,
+                other.entity_id,
                 other.start_ms,
                 other.end_ms,
             ))
@@ -126,20 +126,85 @@ fn canonical_dimensions(d: &BTreeMap<String, String>) -> String {
     out
 }
 
-const FIND: &str = "SELECT id, value, unit FROM points
-     WHERE source = ?1 AND entity_kind = ?2 AND entity_id = ?3 AND metric = ?4
-       AND dimensions = ?5 AND start_ms = ?6 AND end_ms = ?7";
-/// Inserts a point unless its natural key is stored already (then changes nothing).
-const INSERT: &str = "INSERT INTO points (source, entity_kind, entity_id, metric, dimensions,
-        start_ms, end_ms, value, unit, kind, platform, entity_name, raw_name, observed_ms)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+/// The attributes a point carries besides its key and value, as stored in a
+/// `series` or `point_attrs` row.
+#[derive(Debug, Clone, PartialEq)]
+struct Attrs {
+    kind: String,
+    platform: String,
+    unit: String,
+    entity_name: Option<String>,
+    raw_name: String,
+}
+
+impl Attrs {
+    fn of(p: &Point) -> Attrs {
+        Attrs {
+            kind: p.kind.as_str().to_string(),
+            platform: p.platform.to_string(),
+            unit: p.unit.as_str().to_string(),
+            entity_name: p.entity.name.as_ref().map(|n| n.to_string()),
+            raw_name: p.raw_name.to_string(),
+        }
+    }
+
+    /// Whether `p` carries exactly these attributes, without copying its text.
+    fn fit(&self, p: &Point) -> bool {
+        self.kind == p.kind.as_str()
+            && self.platform == p.platform.as_str()
+            && self.unit == p.unit.as_str()
+            && self.entity_name.as_deref() == p.entity.name.as_deref()
+            && self.raw_name == p.raw_name.as_str()
+    }
+}
+
+/// The series a batch wrote last, so the points of one series (adjacent in a
+/// sorted batch) look it up once.
+struct CachedSeries {
+    source: String,
+    metric: String,
+    dimensions: String,
+    entity_kind: &'static str,
+    entity_id: String,
+    id: i64,
+    attrs: Attrs,
+}
+
+impl CachedSeries {
+    fn is(&self, source: &str, key: &Key<'_>) -> bool {
+        self.entity_id == key.entity_id
+            && self.metric == key.metric
+            && self.entity_kind == key.entity_kind
+            && self.dimensions == key.dimensions
+            && self.source == source
+    }
+}
+
+const FIND_SERIES: &str = "SELECT id, kind, platform, unit, entity_name, raw_name FROM series
+     WHERE source = ?1 AND metric = ?2 AND dimensions = ?3 AND entity_kind = ?4 AND entity_id = ?5";
+const INSERT_SERIES: &str =
+    "INSERT INTO series (source, metric, dimensions, entity_kind, entity_id,
+        kind, platform, unit, entity_name, raw_name)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+     RETURNING id";
+const FIND_ATTRS: &str = "SELECT id FROM point_attrs
+     WHERE raw_name = ?1 AND unit = ?2 AND kind = ?3 AND platform = ?4 AND entity_name IS ?5";
+const INSERT_ATTRS: &str =
+    "INSERT INTO point_attrs (raw_name, unit, kind, platform, entity_name) VALUES (?1, ?2, ?3, ?4, ?5)
+     RETURNING id";
+const UNIT_OF_ATTRS: &str = "SELECT unit FROM point_attrs WHERE id = ?1";
+const FIND: &str = "SELECT value, attrs FROM samples
+     WHERE series_id = ?1 AND start_ms = ?2 AND end_ms = ?3";
+/// Inserts a sample unless its key is stored already (then changes nothing).
+const INSERT: &str = "INSERT INTO samples (series_id, start_ms, end_ms, value, observed_ms, attrs)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
      ON CONFLICT DO NOTHING";
 const ARCHIVE: &str = "INSERT INTO point_revisions
-        (point_id, value, unit, entity_name, raw_name, observed_ms, superseded_ms)
-     SELECT id, value, unit, entity_name, raw_name, observed_ms, ?2 FROM points WHERE id = ?1";
-const REPLACE: &str = "UPDATE points SET value = ?2, unit = ?3, kind = ?4, platform = ?5,
-        entity_name = ?6, raw_name = ?7, observed_ms = ?8
-     WHERE id = ?1";
+        (series_id, start_ms, end_ms, value, attrs, observed_ms, superseded_ms)
+     SELECT series_id, start_ms, end_ms, value, attrs, observed_ms, ?4 FROM samples
+     WHERE series_id = ?1 AND start_ms = ?2 AND end_ms = ?3";
+const REPLACE: &str = "UPDATE samples SET value = ?4, observed_ms = ?5, attrs = ?6
+     WHERE series_id = ?1 AND start_ms = ?2 AND end_ms = ?3";
 const SAVE_STATE: &str = "INSERT INTO source_state (source, state, updated_ms) VALUES (?1, ?2, ?3)
      ON CONFLICT (source) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms";
 
@@ -151,10 +216,16 @@ const POINT_COLUMNS: &str =
 
 /// The statements of an idempotent upsert, prepared once per transaction.
 pub(super) struct Upsert<'t, 'e> {
+    find_series: rusqlite::CachedStatement<'t>,
+    insert_series: rusqlite::CachedStatement<'t>,
+    find_attrs: rusqlite::CachedStatement<'t>,
+    insert_attrs: rusqlite::CachedStatement<'t>,
+    unit_of_attrs: rusqlite::CachedStatement<'t>,
     find: rusqlite::CachedStatement<'t>,
     insert: rusqlite::CachedStatement<'t>,
     archive: rusqlite::CachedStatement<'t>,
     replace: rusqlite::CachedStatement<'t>,
+    last: Option<CachedSeries>,
     err: &'e dyn Fn(rusqlite::Error) -> StoreError,
 }
 
@@ -165,12 +236,123 @@ impl<'t, 'e> Upsert<'t, 'e> {
         err: &'e dyn Fn(rusqlite::Error) -> StoreError,
     ) -> Result<Upsert<'t, 'e>, StoreError> {
         Ok(Upsert {
+            find_series: tx.prepare_cached(FIND_SERIES).map_err(err)?,
+            insert_series: tx.prepare_cached(INSERT_SERIES).map_err(err)?,
+            find_attrs: tx.prepare_cached(FIND_ATTRS).map_err(err)?,
+            insert_attrs: tx.prepare_cached(INSERT_ATTRS).map_err(err)?,
+            unit_of_attrs: tx.prepare_cached(UNIT_OF_ATTRS).map_err(err)?,
             find: tx.prepare_cached(FIND).map_err(err)?,
             insert: tx.prepare_cached(INSERT).map_err(err)?,
             archive: tx.prepare_cached(ARCHIVE).map_err(err)?,
             replace: tx.prepare_cached(REPLACE).map_err(err)?,
+            last: None,
             err,
         })
+    }
+
+    /// The series of `key` in `source`, created with `p`'s attributes the
+    /// first time it is seen. Returns its id and whether `p` carries the series' attributes.
+    fn series(
+        &mut self,
+        source: &str,
+        key: &Key<'_>,
+        p: &Point,
+    ) -> Result<(i64, bool), StoreError> {
+        let err = self.err;
+        if let Some(s) = self.last.as_ref().filter(|s| s.is(source, key)) {
+            return Ok((s.id, s.attrs.fit(p)));
+        }
+        let found = self
+            .find_series
+            .query_row(
+                params![
+                    source,
+                    key.metric,
+                    key.dimensions,
+                    key.entity_kind,
+                    key.entity_id
+                ],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, Option<String>>(4)?,
+                        row.get::<_, String>(5)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(err)?;
+        let (id, attrs) = match found {
+            Some((id, kind, platform, unit, entity_name, raw_name)) => {
+                let attrs = Attrs {
+                    kind,
+                    platform,
+                    unit,
+                    entity_name,
+                    raw_name,
+                };
+                (id, attrs)
+            }
+            None => {
+                let attrs = Attrs::of(p);
+                let id = self
+                    .insert_series
+                    .query_row(
+                        params![
+                            source,
+                            key.metric,
+                            key.dimensions,
+                            key.entity_kind,
+                            key.entity_id,
+                            attrs.kind,
+                            attrs.platform,
+                            attrs.unit,
+                            attrs.entity_name,
+                            attrs.raw_name
+                        ],
+                        |row| row.get(0),
+                    )
+                    .map_err(err)?;
+                (id, attrs)
+            }
+        };
+        let s = self.last.insert(CachedSeries {
+            source: source.to_string(),
+            metric: key.metric.to_string(),
+            dimensions: key.dimensions.clone(),
+            entity_kind: key.entity_kind,
+            entity_id: key.entity_id.to_string(),
+            id,
+            attrs,
+        });
+        Ok((s.id, s.attrs.fit(p)))
+    }
+
+    /// The `point_attrs` row holding `p`'s attributes, created if needed.
+    fn attrs_id(&mut self, p: &Point) -> Result<i64, StoreError> {
+        let err = self.err;
+        let args = params![
+            p.raw_name.as_str(),
+            p.unit.as_str(),
+            p.kind.as_str(),
+            p.platform.as_str(),
+            p.entity.name.as_deref()
+        ];
+        let found: Option<i64> = self
+            .find_attrs
+            .query_row(args, |row| row.get(0))
+            .optional()
+            .map_err(err)?;
+        match found {
+            Some(id) => Ok(id),
+            None => self
+                .insert_attrs
+                .query_row(args, |row| row.get(0))
+                .map_err(err),
+        }
     }
 
     /// Upserts one (already validated) point of `source` by its natural key:
@@ -179,86 +361,66 @@ impl<'t, 'e> Upsert<'t, 'e> {
     pub(super) fn point(
         &mut self,
         source: &str,
-        p: &Point,
-        observed_ms: i64,
-        stats: &mut WriteStats,
-    ) -> Result<(), StoreError> {
-        self.keyed(source, &Key::of(p), p, observed_ms, stats)
-    }
-
-    /// [`Upsert::point`] with the point's key already worked out.
-    fn keyed(
-        &mut self,
-        source: &str,
         key: &Key<'_>,
         p: &Point,
         observed_ms: i64,
         stats: &mut WriteStats,
     ) -> Result<(), StoreError> {
         let err = self.err;
+        let (series_id, fits) = self.series(source, key, p)?;
+        let attrs = if fits { None } else { Some(self.attrs_id(p)?) };
         // Most keys of a pull are new (gauges carry the pull's hour), so try the
         // insert first and look the key up only when it is already stored.
         let inserted = self
             .insert
             .execute(params![
-                source,
-                key.entity_kind,
-                key.entity_id,
-                key.metric,
-                key.dimensions,
+                series_id,
                 key.start_ms,
                 key.end_ms,
                 p.value,
-                p.unit.as_str(),
-                p.kind.as_str(),
-                p.platform.as_str(),
-                p.entity.name.as_deref(),
-                p.raw_name.as_str(),
-                observed_ms
+                observed_ms,
+                attrs
             ])
             .map_err(err)?;
         if inserted == 1 {
             stats.inserted += 1;
             return Ok(());
         }
-        let existing: (i64, f64, String) = self
+        let (value, stored_attrs): (f64, Option<i64>) = self
             .find
-            .query_row(
-                params![
-                    source,
-                    key.entity_kind,
-                    key.entity_id,
-                    key.metric,
-                    key.dimensions,
-                    key.start_ms,
-                    key.end_ms
-                ],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
+            .query_row(params![series_id, key.start_ms, key.end_ms], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
             .map_err(err)?;
-        match existing {
-            (_, value, unit) if value == p.value && unit == p.unit.as_str() => {
-                stats.unchanged += 1;
+        let same_unit = match stored_attrs {
+            None => self
+                .last
+                .as_ref()
+                .is_some_and(|s| s.attrs.unit == p.unit.as_str()),
+            Some(id) => {
+                self.unit_of_attrs
+                    .query_row(params![id], |row| row.get::<_, String>(0))
+                    .map_err(err)?
+                    == p.unit.as_str()
             }
-            (id, _, _) => {
-                self.archive
-                    .execute(params![id, observed_ms])
-                    .map_err(err)?;
-                self.replace
-                    .execute(params![
-                        id,
-                        p.value,
-                        p.unit.as_str(),
-                        p.kind.as_str(),
-                        p.platform.as_str(),
-                        p.entity.name.as_deref(),
-                        p.raw_name.as_str(),
-                        observed_ms
-                    ])
-                    .map_err(err)?;
-                stats.revised += 1;
-            }
+        };
+        if value == p.value && same_unit {
+            stats.unchanged += 1;
+            return Ok(());
         }
+        let at = params![series_id, key.start_ms, key.end_ms, observed_ms];
+        self.archive.execute(at).map_err(err)?;
+        self.replace
+            .execute(params![
+                series_id,
+                key.start_ms,
+                key.end_ms,
+                p.value,
+                observed_ms,
+                attrs
+            ])
+            .map_err(err)?;
+        stats.revised += 1;
         Ok(())
     }
 }
@@ -311,7 +473,7 @@ impl SqliteStore {
         {
             let mut upsert = Upsert::prepare(&tx, &err)?;
             for &(key, p) in &keyed {
-                upsert.keyed(source, key, p, observed_ms, &mut stats)?;
+                upsert.point(source, key, p, observed_ms, &mut stats)?;
             }
             if let Some(text) = &state_text {
                 tx.prepare_cached(SAVE_STATE)
@@ -391,7 +553,8 @@ impl SqliteStore {
                      UNION ALL
                      SELECT {POINT_COLUMNS}, r.value AS value, r.unit AS unit, r.entity_name AS entity_name,
                             r.raw_name AS raw_name, r.observed_ms AS observed_ms
-                     FROM point_revisions r JOIN points p ON p.id = r.point_id
+                     FROM revisions r JOIN points p ON p.series_id = r.series_id
+                       AND p.start_ms = r.start_ms AND p.end_ms = r.end_ms
                      WHERE {where_clause} AND r.observed_ms <= {t} AND {t} < r.superseded_ms"
                 )
             }
@@ -577,7 +740,7 @@ mod tests {
         let observed = DateTime::from_timestamp(1_772_629_200, 0).unwrap();
         store.write_batch("src", &batch, observed, None).unwrap();
         store.write_batch("src", &batch, observed, None).unwrap();
-        let find = store.conn.prepare_cached(FIND).unwrap();
+        let find = store.conn.prepare_cached(FIND_SERIES).unwrap();
         assert_eq!(
             find.get_status(rusqlite::StatementStatus::RePrepare),
             0,

@@ -1,9 +1,11 @@
 //! The lean read behind goals: the totals (points without dimensions) of one
-//! metric for some sources over a time range, straight from a covering index.
+//! metric for some sources over a time range.
 //!
 //! A goal over a year of daily data for ten sources adds up thousands of
-//! values; reading them from `points_totals` (see the migrations) instead of
-//! the table is what keeps `tally goals` for a hundred goals under a second.
+//! values; the `series` index finds each (source, metric) series without
+//! dimensions and each one's samples are one range of the `samples` B-tree
+//! (see the migrations), which keeps `tally goals` for a hundred goals under
+//! a second.
 
 use super::{corrupt, from_ms, sql_err, to_ms, SqliteStore, StoreError};
 use chrono::{DateTime, Utc};
@@ -65,7 +67,7 @@ impl SqliteStore {
         let (list, from_arg) = (list.join(", "), n - 1);
         let current = format!(
             "SELECT source, entity_kind, entity_id, kind, value, unit, platform, start_ms, end_ms
-             FROM points INDEXED BY points_totals
+             FROM points
              WHERE metric = ?1 AND source IN ({list}) AND start_ms >= ?{from_arg} AND start_ms < ?{n}
                AND dimensions = '{{}}'"
         );
@@ -79,7 +81,8 @@ impl SqliteStore {
                      UNION ALL
                      SELECT p.source, p.entity_kind, p.entity_id, p.kind, r.value, r.unit,
                             p.platform, p.start_ms, p.end_ms
-                     FROM point_revisions r JOIN points p ON p.id = r.point_id
+                     FROM revisions r JOIN points p ON p.series_id = r.series_id
+                       AND p.start_ms = r.start_ms AND p.end_ms = r.end_ms
                      WHERE p.metric = ?1 AND p.source IN ({list}) AND p.start_ms >= ?{from_arg}
                        AND p.start_ms < ?{n} AND p.dimensions = '{{}}'
                        AND r.observed_ms <= ?{t} AND ?{t} < r.superseded_ms"
