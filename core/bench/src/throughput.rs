@@ -62,6 +62,7 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     .await?;
     let tally_requests = sandbox.stats().requests - after_plain;
     sandbox.shutdown().await;
+    let stored = store_size(&dir.join("tally.db"));
     std::fs::remove_dir_all(&dir).ok();
 
     anyhow::ensure!(
@@ -82,7 +83,24 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
         |m| m.peak_rss_kib as f64 / 1024.0,
         "MiB",
     );
+    let (bytes, points) = stored?;
+    println!(
+        "store size        {bytes} bytes for {points} points, {:.1} bytes a point",
+        bytes as f64 / points.max(1) as f64
+    );
     Ok(())
+}
+
+/// The size of the store `tally pull` left (its WAL included, if any) and the
+/// points it holds, read after the size so the read cannot change it.
+fn store_size(db: &Path) -> anyhow::Result<(u64, usize)> {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let bytes = std::fs::metadata(db)?.len() + std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let points = tally_store::Store::open(db)?
+        .query(&tally_store::PointQuery::default())?
+        .len();
+    Ok((bytes, points))
 }
 
 fn row(name: &str, plain: Measured, tally: Measured, f: impl Fn(Measured) -> f64, unit: &str) {

@@ -1,12 +1,26 @@
 //! The engine's [`Emitter`]: validates points as they arrive and commits them
-//! with the connector's state at each checkpoint, so a long pull killed
-//! halfway keeps every page before its last checkpoint and the next pull
+//! with the connector's state at checkpoints, so a long pull killed halfway
+//! keeps every page before its last committed checkpoint and the next pull
 //! resumes from that checkpoint's state.
+//!
+//! A commit costs a WAL write of every page it touched, so checkpoints are
+//! committed at most once a second (or every [`COMMIT_POINTS`] points): the
+//! first one at once, later ones with the next checkpoint due. A crash loses
+//! at most the pages checkpointed within a second of the last commit, and the
+//! next pull fetches them again from the committed state.
 
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tally_model::{ConnectorError, Emitter, Point, PointBuffer};
 use tally_store::{Store, WriteStats};
+
+/// How long checkpointed pages may wait in memory for one commit.
+const COMMIT_EVERY: Duration = Duration::from_secs(1);
+
+/// Checkpointed points that make a commit due however recent the last one,
+/// which bounds the memory a fast pull holds.
+const COMMIT_POINTS: usize = 2_000;
 
 /// Buffers one pull's points and commits them at checkpoints and at the end.
 pub(crate) struct CommitEmitter {
@@ -14,6 +28,11 @@ pub(crate) struct CommitEmitter {
     store: Arc<Mutex<Store>>,
     source: String,
     observed_at: DateTime<Utc>,
+    /// Points of checkpoints not committed yet, and the last such checkpoint's state.
+    deferred: Vec<Point>,
+    deferred_state: Option<serde_json::Value>,
+    /// When a checkpoint was last committed; `None` before the first.
+    last_commit: Option<Instant>,
     /// Points the connector emitted, committed or not.
     pub(crate) emitted: u64,
     /// What the commits so far wrote.
@@ -33,15 +52,19 @@ impl CommitEmitter {
             store,
             source: source.to_string(),
             observed_at,
+            deferred: Vec::new(),
+            deferred_state: None,
+            last_commit: None,
             emitted: 0,
             stats: WriteStats::default(),
         }
     }
 
     /// Commits what is left after the pull succeeded: the points since the last
-    /// checkpoint and the last state given, in one transaction.
+    /// committed checkpoint and the last state given, in one transaction.
     pub(crate) async fn finish(mut self) -> Result<WriteStats, ConnectorError> {
-        let points = std::mem::take(&mut self.buffer.points);
+        let mut points = std::mem::take(&mut self.deferred);
+        points.append(&mut self.buffer.points);
         let state = self.buffer.state.take();
         let store = Arc::clone(&self.store);
         let source = self.source.clone();
@@ -58,6 +81,28 @@ impl CommitEmitter {
         add(&mut self.stats, written);
         Ok(self.stats)
     }
+
+    /// Commits the checkpoints not committed yet, after the pull failed: the
+    /// pages they cover stay stored and the next pull resumes after them.
+    pub(crate) fn commit_checkpoints(&mut self) -> Result<(), ConnectorError> {
+        let points = std::mem::take(&mut self.deferred);
+        let Some(state) = self.deferred_state.take() else {
+            return Ok(());
+        };
+        let written = blocking(|| {
+            let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            store.write_batch(&self.source, &points, self.observed_at, Some(&state))
+        })
+        .map_err(|e| {
+            ConnectorError::Other(format!(
+                "could not commit a checkpoint of source `{}`: {e}",
+                self.source
+            ))
+        })?;
+        add(&mut self.stats, written);
+        self.last_commit = Some(Instant::now());
+        Ok(())
+    }
 }
 
 impl Emitter for CommitEmitter {
@@ -72,20 +117,17 @@ impl Emitter for CommitEmitter {
     }
 
     fn checkpoint(&mut self, state: serde_json::Value) -> Result<(), ConnectorError> {
-        let points = std::mem::take(&mut self.buffer.points);
-        let written = blocking(|| {
-            let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-            store.write_batch(&self.source, &points, self.observed_at, Some(&state))
-        })
-        .map_err(|e| {
-            ConnectorError::Other(format!(
-                "could not commit a checkpoint of source `{}`: {e}",
-                self.source
-            ))
-        })?;
-        add(&mut self.stats, written);
+        self.deferred.append(&mut self.buffer.points);
         // The final commit saves this state again unless the connector gives a newer one.
-        self.buffer.state = Some(state);
+        self.buffer.state = Some(state.clone());
+        self.deferred_state = Some(state);
+        let due = self
+            .last_commit
+            .is_none_or(|at| at.elapsed() >= COMMIT_EVERY)
+            || self.deferred.len() >= COMMIT_POINTS;
+        if due {
+            self.commit_checkpoints()?;
+        }
         Ok(())
     }
 }
@@ -155,5 +197,30 @@ mod tests {
             stored(&store),
             (2, Some(serde_json::json!({ "cursor": "1" })))
         );
+    }
+
+    #[tokio::test]
+    async fn checkpoints_within_a_second_commit_together_and_a_failed_pull_keeps_them() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 4, 12, 0, 0).unwrap();
+        let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+        let stored = |store: &Arc<Mutex<Store>>| {
+            let s = store.lock().unwrap();
+            (
+                s.query(&PointQuery::default()).unwrap().len(),
+                s.load_state("src").unwrap(),
+            )
+        };
+        let mut out = CommitEmitter::new(Arc::clone(&store), "src", "mastodon", at);
+        out.emit(point("1", at)).unwrap();
+        out.checkpoint(serde_json::json!(1)).unwrap();
+        out.emit(point("2", at)).unwrap();
+        out.checkpoint(serde_json::json!(2)).unwrap();
+        // The second checkpoint came within a second of the first commit.
+        assert_eq!(stored(&store), (1, Some(serde_json::json!(1))));
+        // The pull fails: what was checkpointed is committed, with its state.
+        out.emit(point("3", at)).unwrap();
+        out.commit_checkpoints().unwrap();
+        assert_eq!(stored(&store), (2, Some(serde_json::json!(2))));
+        assert_eq!(out.stats.inserted, 2);
     }
 }

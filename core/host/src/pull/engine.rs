@@ -361,12 +361,17 @@ impl Engine {
         let mut emitter =
             CommitEmitter::new(Arc::clone(&self.store), &source.id, &description.name, now);
         let pulled = entry.connector.pull(&ctx, &mut emitter).await;
+        // Checkpoints stay committed even when the pull fails.
+        let kept = match pulled {
+            Err(_) => emitter.commit_checkpoints(),
+            Ok(()) => Ok(()),
+        };
         let c = &mut outcome.counts;
         (c.requests, c.retries, c.throttled) = counts.snapshot();
         c.points = emitter.emitted;
-        // Checkpoints committed so far stay committed even when the pull fails.
         (c.inserted, c.revised) = (emitter.stats.inserted, emitter.stats.revised);
         pulled?;
+        kept?;
         let stats = emitter.finish().await?;
         outcome.counts.inserted = stats.inserted;
         outcome.counts.revised = stats.revised;

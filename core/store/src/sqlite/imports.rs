@@ -61,7 +61,7 @@ impl SqliteStore {
             .map_err(&err)?;
         let mut stats: BTreeMap<String, WriteStats> = BTreeMap::new();
         {
-            let mut upsert = Upsert::prepare(&tx, &err)?;
+            let mut upsert = Upsert::prepare(&tx, &self.path, &err)?;
             for (source, p) in points {
                 let entry = stats.entry(source.clone()).or_default();
                 upsert.point(source, &Key::of(p), p, observed_ms, entry)?;

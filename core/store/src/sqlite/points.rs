@@ -186,6 +186,7 @@ const INSERT_SERIES: &str =
     "INSERT INTO series (source, metric, dimensions, entity_kind, entity_id,
         kind, platform, unit, entity_name, raw_name)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+     ON CONFLICT DO NOTHING
      RETURNING id";
 const FIND_ATTRS: &str = "SELECT id FROM point_attrs
      WHERE raw_name = ?1 AND unit = ?2 AND kind = ?3 AND platform = ?4 AND entity_name IS ?5";
@@ -226,6 +227,10 @@ pub(super) struct Upsert<'t, 'e> {
     archive: rusqlite::CachedStatement<'t>,
     replace: rusqlite::CachedStatement<'t>,
     last: Option<CachedSeries>,
+    /// Whether the last series looked up had to be created.
+    expect_new: bool,
+    /// The store's file, for messages.
+    path: &'e str,
     err: &'e dyn Fn(rusqlite::Error) -> StoreError,
 }
 
@@ -233,6 +238,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
     /// Prepares the statements inside `tx`; `err` wraps SQLite failures.
     pub(super) fn prepare(
         tx: &'t rusqlite::Transaction<'_>,
+        path: &'e str,
         err: &'e dyn Fn(rusqlite::Error) -> StoreError,
     ) -> Result<Upsert<'t, 'e>, StoreError> {
         Ok(Upsert {
@@ -246,6 +252,8 @@ impl<'t, 'e> Upsert<'t, 'e> {
             archive: tx.prepare_cached(ARCHIVE).map_err(err)?,
             replace: tx.prepare_cached(REPLACE).map_err(err)?,
             last: None,
+            expect_new: false,
+            path,
             err,
         })
     }
@@ -258,66 +266,37 @@ impl<'t, 'e> Upsert<'t, 'e> {
         key: &Key<'_>,
         p: &Point,
     ) -> Result<(i64, bool), StoreError> {
-        let err = self.err;
         if let Some(s) = self.last.as_ref().filter(|s| s.is(source, key)) {
             return Ok((s.id, s.attrs.fit(p)));
         }
-        let found = self
-            .find_series
-            .query_row(
-                params![
-                    source,
-                    key.metric,
-                    key.dimensions,
-                    key.entity_kind,
-                    key.entity_id
-                ],
-                |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, String>(3)?,
-                        row.get::<_, Option<String>>(4)?,
-                        row.get::<_, String>(5)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(err)?;
-        let (id, attrs) = match found {
-            Some((id, kind, platform, unit, entity_name, raw_name)) => {
-                let attrs = Attrs {
-                    kind,
-                    platform,
-                    unit,
-                    entity_name,
-                    raw_name,
-                };
-                (id, attrs)
-            }
-            None => {
-                let attrs = Attrs::of(p);
-                let id = self
-                    .insert_series
-                    .query_row(
-                        params![
-                            source,
-                            key.metric,
-                            key.dimensions,
-                            key.entity_kind,
-                            key.entity_id,
-                            attrs.kind,
-                            attrs.platform,
-                            attrs.unit,
-                            attrs.entity_name,
-                            attrs.raw_name
-                        ],
-                        |row| row.get(0),
-                    )
-                    .map_err(err)?;
-                (id, attrs)
-            }
+        // A first pull creates nearly every series, a later one nearly none:
+        // try first whatever the previous lookup of this batch needed, so
+        // either way most series cost one probe of the series index.
+        let mut created = None;
+        if self.expect_new {
+            created = self.insert_series(source, key, p)?;
+        }
+        let (id, attrs) = match created {
+            Some(new) => new,
+            None => match self.find_series(source, key)? {
+                Some(found) => {
+                    self.expect_new = false;
+                    found
+                }
+                None => {
+                    self.expect_new = true;
+                    self.insert_series(source, key, p)?.ok_or_else(|| {
+                        corrupt(
+                            self.path,
+                            "series",
+                            format!(
+                                "series `{}` of `{source}` neither found nor created",
+                                key.metric
+                            ),
+                        )
+                    })?
+                }
+            },
         };
         let s = self.last.insert(CachedSeries {
             source: source.to_string(),
@@ -329,6 +308,69 @@ impl<'t, 'e> Upsert<'t, 'e> {
             attrs,
         });
         Ok((s.id, s.attrs.fit(p)))
+    }
+
+    /// The stored series of `key` in `source` and its attributes, if any.
+    fn find_series(
+        &mut self,
+        source: &str,
+        key: &Key<'_>,
+    ) -> Result<Option<(i64, Attrs)>, StoreError> {
+        self.find_series
+            .query_row(
+                params![
+                    source,
+                    key.metric,
+                    key.dimensions,
+                    key.entity_kind,
+                    key.entity_id
+                ],
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        Attrs {
+                            kind: row.get(1)?,
+                            platform: row.get(2)?,
+                            unit: row.get(3)?,
+                            entity_name: row.get(4)?,
+                            raw_name: row.get(5)?,
+                        },
+                    ))
+                },
+            )
+            .optional()
+            .map_err(self.err)
+    }
+
+    /// Creates the series of `key` in `source` with `p`'s attributes, unless
+    /// it exists (then `None`).
+    fn insert_series(
+        &mut self,
+        source: &str,
+        key: &Key<'_>,
+        p: &Point,
+    ) -> Result<Option<(i64, Attrs)>, StoreError> {
+        let attrs = Attrs::of(p);
+        let id: Option<i64> = self
+            .insert_series
+            .query_row(
+                params![
+                    source,
+                    key.metric,
+                    key.dimensions,
+                    key.entity_kind,
+                    key.entity_id,
+                    attrs.kind,
+                    attrs.platform,
+                    attrs.unit,
+                    attrs.entity_name,
+                    attrs.raw_name
+                ],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(self.err)?;
+        Ok(id.map(|id| (id, attrs)))
     }
 
     /// The `point_attrs` row holding `p`'s attributes, created if needed.
@@ -471,7 +513,7 @@ impl SqliteStore {
             .map_err(&err)?;
         let mut stats = WriteStats::default();
         {
-            let mut upsert = Upsert::prepare(&tx, &err)?;
+            let mut upsert = Upsert::prepare(&tx, path, &err)?;
             for &(key, p) in &keyed {
                 upsert.point(source, key, p, observed_ms, &mut stats)?;
             }
