@@ -186,13 +186,11 @@ const INSERT_SERIES: &str =
     "INSERT INTO series (source, metric, dimensions, entity_kind, entity_id,
         kind, platform, unit, entity_name, raw_name)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-     ON CONFLICT DO NOTHING
-     RETURNING id";
+     ON CONFLICT DO NOTHING";
 const FIND_ATTRS: &str = "SELECT id FROM point_attrs
      WHERE raw_name = ?1 AND unit = ?2 AND kind = ?3 AND platform = ?4 AND entity_name IS ?5";
 const INSERT_ATTRS: &str =
-    "INSERT INTO point_attrs (raw_name, unit, kind, platform, entity_name) VALUES (?1, ?2, ?3, ?4, ?5)
-     RETURNING id";
+    "INSERT INTO point_attrs (raw_name, unit, kind, platform, entity_name) VALUES (?1, ?2, ?3, ?4, ?5)";
 const UNIT_OF_ATTRS: &str = "SELECT unit FROM point_attrs WHERE id = ?1";
 const FIND: &str = "SELECT value, attrs FROM samples
      WHERE series_id = ?1 AND start_ms = ?2 AND end_ms = ?3";
@@ -226,6 +224,8 @@ pub(super) struct Upsert<'t, 'e> {
     insert: rusqlite::CachedStatement<'t>,
     archive: rusqlite::CachedStatement<'t>,
     replace: rusqlite::CachedStatement<'t>,
+    /// The transaction's connection, for the ids of new rows.
+    conn: &'t rusqlite::Connection,
     last: Option<CachedSeries>,
     /// Whether the last series looked up had to be created.
     expect_new: bool,
@@ -251,6 +251,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
             insert: tx.prepare_cached(INSERT).map_err(err)?,
             archive: tx.prepare_cached(ARCHIVE).map_err(err)?,
             replace: tx.prepare_cached(REPLACE).map_err(err)?,
+            conn: tx,
             last: None,
             expect_new: false,
             path,
@@ -351,26 +352,23 @@ impl<'t, 'e> Upsert<'t, 'e> {
         p: &Point,
     ) -> Result<Option<(i64, Attrs)>, StoreError> {
         let attrs = Attrs::of(p);
-        let id: Option<i64> = self
+        let inserted = self
             .insert_series
-            .query_row(
-                params![
-                    source,
-                    key.metric,
-                    key.dimensions,
-                    key.entity_kind,
-                    key.entity_id,
-                    attrs.kind,
-                    attrs.platform,
-                    attrs.unit,
-                    attrs.entity_name,
-                    attrs.raw_name
-                ],
-                |row| row.get(0),
-            )
-            .optional()
+            .execute(params![
+                source,
+                key.metric,
+                key.dimensions,
+                key.entity_kind,
+                key.entity_id,
+                attrs.kind,
+                attrs.platform,
+                attrs.unit,
+                attrs.entity_name,
+                attrs.raw_name
+            ])
             .map_err(self.err)?;
-        Ok(id.map(|id| (id, attrs)))
+        // `RETURNING id` would build a temporary B-tree on every execution.
+        Ok((inserted == 1).then(|| (self.conn.last_insert_rowid(), attrs)))
     }
 
     /// The `point_attrs` row holding `p`'s attributes, created if needed.
@@ -390,10 +388,10 @@ impl<'t, 'e> Upsert<'t, 'e> {
             .map_err(err)?;
         match found {
             Some(id) => Ok(id),
-            None => self
-                .insert_attrs
-                .query_row(args, |row| row.get(0))
-                .map_err(err),
+            None => {
+                self.insert_attrs.execute(args).map_err(err)?;
+                Ok(self.conn.last_insert_rowid())
+            }
         }
     }
 
