@@ -24,7 +24,7 @@
 //! The JSON → point mapping lives in the pure `parse` module; this file is the
 //! request sequence. See README.md for the metric table, auth and limits.
 
-mod parse;
+pub mod parse;
 mod resume;
 
 pub use resume::DEFAULT_LOOKBACK_DAYS;

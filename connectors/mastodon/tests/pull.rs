@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod fuzz_body;
+mod properties;
 mod support;
 
 use serde_json::json;

@@ -19,7 +19,7 @@
 //! The JSON → point mapping lives in the pure `parse` module; this file is the
 //! request sequence. See README.md for the metric table, auth and limits.
 
-mod parse;
+pub mod parse;
 
 use async_trait::async_trait;
 use serde::Deserialize;

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod fuzz_body;
+mod properties;
 mod support;
 
 use serde_json::json;

@@ -5,3 +5,4 @@
 mod auth;
 mod cli;
 mod daemon;
+mod reliability;

@@ -3,3 +3,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 
 mod config;
+mod fuzz_body;
+mod properties;

@@ -8,5 +8,7 @@ mod auth_refresh;
 mod auth_support;
 mod http;
 mod import;
+mod import_fuzz_body;
+mod import_properties;
 mod oidc;
 mod plugins;

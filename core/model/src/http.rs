@@ -234,11 +234,73 @@ pub trait HttpClientExt: HttpClient {
 impl<C: HttpClient + ?Sized> HttpClientExt for C {}
 
 /// Decodes a JSON body, turning failures into a [`crate::ConnectorError::Decode`] that
-/// names the path and shows the start of the body.
+/// names the URL path, the field that did not fit (`` at `statuses[3].id` ``: serde's own
+/// message says what it expected but not where) and shows the start of the body.
 pub fn decode_json<T: DeserializeOwned>(
     path: &str,
     body: &[u8],
 ) -> Result<T, crate::ConnectorError> {
-    serde_json::from_slice(body)
-        .map_err(|e| crate::ConnectorError::decode(path, e.to_string(), body))
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let decoded = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        if field == "." {
+            inner.to_string()
+        } else {
+            format!("at `{field}`: {inner}")
+        }
+    });
+    decoded
+        .and_then(|value| de.end().map(|()| value).map_err(|e| e.to_string()))
+        .map_err(|message| crate::ConnectorError::decode(path, message, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ConnectorError;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Channel {
+        #[allow(dead_code)] // read only by serde, to be checked
+        statistics: Vec<Statistics>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Statistics {
+        #[serde(rename = "subscriberCount")]
+        #[allow(dead_code)]
+        subscribers: u64,
+    }
+
+    fn message(body: &str) -> String {
+        match decode_json::<Channel>("/youtube/v3/channels", body.as_bytes()) {
+            Err(ConnectorError::Decode { message, .. }) => message,
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_decode_error_names_the_field_that_did_not_fit() {
+        assert_eq!(
+            message(r#"{"statistics":[{"subscriberCount":1},{"subscriberCount":"many"}]}"#),
+            "at `statistics[1].subscriberCount`: invalid type: string \"many\", expected u64 at line 1 column 62"
+        );
+        assert_eq!(
+            message(r#"{"statistics":[{}]}"#),
+            "at `statistics[0]`: missing field `subscriberCount` at line 1 column 17"
+        );
+        assert_eq!(
+            message("{}"),
+            "missing field `statistics` at line 1 column 2"
+        );
+        assert_eq!(
+            message(r#"{"statistics":[]} x"#),
+            "trailing characters at line 1 column 19"
+        );
+        assert_eq!(
+            message(r#"{"statistics":[{"subscriberCount":"#),
+            "at `statistics[0].subscriberCount`: EOF while parsing a value at line 1 column 34"
+        );
+    }
 }

@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod fuzz_body;
+mod properties;
+
 use serde_json::json;
 use tally_bluesky::Bluesky;
 use tally_host::http::Credential;

@@ -1,0 +1,9 @@
+//! Any body of the Bluesky endpoints (the first byte picks which): valid points or an error naming a field.
+//! The body is the one the property tests run: plugins/examples/bluesky/tests/fuzz_body.rs.
+
+#![no_main]
+
+#[path = "../../plugins/examples/bluesky/tests/fuzz_body.rs"]
+mod body;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| body::any(data));
