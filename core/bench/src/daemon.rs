@@ -74,7 +74,7 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("tally run printed no address: {line:?}"))?;
         std::thread::sleep(day.saturating_sub(started.elapsed()));
         let metrics = scrape(addr)?;
-        let peak_kib = high_water_kib(child.id())?;
+        let peak_kib = tally_testkit::process::holdings(child.id())?.peak_rss_kib;
         let pid = libc::pid_t::try_from(child.id())?;
         // SAFETY: signalling our own child process.
         unsafe { libc::kill(pid, libc::SIGTERM) };
@@ -172,18 +172,8 @@ fn config_text(sandbox: &Sandbox, args: &Args, every_secs: u64) -> String {
     text
 }
 
-/// The process's peak resident set (`VmHWM`), in KiB.
-fn high_water_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/{pid}/status"))
-}
-
 /// GETs `/metrics`.
-fn scrape(addr: SocketAddr) -> anyhow::Result<String> {
+pub(crate) fn scrape(addr: SocketAddr) -> anyhow::Result<String> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(
@@ -199,7 +189,7 @@ fn scrape(addr: SocketAddr) -> anyhow::Result<String> {
 }
 
 /// The sum of every sample of the metric `name`.
-fn sum_of(metrics: &str, name: &str) -> f64 {
+pub(crate) fn sum_of(metrics: &str, name: &str) -> f64 {
     metrics
         .lines()
         .filter(|l| {

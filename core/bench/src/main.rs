@@ -7,6 +7,7 @@ mod daemon;
 mod goals;
 mod plugin_overhead;
 mod rate_limit;
+mod soak;
 mod throughput;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ enum Scenario {
     PluginOverhead(plugin_overhead::Args),
     /// A year of daily data for many sources: `tally goals` and a monthly HTML report.
     Goals(goals::Args),
+    /// `tally run` doing thousands of pulls on a short `every`: RSS, open files and threads.
+    Soak(soak::Args),
     /// The plain loop itself (run by `throughput` as a child process).
     #[command(hide = true)]
     PlainLoop(throughput::PlainArgs),
@@ -69,6 +72,10 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Goals(args) => {
             needs_tally()?;
             goals::run(&tally, args).await
+        }
+        Scenario::Soak(args) => {
+            needs_tally()?;
+            soak::run(&tally, args).await
         }
         Scenario::Throughput(args) => {
             needs_tally()?;

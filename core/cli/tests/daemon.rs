@@ -30,14 +30,14 @@ fn tally(dir: &Path, args: &[&str]) -> Output {
 
 /// A running `tally run`: its process, the metrics address it printed, and
 /// its stderr as collected so far.
-struct Daemon {
-    child: Child,
-    addr: SocketAddr,
+pub(crate) struct Daemon {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
 }
 
 impl Daemon {
-    fn start(dir: &Path) -> Daemon {
+    pub(crate) fn start(dir: &Path) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
             .current_dir(dir)
             .env_remove("TALLY_CONFIG")
@@ -92,7 +92,7 @@ impl Daemon {
     }
 
     /// Sends SIGTERM and returns the exit status, within [`PATIENCE`].
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
+    pub(crate) fn stop(mut self) -> (std::process::ExitStatus, String) {
         self.signal("TERM");
         let started = Instant::now();
         loop {
@@ -126,7 +126,7 @@ impl Drop for Daemon {
 }
 
 /// GETs `path` from the daemon over plain HTTP/1.1.
-fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+pub(crate) fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))

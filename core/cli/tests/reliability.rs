@@ -420,3 +420,132 @@ async fn kill_9_of_tally_pull_at_random_moments_never_corrupts_or_doubles_and_th
     assert_adds_nothing(&again, "a pull after the resumed one");
     sandbox.shutdown().await;
 }
+
+/// The sum of every sample of `tally_pulls_total` with `status` (any status when `None`).
+fn pulls(metrics: &str, status: Option<&str>) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("tally_pulls_total{"))
+        .filter(|l| status.is_none_or(|s| l.contains(&format!("status=\"{s}\""))))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// The lowest open files and threads of `pid` over `window`: pulls in flight
+/// open sockets and wake threads, so the floor is what the daemon keeps.
+fn floor(pid: u32, window: Duration) -> (usize, usize) {
+    let started = Instant::now();
+    let (mut fds, mut threads) = (usize::MAX, usize::MAX);
+    while started.elapsed() < window {
+        let h = tally_testkit::process::holdings(pid).expect("the daemon is running");
+        (fds, threads) = (fds.min(h.fds), threads.min(h.threads));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (fds, threads)
+}
+
+/// The names of `pid`'s threads, for a failure message.
+fn thread_names(pid: u32) -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_daemon_doing_hundreds_of_pulls_keeps_no_more_files_or_threads() {
+    let sandbox = sandbox(FaultOptions::default()).await;
+    // Unpaced like the sandbox, so every source is pulled every second.
+    let unpaced = "[sources.rate_limit]\nrequests = 1000\nper = \"1s\"\n";
+    let mut config = format!(
+        "{HEAD}[schedule]\ncatch_up = \"skip\"\nmax_jitter = \"1s\"\nboundary_captures = \"off\"\nshutdown_grace = \"10s\"\n\n"
+    );
+    for n in 0..2 {
+        config += &source(
+            "youtube",
+            n,
+            &sandbox.base_url("youtube"),
+            "every = \"1s\"\n",
+        );
+        config += unpaced;
+    }
+    for n in 0..10 {
+        config += &source(
+            "mastodon",
+            n,
+            &sandbox.base_url("mastodon"),
+            "every = \"1s\"\n",
+        );
+        config += unpaced;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &config);
+    let path = dir.path().to_path_buf();
+    let (start, end, total, failed, exit, names) = tokio::task::spawn_blocking(move || {
+        let daemon = crate::daemon::Daemon::start(&path);
+        let addr = daemon.addr;
+        let count = |status| pulls(&crate::daemon::get(addr, "/metrics").1, status);
+        let started = Instant::now();
+        let wait_for = |n: f64| {
+            while count(None) < n {
+                assert!(
+                    started.elapsed() < Duration::from_secs(120),
+                    "too slow: {}",
+                    count(None)
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        };
+        // Warm: every source pulled five times, the runtime's pools grown.
+        wait_for(60.0);
+        let start = floor(daemon.child.id(), Duration::from_secs(3));
+        let names_at_start = thread_names(daemon.child.id());
+        wait_for(360.0);
+        let end = floor(daemon.child.id(), Duration::from_secs(3));
+        let names = (names_at_start, thread_names(daemon.child.id()));
+        let metrics = crate::daemon::get(addr, "/metrics").1;
+        let total = pulls(&metrics, None);
+        let failed = total - pulls(&metrics, Some("ok"));
+        let (exit, stderr) = daemon.stop();
+        (start, end, total, failed, (exit.success(), stderr), names)
+    })
+    .await
+    .unwrap();
+    println!(
+        "soak: {total} pulls; open files {} -> {}, threads {} -> {} (floors of 3 s windows)",
+        start.0, end.0, start.1, end.1
+    );
+    assert!(exit.0, "tally run did not stop gracefully:\n{}", exit.1);
+    assert_eq!(failed, 0.0, "every pull succeeds against a healthy sandbox");
+    assert!(
+        end.0 <= start.0 + 2,
+        "open files grew from {} to {} over {total} pulls",
+        start.0,
+        end.0
+    );
+    // Tokio's blocking pool grows with load (a slow disk keeps more store
+    // writes in flight) up to the pulls allowed at once, and shrinks when idle:
+    // its threads may vary that much. Any other thread must not grow at all.
+    let others = |names: &[String]| names.iter().filter(|n| *n != "tokio-rt-worker").count();
+    assert!(
+        others(&names.1) <= others(&names.0),
+        "threads other than tokio's grew: {:?} then {:?}",
+        names.0,
+        names.1
+    );
+    let max_concurrency = 8; // HEAD
+    assert!(
+        end.1 <= start.1 + max_concurrency,
+        "threads grew from {} to {} over {total} pulls: {:?} then {:?}",
+        start.1,
+        end.1,
+        names.0,
+        names.1
+    );
+    sandbox.shutdown().await;
+}

@@ -31,6 +31,7 @@ use tally_model::{
 };
 
 pub mod conformance;
+pub mod process;
 pub mod props;
 
 use conformance::Fixtures;
