@@ -150,7 +150,7 @@ fn pull_all_ok(dir: &Path, what: &str) -> Vec<BTreeMap<String, String>> {
 fn assert_adds_nothing(rows: &[BTreeMap<String, String>], what: &str) {
     for r in rows {
         assert_eq!(
-            (r["new"].as_str(), r["revised"].as_str()),
+            (r["inserted"].as_str(), r["revised"].as_str()),
             ("0", "0"),
             "{what}: source {} stored points again: {r:?}",
             r["source"]
