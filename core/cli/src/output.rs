@@ -266,7 +266,8 @@ impl Rows {
 
     fn csv(&self) -> String {
         let escape = |s: &str| {
-            if s.contains([',', '"', '\n']) {
+            // A carriage return ends a record for CSV readers, like a newline.
+            if s.contains([',', '"', '\n', '\r']) {
                 format!("\"{}\"", s.replace('"', "\"\""))
             } else {
                 s.to_string()
@@ -348,5 +349,75 @@ mod tests {
         let t = rows().render(Format::Table);
         assert_eq!(t.lines().next(), Some("source  started (UTC)"));
         assert_eq!(t.lines().nth(2), Some("a,b     2026-06-05 14:00:00"));
+    }
+
+    /// Rows of three columns whose cells are any text, any finite number or nothing.
+    fn any_rows() -> impl proptest::strategy::Strategy<Value = Vec<Vec<Cell>>> {
+        use proptest::prelude::*;
+        let cell = prop_oneof![
+            any::<String>().prop_map(Cell::text),
+            "[a-z,\"\r\n ]{0,6}".prop_map(Cell::text),
+            any::<f64>()
+                .prop_filter("finite", |v| v.is_finite())
+                .prop_map(Cell::number),
+            Just(Cell::opt_text(None::<String>)),
+        ];
+        prop::collection::vec(prop::collection::vec(cell, 3), 0..6)
+    }
+
+    fn render(cells: &[Vec<Cell>], format: Format) -> String {
+        let mut r = Rows::new([
+            ("source", "source"),
+            ("value (n)", "value"),
+            ("note", "note"),
+        ]);
+        for row in cells {
+            r.push(row.clone());
+        }
+        r.render(format)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 256,
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+
+        #[test]
+        fn csv_of_any_cells_reads_back_as_the_same_fields(cells in any_rows()) {
+            let text = render(&cells, Format::Csv);
+            let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+            let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+            proptest::prop_assert_eq!(headers, vec!["source", "value", "note"]);
+            let records: Vec<Vec<String>> = reader
+                .records()
+                .map(|r| r.unwrap().iter().map(str::to_string).collect())
+                .collect();
+            let expected: Vec<Vec<String>> =
+                cells.iter().map(|row| row.iter().map(Cell::csv).collect()).collect();
+            proptest::prop_assert_eq!(records, expected, "{}", text);
+        }
+
+        #[test]
+        fn json_and_jsonl_of_any_cells_are_the_typed_values_under_the_keys(cells in any_rows()) {
+            let expected: Vec<Value> = cells
+                .iter()
+                .map(|row| serde_json::json!({
+                    "source": row[0].value, "value": row[1].value, "note": row[2].value,
+                }))
+                .collect();
+            let json: Vec<Value> = serde_json::from_str(&render(&cells, Format::Json)).unwrap();
+            proptest::prop_assert_eq!(&json, &expected);
+            for object in &json {
+                let keys: Vec<&String> = object.as_object().unwrap().keys().collect();
+                proptest::prop_assert_eq!(keys, vec!["source", "value", "note"]);
+            }
+            let lines: Vec<Value> = render(&cells, Format::Jsonl)
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            proptest::prop_assert_eq!(&lines, &expected);
+        }
     }
 }
