@@ -274,12 +274,12 @@ pub(crate) fn usage_headers(headers: &mut HeaderMap, u: &Usage) {
     set_header(
         headers,
         "ratelimit-policy",
-        &format!("{};w={}", u.limit, u.window_secs),
+        &format!("{};w={}", u.quota, u.window_secs),
     );
 }
 
 /// 429 `RateLimitExceeded` with usage headers and `Retry-After`.
-pub(crate) fn throttled(usage: Option<&Usage>) -> Response {
+pub(crate) fn throttled(usage: Option<&Usage>, retry_after_secs: u64) -> Response {
     let mut resp = xrpc_error(
         StatusCode::TOO_MANY_REQUESTS,
         "RateLimitExceeded",
@@ -289,8 +289,11 @@ pub(crate) fn throttled(usage: Option<&Usage>) -> Response {
     if let Some(u) = usage {
         usage_headers(resp.headers_mut(), u);
     }
-    let retry = usage.map_or(1, Usage::retry_after_secs);
-    set_header(resp.headers_mut(), "retry-after", &retry.to_string());
+    set_header(
+        resp.headers_mut(),
+        "retry-after",
+        &retry_after_secs.to_string(),
+    );
     resp
 }
 

@@ -49,20 +49,24 @@ pub(crate) async fn gate(
     if platform == Platform::YouTube && !shared.quota.try_charge(&credential, Utc::now()) {
         return youtube::quota_exceeded();
     }
-    let usage = match shared
-        .limiter(platform)
-        .acquire(&credential, Instant::now())
-    {
+    let now = Instant::now();
+    shared.stats.arrived(platform, now);
+    let headers = shared.usage_headers;
+    let usage = match shared.limiter(platform).acquire(&credential, now) {
         Decision::Admit(usage) => usage,
         Decision::Throttle(usage) => {
             shared.stats.throttled(platform);
-            return throttled(platform, Some(&usage));
+            return throttled(platform, &usage, headers);
         }
     };
     if shared.faults.burst_429(n) {
         shared.stats.throttled(platform);
-        return throttled(platform, usage.as_ref());
+        return match usage {
+            Some(u) => throttled(platform, &u, headers),
+            None => throttled_unlimited(platform),
+        };
     }
+    let usage = usage.filter(|_| headers);
     let mut resp = if token.is_some_and(|t| shared.tokens.is_expired(&t)) {
         unauthorized(platform)
     } else if shared.faults.internal_error(platform, n) {
@@ -78,12 +82,25 @@ pub(crate) async fn gate(
     resp
 }
 
-/// The platform's 429, with its usage headers and `Retry-After` where documented.
-fn throttled(platform: Platform, usage: Option<&Usage>) -> Response {
+/// The platform's 429 with `Retry-After` where documented, and its usage
+/// headers when `headers` (the sandbox states its limit).
+fn throttled(platform: Platform, usage: &Usage, headers: bool) -> Response {
+    let retry_after = usage.retry_after_secs();
+    let usage = headers.then_some(usage);
     match platform {
         Platform::YouTube => youtube::rate_limited(),
-        Platform::Mastodon => mastodon::throttled(usage),
-        Platform::Bluesky => bluesky::throttled(usage),
+        Platform::Mastodon => mastodon::throttled(usage, retry_after),
+        Platform::Bluesky => bluesky::throttled(usage, retry_after),
+    }
+}
+
+/// An injected 429 on a platform configured without a limit: no usage
+/// headers, `Retry-After: 1`.
+fn throttled_unlimited(platform: Platform) -> Response {
+    match platform {
+        Platform::YouTube => youtube::rate_limited(),
+        Platform::Mastodon => mastodon::throttled(None, 1),
+        Platform::Bluesky => bluesky::throttled(None, 1),
     }
 }
 

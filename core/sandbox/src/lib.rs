@@ -81,6 +81,10 @@ pub struct SandboxOptions {
     pub faults: FaultOptions,
     /// Rate limits enforced per platform and credential.
     pub limits: PlatformLimits,
+    /// Keep the instant each request reached a platform's limiter, so a
+    /// benchmark can see how evenly a client's requests really arrive
+    /// ([`Sandbox::arrivals`]); off by default, as the list grows per request.
+    pub record_arrivals: bool,
 }
 
 impl Default for SandboxOptions {
@@ -90,6 +94,7 @@ impl Default for SandboxOptions {
             seed: 42,
             faults: FaultOptions::default(),
             limits: PlatformLimits::default(),
+            record_arrivals: false,
         }
     }
 }
@@ -127,48 +132,63 @@ pub struct PlatformLimits {
     pub bluesky: Limit,
     /// YouTube units per key per Pacific day (each call costs 1); 0 disables.
     pub youtube_quota_per_day: u64,
+    /// How early a request may arrive before its token is due and still pass
+    /// (like GCRA's delay-variation tolerance), so loopback jitter does not
+    /// fail tests; [`Duration::ZERO`] is an exact bucket, as benchmarks need
+    /// to see what a real platform would refuse.
+    pub jitter_tolerance: Duration,
+    /// Whether responses carry the platforms' usage headers; off, a client
+    /// can only pace by what it was told, which benchmarks of a declared
+    /// limit need.
+    pub usage_headers: bool,
 }
 
 impl Default for PlatformLimits {
-    /// Mastodon 300/300 s, Bluesky 3000/300 s, YouTube 100/1 s plus 10,000 units a day.
+    /// Mastodon 300/300 s, Bluesky 3000/300 s, YouTube 100/1 s plus 10,000
+    /// units a day; 10 ms of jitter tolerance; usage headers sent.
     fn default() -> Self {
         PlatformLimits {
-            youtube: Limit {
-                requests: 100,
-                per_seconds: 1,
-            },
-            mastodon: Limit {
-                requests: 300,
-                per_seconds: 300,
-            },
-            bluesky: Limit {
-                requests: 3000,
-                per_seconds: 300,
-            },
+            youtube: Limit::new(100, 1),
+            mastodon: Limit::new(300, 300),
+            bluesky: Limit::new(3000, 300),
             youtube_quota_per_day: 10_000,
+            jitter_tolerance: Duration::from_millis(10),
+            usage_headers: true,
         }
     }
 }
 
-/// A token bucket: holds `requests` tokens, starts full and refills
+/// A token bucket: holds `burst` tokens, starts full and refills
 /// continuously at `requests / per_seconds` per second; a request that finds
-/// less than one token is throttled (a request arriving at most 10 ms before
-/// its token is due passes, to absorb scheduling jitter). The usage headers
-/// describe this bucket.
+/// less than one token is throttled (one arriving at most
+/// [`PlatformLimits::jitter_tolerance`] before its token is due passes). The
+/// usage headers describe this bucket: its capacity, the whole tokens left and
+/// when it is full again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
-    /// Bucket capacity (the `Limit` header); 0 disables limiting and usage headers.
+    /// Requests per window (the rate's numerator and Bluesky's policy quota);
+    /// 0 disables limiting and usage headers.
     pub requests: u32,
-    /// Seconds to refill from empty (the policy window); 0 is treated as 1.
+    /// Seconds of the policy window; 0 is treated as 1.
     pub per_seconds: u32,
+    /// Bucket capacity (the `Limit` header): how many may arrive back to back.
+    /// Platforms rarely grant a whole window at once, so benchmarks set it
+    /// below `requests`; 0 is treated as 1.
+    pub burst: u32,
 }
 
 impl Limit {
     /// No limit at all, for raw-throughput benchmarks.
-    pub const UNLIMITED: Limit = Limit {
-        requests: 0,
-        per_seconds: 1,
-    };
+    pub const UNLIMITED: Limit = Limit::new(0, 1);
+
+    /// `requests` per `per_seconds`, with a bucket holding a whole window.
+    pub const fn new(requests: u32, per_seconds: u32) -> Limit {
+        Limit {
+            requests,
+            per_seconds,
+            burst: requests,
+        }
+    }
 }
 
 /// A running sandbox. Dropping it stops the server too; [`Sandbox::shutdown`]
@@ -276,6 +296,15 @@ impl Sandbox {
     /// Requests and 429s served so far, in total and per platform.
     pub fn stats(&self) -> SandboxStats {
         self.shared.stats.snapshot()
+    }
+
+    /// When each request to `platform` (a connector name) reached its rate
+    /// limiter, as offsets from the sandbox's start in arrival order; empty
+    /// unless [`SandboxOptions::record_arrivals`] is on or for an unknown name.
+    pub fn arrivals(&self, platform: &str) -> Vec<Duration> {
+        Platform::from_name(platform)
+            .map(|p| self.shared.stats.arrivals(p))
+            .unwrap_or_default()
     }
 
     /// Stops accepting connections, lets in-flight requests finish (up to

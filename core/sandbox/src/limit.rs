@@ -4,10 +4,11 @@
 //! The bucket is continuous (no fixed windows), so a client that paces
 //! itself at `requests / per_seconds` never sees a 429: that is what
 //! benchmarks measure. Like GCRA's delay-variation tolerance, a request that
-//! arrives up to [`JITTER_TOLERANCE`] before its token is due is still
-//! admitted: scheduling and loopback jitter can bunch two perfectly paced
-//! requests together, while a client that really sends too fast still runs
-//! out, because the tolerance is a fixed amount, not a rate.
+//! arrives up to a fixed tolerance before its token is due is still admitted:
+//! scheduling and loopback jitter can bunch two perfectly paced requests
+//! together, while a client that really sends too fast still runs out,
+//! because the tolerance is a fixed amount, not a rate. Benchmarks set it to
+//! zero to see what an exact bucket (a real platform) would refuse.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -17,14 +18,13 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
 
 use crate::Limit;
 
-/// How early a request may arrive before its token is due and still pass.
-pub(crate) const JITTER_TOLERANCE: Duration = Duration::from_millis(10);
-
 /// What the usage headers of one response say.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Usage {
     /// Bucket capacity.
     pub limit: u32,
+    /// Requests per policy window (the rate, with `window_secs`).
+    pub quota: u32,
     /// Whole tokens left after this request.
     pub remaining: u32,
     /// Until the bucket is full again.
@@ -61,13 +61,16 @@ struct Bucket {
 #[derive(Debug)]
 pub(crate) struct Limiter {
     limit: Limit,
+    /// How early a request may arrive before its token is due and still pass.
+    tolerance: Duration,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
 impl Limiter {
-    pub fn new(limit: Limit) -> Limiter {
+    pub fn new(limit: Limit, tolerance: Duration) -> Limiter {
         Limiter {
             limit,
+            tolerance,
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -77,8 +80,8 @@ impl Limiter {
         if self.limit.requests == 0 {
             return Decision::Admit(None);
         }
-        let capacity = f64::from(self.limit.requests);
-        let rate = capacity / f64::from(self.limit.per_seconds.max(1));
+        let capacity = f64::from(self.limit.burst.max(1));
+        let rate = f64::from(self.limit.requests) / f64::from(self.limit.per_seconds.max(1));
         let mut buckets = lock(&self.buckets);
         let bucket = match buckets.get_mut(credential) {
             Some(b) => b,
@@ -90,14 +93,15 @@ impl Limiter {
         let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * rate).min(capacity);
         bucket.last = bucket.last.max(now);
-        let admitted = bucket.tokens + rate * JITTER_TOLERANCE.as_secs_f64() >= 1.0;
+        let admitted = bucket.tokens + rate * self.tolerance.as_secs_f64() >= 1.0;
         if admitted {
             // May dip just below zero by at most the tolerance.
             bucket.tokens -= 1.0;
         }
         let tokens = bucket.tokens;
         let usage = Usage {
-            limit: self.limit.requests,
+            limit: self.limit.burst.max(1),
+            quota: self.limit.requests,
             remaining: tokens.floor().max(0.0) as u32,
             reset_in: Duration::from_secs_f64(((capacity - tokens) / rate).max(0.0)),
             retry_in: Duration::from_secs_f64(((1.0 - tokens) / rate).max(0.0)),
@@ -178,12 +182,11 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 mod tests {
     use super::*;
 
+    const TOLERANCE: Duration = Duration::from_millis(10);
+
     #[test]
     fn bucket_counts_down_then_throttles_then_refills() {
-        let l = Limiter::new(Limit {
-            requests: 3,
-            per_seconds: 3,
-        });
+        let l = Limiter::new(Limit::new(3, 3), TOLERANCE);
         let t0 = Instant::now();
         let mut remaining = Vec::new();
         for _ in 0..3 {
@@ -210,10 +213,7 @@ mod tests {
 
     #[test]
     fn paced_client_is_never_throttled() {
-        let l = Limiter::new(Limit {
-            requests: 10,
-            per_seconds: 1,
-        });
+        let l = Limiter::new(Limit::new(10, 1), TOLERANCE);
         let t0 = Instant::now();
         for i in 0..1000u32 {
             let t = t0 + Duration::from_millis(100) * i;
@@ -226,11 +226,7 @@ mod tests {
 
     #[test]
     fn jitter_within_tolerance_is_admitted_but_overshoot_is_not() {
-        let l = Limit {
-            requests: 10,
-            per_seconds: 1,
-        };
-        let l = Limiter::new(l);
+        let l = Limiter::new(Limit::new(10, 1), TOLERANCE);
         let t0 = Instant::now();
         for _ in 0..10 {
             assert!(matches!(l.acquire("k", t0), Decision::Admit(_)));
@@ -249,11 +245,38 @@ mod tests {
     }
 
     #[test]
+    fn a_bucket_smaller_than_its_window_refills_at_the_window_rate() {
+        // 50 per second, but only 10 back to back; exact, no tolerance.
+        let l = Limiter::new(
+            Limit {
+                burst: 10,
+                ..Limit::new(50, 1)
+            },
+            Duration::ZERO,
+        );
+        let t0 = Instant::now();
+        for left in (0..10).rev() {
+            match l.acquire("k", t0) {
+                Decision::Admit(Some(u)) => {
+                    assert_eq!((u.limit, u.quota, u.remaining), (10, 50, left));
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        // The next token is due at +20 ms: 1 ms early is refused, on time is not.
+        assert!(matches!(
+            l.acquire("k", t0 + Duration::from_millis(19)),
+            Decision::Throttle(_)
+        ));
+        assert!(matches!(
+            l.acquire("k", t0 + Duration::from_millis(20)),
+            Decision::Admit(Some(u)) if u.reset_in == Duration::from_millis(200)
+        ));
+    }
+
+    #[test]
     fn zero_means_unlimited() {
-        let l = Limiter::new(Limit {
-            requests: 0,
-            per_seconds: 1,
-        });
+        let l = Limiter::new(Limit::new(0, 1), TOLERANCE);
         for _ in 0..10 {
             assert_eq!(l.acquire("k", Instant::now()), Decision::Admit(None));
         }

@@ -239,7 +239,7 @@ pub(crate) fn usage_headers(headers: &mut HeaderMap, u: &Usage) {
 }
 
 /// 429 `{"error":"Too many requests"}` with usage headers and `Retry-After`.
-pub(crate) fn throttled(usage: Option<&Usage>) -> Response {
+pub(crate) fn throttled(usage: Option<&Usage>, retry_after_secs: u64) -> Response {
     let mut resp = json(
         StatusCode::TOO_MANY_REQUESTS,
         json!({ "error": "Too many requests" }),
@@ -247,8 +247,11 @@ pub(crate) fn throttled(usage: Option<&Usage>) -> Response {
     if let Some(u) = usage {
         usage_headers(resp.headers_mut(), u);
     }
-    let retry = usage.map_or(1, Usage::retry_after_secs);
-    set(resp.headers_mut(), "retry-after", &retry.to_string());
+    set(
+        resp.headers_mut(),
+        "retry-after",
+        &retry_after_secs.to_string(),
+    );
     resp
 }
 

@@ -19,6 +19,8 @@ pub(crate) struct Shared {
     pub faults: Faults,
     limiters: [Limiter; 3],
     pub quota: Quota,
+    /// Whether responses carry usage headers.
+    pub usage_headers: bool,
     pub stats: Stats,
     pub registry: Registry,
     pub tokens: Tokens,
@@ -32,12 +34,13 @@ impl Shared {
             addr,
             faults: crate::faults::Faults::new(opts.seed, opts.faults.clone()),
             limiters: [
-                Limiter::new(l.youtube),
-                Limiter::new(l.mastodon),
-                Limiter::new(l.bluesky),
+                Limiter::new(l.youtube, l.jitter_tolerance),
+                Limiter::new(l.mastodon, l.jitter_tolerance),
+                Limiter::new(l.bluesky, l.jitter_tolerance),
             ],
             quota: Quota::new(l.youtube_quota_per_day),
-            stats: Stats::default(),
+            usage_headers: l.usage_headers,
+            stats: Stats::new(opts.record_arrivals),
             registry: Registry::default(),
             tokens: Tokens::new(opts.seed, opts.faults.token_ttl_secs),
         }

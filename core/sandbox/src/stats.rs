@@ -3,6 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::limit::lock;
 
 use crate::platform::Platform;
 
@@ -32,14 +36,45 @@ struct Counters {
     throttled: AtomicU64,
 }
 
-/// Lock-free counters shared by all connections.
-#[derive(Debug, Default)]
+/// Lock-free counters shared by all connections, plus arrival instants when
+/// a benchmark asked for them.
+#[derive(Debug)]
 pub(crate) struct Stats {
     total: Counters,
     platforms: [Counters; 3],
+    started: Instant,
+    /// Per platform; `None` when arrivals are not recorded.
+    arrivals: Option<[Mutex<Vec<Duration>>; 3]>,
 }
 
 impl Stats {
+    pub fn new(record_arrivals: bool) -> Stats {
+        Stats {
+            total: Counters::default(),
+            platforms: Default::default(),
+            started: Instant::now(),
+            arrivals: record_arrivals.then(Default::default),
+        }
+    }
+
+    /// Notes that a request reached `platform`'s limiter at `at`.
+    pub fn arrived(&self, platform: Platform, at: Instant) {
+        if let Some(arrivals) = &self.arrivals {
+            lock(&arrivals[platform.index()]).push(at.saturating_duration_since(self.started));
+        }
+    }
+
+    /// `platform`'s recorded arrivals, earliest first.
+    pub fn arrivals(&self, platform: Platform) -> Vec<Duration> {
+        let mut arrivals = self
+            .arrivals
+            .as_ref()
+            .map(|a| lock(&a[platform.index()]).clone())
+            .unwrap_or_default();
+        arrivals.sort_unstable();
+        arrivals
+    }
+
     /// Counts a request to any path.
     pub fn request(&self) {
         self.total.requests.fetch_add(1, Ordering::Relaxed);

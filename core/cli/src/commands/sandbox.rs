@@ -157,10 +157,7 @@ fn parse_limit(s: &str) -> Result<Limit, String> {
     if requests == 0 || per_seconds == 0 {
         return Err("a limit needs at least 1 request per 1 second".into());
     }
-    Ok(Limit {
-        requests,
-        per_seconds,
-    })
+    Ok(Limit::new(requests, per_seconds))
 }
 
 impl Args {

@@ -20,11 +20,7 @@ fn small(limit: Limit) -> SandboxOptions {
 
 #[tokio::test]
 async fn mastodon_headers_count_down_then_429_with_retry_after() {
-    let sb = start(small(Limit {
-        requests: 3,
-        per_seconds: 60,
-    }))
-    .await;
+    let sb = start(small(Limit::new(3, 60))).await;
     let url = format!(
         "{}/api/v1/accounts/lookup?acct=alice",
         sb.base_url("mastodon")
@@ -68,11 +64,7 @@ async fn mastodon_headers_count_down_then_429_with_retry_after() {
 
 #[tokio::test]
 async fn bluesky_429_has_retry_after_and_xrpc_body() {
-    let sb = start(small(Limit {
-        requests: 2,
-        per_seconds: 10,
-    }))
-    .await;
+    let sb = start(small(Limit::new(2, 10))).await;
     let url = format!(
         "{}/app.bsky.actor.getProfile?actor=a.test",
         sb.base_url("bluesky")
@@ -100,11 +92,7 @@ async fn bluesky_429_has_retry_after_and_xrpc_body() {
 #[tokio::test]
 async fn a_client_paced_at_the_rate_is_never_throttled() {
     // 20 per second: one token every 50 ms. Burst the capacity, then pace.
-    let sb = start(small(Limit {
-        requests: 20,
-        per_seconds: 1,
-    }))
-    .await;
+    let sb = start(small(Limit::new(20, 1))).await;
     let url = format!(
         "{}/app.bsky.actor.getProfile?actor=a.test",
         sb.base_url("bluesky")
@@ -132,4 +120,66 @@ async fn unlimited_sends_no_usage_headers() {
     .await;
     assert_eq!(a.status, 200);
     assert!(a.header("x-ratelimit-limit").is_none());
+}
+
+#[tokio::test]
+async fn usage_headers_can_be_withheld_but_429s_keep_retry_after() {
+    let mut opts = small(Limit::new(1, 60));
+    opts.limits.usage_headers = false;
+    let sb = start(opts).await;
+    let url = format!(
+        "{}/api/v1/accounts/lookup?acct=alice",
+        sb.base_url("mastodon")
+    );
+    let ok = get(&url).await;
+    assert_eq!(ok.status, 200);
+    assert!(ok.header("x-ratelimit-remaining").is_none());
+    let refused = get(&url).await;
+    assert_eq!(refused.status, 429);
+    assert!(refused.header("x-ratelimit-reset").is_none());
+    assert!(refused.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn arrivals_are_recorded_per_platform_when_asked() {
+    let mut opts = small(Limit::new(100, 1));
+    opts.record_arrivals = true;
+    let sb = start(opts).await;
+    let masto = format!(
+        "{}/api/v1/accounts/lookup?acct=alice",
+        sb.base_url("mastodon")
+    );
+    for _ in 0..3 {
+        get(&masto).await;
+    }
+    let arrivals = sb.arrivals("mastodon");
+    assert_eq!(arrivals.len(), 3);
+    assert!(arrivals.windows(2).all(|w| w[0] <= w[1]));
+    assert!(sb.arrivals("bluesky").is_empty());
+    assert!(sb.arrivals("myspace").is_empty());
+
+    let quiet = start(small(Limit::new(100, 1))).await;
+    get(&format!(
+        "{}/api/v1/accounts/lookup?acct=alice",
+        quiet.base_url("mastodon")
+    ))
+    .await;
+    assert!(quiet.arrivals("mastodon").is_empty(), "recorded unasked");
+}
+
+#[tokio::test]
+async fn bluesky_states_the_window_rate_and_the_bucket_separately() {
+    let sb = start(small(Limit {
+        burst: 2,
+        ..Limit::new(10, 1)
+    }))
+    .await;
+    let url = format!(
+        "{}/app.bsky.actor.getProfile?actor=a.test",
+        sb.base_url("bluesky")
+    );
+    let first = get(&url).await;
+    assert_eq!(first.header("ratelimit-policy"), Some("10;w=1"));
+    assert_eq!(first.header("ratelimit-limit"), Some("2"));
+    assert_eq!(first.header("ratelimit-remaining"), Some("1"));
 }

@@ -18,10 +18,7 @@ use tally_sandbox::{Limit, PlatformLimits, Sandbox, SandboxOptions};
 pub(crate) fn roomy() -> SandboxOptions {
     SandboxOptions {
         limits: PlatformLimits {
-            youtube: Limit {
-                requests: 10_000,
-                per_seconds: 1,
-            },
+            youtube: Limit::new(10_000, 1),
             ..PlatformLimits::default()
         },
         ..SandboxOptions::default()

@@ -330,10 +330,7 @@ async fn daily_quota_answers_403_quota_exceeded_per_key() {
 async fn per_second_bucket_answers_429_rate_limit_exceeded() {
     let sb = start(SandboxOptions {
         limits: PlatformLimits {
-            youtube: Limit {
-                requests: 2,
-                per_seconds: 60,
-            },
+            youtube: Limit::new(2, 60),
             ..PlatformLimits::default()
         },
         ..SandboxOptions::default()
