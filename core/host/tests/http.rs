@@ -13,6 +13,7 @@ use tally_model::{
     HttpClient, HttpError, HttpRequest, QuotaSpec, QuotaWindow, RateLimitSpec, ResetEncoding,
     UsageHeaders,
 };
+use tally_sandbox::{Limit, Sandbox, SandboxOptions};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -449,4 +450,133 @@ async fn a_body_cut_short_on_every_attempt_reaches_the_connector_to_report() {
     let http = client(&server);
     http.send(get(&server, "/text")).await.unwrap();
     assert_eq!(http.counts().snapshot(), (1, 0, 0));
+}
+
+/// A sandbox whose Mastodon bucket is `limit`, exact (no jitter tolerance),
+/// recording when each request reaches it.
+async fn sandbox(limit: Limit, usage_headers: bool) -> Sandbox {
+    let mut options = SandboxOptions {
+        record_arrivals: true,
+        ..SandboxOptions::default()
+    };
+    options.limits.mastodon = limit;
+    options.limits.jitter_tolerance = Duration::ZERO;
+    options.limits.usage_headers = usage_headers;
+    Sandbox::start("127.0.0.1:0".parse().unwrap(), options)
+        .await
+        .unwrap()
+}
+
+/// One source on the sandbox's Mastodon with a shared bearer token.
+fn mastodon_source(host: &Arc<HostHttp>, sb: &Sandbox, declared: RateLimitSpec) -> SourceHttp {
+    host.for_source(SourceHttpSpec {
+        source_id: "m".into(),
+        platform: "mastodon".into(),
+        base_url: sb.base_url("mastodon"),
+        credential: Credential::Bearer(Secret::new("shared-token")),
+        rate_limit: declared,
+        usage_headers: None,
+        quota: None,
+        timeout: None,
+    })
+}
+
+fn lookup(sb: &Sandbox, i: usize) -> HttpRequest {
+    HttpRequest::get(format!(
+        "{}/api/v1/accounts/lookup?acct=user{i}@sandbox.example",
+        sb.base_url("mastodon")
+    ))
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_pauses_the_whole_credential_once() {
+    // 4 per second, burst 4, no usage headers: a declared 1000/s sends the
+    // first request alone, then five at once, and two of them are refused
+    // with `Retry-After: 1`. A second later the bucket holds 4 again.
+    let sb = sandbox(Limit::new(4, 1), false).await;
+    let host = HostHttp::new(settings(), Arc::new(MemoryLedger::default())).unwrap();
+    let declared = RateLimitSpec {
+        requests: 1000,
+        per_seconds: 1,
+        burst: 1000,
+    };
+    let http = Arc::new(mastodon_source(&host, &sb, declared));
+    let burst = send_all(&http, (0..6).map(|i| lookup(&sb, i)));
+    // A request that starts after the refusals, on the same credential, is
+    // held by the same pause although it was never refused itself.
+    let late = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        http.send(lookup(&sb, 6)).await
+    };
+    let (burst, late) = tokio::join!(burst, late);
+    assert!(burst.iter().all(Result::is_ok), "{burst:?}");
+    assert_eq!(late.unwrap().status, 200);
+
+    let throttled = sb.stats().throttled;
+    assert!(throttled >= 1, "the burst was never refused");
+    let arrivals = sb.arrivals("mastodon");
+    assert_eq!(arrivals.len() as u64, 7 + throttled);
+    let first_pause = arrivals
+        .windows(2)
+        .position(|w| w[1] - w[0] >= Duration::from_millis(900))
+        .expect("the credential paused");
+    // Everything before the pause came in the first burst; nothing arrived
+    // during it (not even the late request); one pause sufficed.
+    assert!(arrivals[first_pause] < Duration::from_millis(100) + arrivals[0]);
+    let pauses = arrivals
+        .windows(2)
+        .filter(|w| w[1] - w[0] >= Duration::from_millis(900))
+        .count();
+    assert_eq!(pauses, 1, "{arrivals:?}");
+    assert_eq!(http.counts().snapshot().2, throttled);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_limit_stated_in_headers_is_learned_without_a_429() {
+    // The connector's default says 300 per 300 s with a burst of 30; the
+    // server allows 50/s with a burst of 10 and says so in X-RateLimit-*.
+    let sb = sandbox(
+        Limit {
+            burst: 10,
+            ..Limit::new(50, 1)
+        },
+        true,
+    )
+    .await;
+    let host = HostHttp::new(settings(), Arc::new(MemoryLedger::default())).unwrap();
+    let declared = RateLimitSpec {
+        requests: 300,
+        per_seconds: 300,
+        burst: 30,
+    };
+    let http = Arc::new(mastodon_source(&host, &sb, declared));
+    let started = Instant::now();
+    let all = send_all(&http, (0..60).map(|i| lookup(&sb, i))).await;
+    assert!(all.iter().all(Result::is_ok));
+    assert_eq!(
+        sb.stats().throttled,
+        0,
+        "the first burst overran the bucket"
+    );
+    // The declared rate alone would need 30 s for the 30 after its burst.
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    sb.shutdown().await;
+}
+
+/// Sends every request at once, each in its own task, and collects the results.
+async fn send_all(
+    http: &Arc<SourceHttp>,
+    requests: impl Iterator<Item = HttpRequest>,
+) -> Vec<Result<tally_model::HttpResponse, HttpError>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for request in requests {
+        let http = Arc::clone(http);
+        tasks.spawn(async move { http.send(request).await });
+    }
+    tasks.join_all().await
 }

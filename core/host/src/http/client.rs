@@ -5,7 +5,7 @@ use super::quota::{quota_window, LedgerError, QuotaLedger};
 use super::redact::{redact_headers, redact_url};
 use super::retry::{backoff, is_cut_short, is_retryable_status, parse_retry_after};
 use super::token::TokenSource;
-use super::usage::{hold_for, read_usage};
+use super::usage::read_usage;
 use crate::error_chain::error_chain;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -104,7 +104,8 @@ pub struct SourceHttpSpec {
     pub credential: Credential,
     /// Rate to pace at (connector default or the source's override).
     pub rate_limit: RateLimitSpec,
-    /// Usage headers to read.
+    /// Usage headers the connector declared; read before the dialects the
+    /// host recognises on its own.
     pub usage_headers: Option<UsageHeaders>,
     /// Cost-unit budget, if the platform counts units.
     pub quota: Option<QuotaSpec>,
@@ -435,7 +436,7 @@ impl HttpClient for SourceHttp {
             attempt += 1;
             let oauth_token = self.oauth_token().await?;
             self.charge_quota(request.cost)?;
-            self.pacer.ready().await;
+            let sent = self.pacer.ready().await;
             self.counts.requests.fetch_add(1, Ordering::Relaxed);
             self.host.requests.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
@@ -456,14 +457,20 @@ impl HttpClient for SourceHttp {
                         "request"
                     );
                     let now = Utc::now();
-                    let usage = self
-                        .spec
-                        .usage_headers
-                        .as_ref()
-                        .and_then(|h| read_usage(h, &response, now));
-                    if let Some(hold) = usage.as_ref().and_then(hold_for) {
-                        self.pacer.hold(hold);
-                    }
+                    let usage = read_usage(self.spec.usage_headers.as_ref(), &response, now);
+                    let retry = is_retryable_status(response.status);
+                    let hinted = response
+                        .header("retry-after")
+                        .and_then(|v| parse_retry_after(v, now))
+                        .or_else(|| {
+                            usage
+                                .and_then(|u| u.reset_in)
+                                .filter(|_| response.status == 429)
+                        })
+                        .filter(|_| retry);
+                    // Everyone on this credential pauses for a hint, not just this request.
+                    let pause = hinted.filter(|wait| *wait <= settings.max_throttle_wait);
+                    sent.answered(usage.as_ref(), pause);
                     if response.status == 401 {
                         if self
                             .renewed_after_401(oauth_token.as_ref(), &mut renewed)
@@ -486,9 +493,7 @@ impl HttpClient for SourceHttp {
                     }
                     // Out of attempts, the connector reports the body it cannot
                     // decode, with a snippet of it.
-                    if (cut_short && last_attempt)
-                        || (!cut_short && !is_retryable_status(response.status))
-                    {
+                    if (cut_short && last_attempt) || (!cut_short && !retry) {
                         return Ok(response);
                     }
                     if response.status == 429 {
@@ -501,30 +506,19 @@ impl HttpClient for SourceHttp {
                             attempts: attempt,
                         });
                     }
-                    let hinted = response
-                        .header("retry-after")
-                        .and_then(|v| parse_retry_after(v, now))
-                        .or_else(|| {
-                            usage
-                                .and_then(|u| u.reset_in)
-                                .filter(|_| response.status == 429)
-                        });
                     match hinted {
-                        Some(wait) if wait > settings.max_throttle_wait => {
+                        Some(wait) if pause.is_none() => {
                             return Err(HttpError::Throttled {
                                 path,
                                 wait_secs: wait.as_secs(),
                             })
                         }
-                        Some(wait) => {
-                            // Everyone on this credential pauses, not just this request.
-                            self.pacer.hold(wait);
-                            Duration::ZERO
-                        }
+                        Some(_) => Duration::ZERO,
                         None => backoff(attempt, settings.backoff_base, settings.backoff_max),
                     }
                 }
                 Err(error) => {
+                    drop(sent);
                     let error = error.without_url();
                     tracing::debug!(
                         source = %self.spec.source_id,

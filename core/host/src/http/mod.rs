@@ -4,8 +4,10 @@
 //! one pacing state per (platform, API host, credential), so sources that share an
 //! app key or token share its budget. Each source gets a [`SourceHttp`] view that
 //! implements the connector-facing [`tally_model::HttpClient`]: it injects the
-//! source's credential, paces before sending, charges quota units, retries what is
-//! worth retrying, and counts what happened for the run record.
+//! source's credential, paces before sending (by the declared rate until the
+//! platform states its own limit in usage headers, then by that: see `pacing`),
+//! charges quota units, retries what is worth retrying, and counts what happened
+//! for the run record.
 
 mod client;
 mod pacing;

@@ -1,4 +1,23 @@
-//! Reading a platform's usage headers (`X-RateLimit-Remaining`, `RateLimit-Reset`, ...).
+//! What a platform says about its own limit, read from the usage headers of a
+//! response: how many requests it still allows and when that budget comes back.
+//!
+//! A server's own statement is worth more than any documented default (limits
+//! differ per plan, per instance and per endpoint), so the host reads it from
+//! every response and paces by it ([`super::pacing`]). The headers a connector
+//! declares are read first, with the reset encoding it declares; after them, the
+//! dialects platforms commonly send are recognised without being declared:
+//!
+//! - `X-RateLimit-Limit/-Remaining/-Reset` (Mastodon, GitHub, Yelp; Reddit's
+//!   `X-Ratelimit-Used` is not needed) and X's `X-Rate-Limit-*`;
+//! - the IETF draft's `RateLimit-Limit/-Remaining/-Reset` with
+//!   `RateLimit-Policy: 3000;w=300` (Bluesky), and its later single
+//!   `RateLimit` field (`limit=10, remaining=5, reset=3` or
+//!   `"default";r=5;t=3`).
+//!
+//! A reset is read in every encoding platforms use: an ISO 8601 timestamp, an
+//! HTTP date, Unix seconds (or milliseconds) and seconds from now. Each dialect
+//! is one function returning a [`Usage`], so one stated differently (Meta's JSON
+//! percentages) is one more function in [`DIALECTS`].
 
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -7,29 +26,48 @@ use tally_model::{HttpResponse, ResetEncoding, UsageHeaders};
 /// What a response said about the budget left in the platform's window.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Usage {
-    /// Window limit, when sent.
+    /// Window limit (or bucket capacity), when sent.
     pub limit: Option<f64>,
     /// Requests left in the window.
     pub remaining: f64,
-    /// When the window resets.
+    /// When the window resets (the bucket is full again).
     pub reset_in: Option<Duration>,
+    /// The policy window, when stated (`RateLimit-Policy: 300;w=300`).
+    pub window: Option<Duration>,
 }
 
-/// Parses the usage headers a connector declared; `None` when they are absent or unreadable.
+/// A way of stating usage that is recognised without being declared.
+type Dialect = fn(&HttpResponse, DateTime<Utc>) -> Option<Usage>;
+
+/// The undeclared dialects, tried in order after the declared headers.
+const DIALECTS: [Dialect; 4] = [
+    |r, now| separate_fields(r, now, "x-ratelimit-"),
+    |r, now| separate_fields(r, now, "x-rate-limit-"),
+    |r, now| separate_fields(r, now, "ratelimit-"),
+    combined_field,
+];
+
+/// Reads what `response` says about the limit: the connector's declared
+/// headers first, then every dialect in [`DIALECTS`]; `None` when it says
+/// nothing readable.
 pub fn read_usage(
+    declared: Option<&UsageHeaders>,
+    response: &HttpResponse,
+    now: DateTime<Utc>,
+) -> Option<Usage> {
+    declared
+        .and_then(|headers| read_declared(headers, response, now))
+        .or_else(|| DIALECTS.iter().find_map(|dialect| dialect(response, now)))
+}
+
+/// The headers a connector declared, with its declared reset encoding.
+fn read_declared(
     headers: &UsageHeaders,
     response: &HttpResponse,
     now: DateTime<Utc>,
 ) -> Option<Usage> {
-    let remaining = response
-        .header(&headers.remaining)?
-        .trim()
-        .parse::<f64>()
-        .ok()?;
-    let limit = response
-        .header(&headers.limit)
-        .and_then(|v| v.split(';').next())
-        .and_then(|v| v.trim().parse::<f64>().ok());
+    let remaining = number(response.header(&headers.remaining)?)?;
+    let (limit, window) = response.header(&headers.limit).map_or((None, None), limit);
     let reset_in = response
         .header(&headers.reset)
         .and_then(|v| parse_reset(v, headers.reset_encoding, now));
@@ -37,10 +75,93 @@ pub fn read_usage(
         limit,
         remaining,
         reset_in,
+        window: window.or_else(|| policy_window(response)),
     })
 }
 
-/// Turns a reset header into a wait from `now`, for every encoding platforms use.
+/// `{prefix}limit`, `{prefix}remaining`, `{prefix}reset`, any reset encoding.
+fn separate_fields(response: &HttpResponse, now: DateTime<Utc>, prefix: &str) -> Option<Usage> {
+    let field = |name: &str| response.header(&format!("{prefix}{name}"));
+    let remaining = number(field("remaining")?)?;
+    let (limit, window) = field("limit").map_or((None, None), limit);
+    Some(Usage {
+        limit,
+        remaining,
+        reset_in: field("reset").and_then(|v| parse_reset_any(v, now)),
+        window: window.or_else(|| policy_window(response)),
+    })
+}
+
+/// The IETF draft's single field: `limit=10, remaining=5, reset=3` (drafts
+/// 3 to 6) or `"default";r=5;t=3` (draft 7 on, the quota in `RateLimit-Policy`).
+fn combined_field(response: &HttpResponse, _now: DateTime<Utc>) -> Option<Usage> {
+    let value = response.header("ratelimit")?;
+    let param = |names: &[&str]| {
+        value
+            .split([',', ';'])
+            .filter_map(|part| part.split_once('='))
+            .find(|(k, _)| names.contains(&k.trim()))
+            .and_then(|(_, v)| number(v))
+    };
+    let remaining = param(&["remaining", "r"])?;
+    let seconds = |s: f64| (s.is_finite() && s >= 0.0).then(|| Duration::from_secs_f64(s));
+    let policy = response.header("ratelimit-policy");
+    let quota = policy.and_then(|p| {
+        p.split(';')
+            .filter_map(|part| part.split_once('='))
+            .find(|(k, _)| k.trim() == "q")
+            .and_then(|(_, v)| number(v))
+    });
+    Some(Usage {
+        limit: param(&["limit"]).or(quota),
+        remaining,
+        reset_in: param(&["reset", "t"]).and_then(seconds),
+        window: policy_window(response),
+    })
+}
+
+/// A limit field: its first number, and the window of the policy with that
+/// quota when listed (`10, 10;w=1, 1000;w=3600`) or given (`10;w=1`).
+fn limit(value: &str) -> (Option<f64>, Option<Duration>) {
+    let policies = value.split(',').map(|item| {
+        let mut parts = item.split(';');
+        let quota = parts.next().and_then(number);
+        (quota, parts.find_map(window_param))
+    });
+    let mut policies = policies.peekable();
+    let limit = policies.peek().and_then(|(quota, _)| *quota);
+    let window = policies
+        .filter(|(quota, _)| *quota == limit)
+        .find_map(|(_, window)| window);
+    (limit, window)
+}
+
+/// `RateLimit-Policy: 3000;w=300` (or `"default";q=3000;w=300`): the window.
+fn policy_window(response: &HttpResponse) -> Option<Duration> {
+    response
+        .header("ratelimit-policy")?
+        .split(',')
+        .next()?
+        .split(';')
+        .find_map(window_param)
+}
+
+fn window_param(part: &str) -> Option<Duration> {
+    let (key, value) = part.split_once('=')?;
+    let secs = number(value).filter(|_| key.trim() == "w")?;
+    (secs > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs))
+}
+
+fn number(value: &str) -> Option<f64> {
+    value
+        .trim()
+        .trim_matches('"')
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+}
+
+/// Turns a reset header into a wait from `now`, in the encoding a connector declared.
 pub fn parse_reset(value: &str, encoding: ResetEncoding, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     let at = match encoding {
@@ -59,22 +180,41 @@ pub fn parse_reset(value: &str, encoding: ResetEncoding, now: DateTime<Utc>) -> 
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
-/// How long to hold further requests on this credential so the window's last
-/// requests are spread until its reset instead of running into a 429.
-///
-/// Nothing is held while more than a twentieth of the window is left; below that
-/// the remaining requests are spaced evenly until the reset, and at zero the
-/// credential waits for the reset itself.
-pub fn hold_for(usage: &Usage) -> Option<Duration> {
-    let reset_in = usage.reset_in?;
-    let low_water = usage.limit.map_or(1.0, |l| (l / 20.0).max(1.0));
-    if usage.remaining > low_water {
+/// Unix times from here on (2001-09-09) are read as instants; smaller
+/// numbers are seconds from now, as no window lasts thirty years.
+const EPOCH_SECONDS_FROM: f64 = 1e9;
+/// Unix times in milliseconds (a reset in seconds would not reach this until 5138).
+const EPOCH_MILLIS_FROM: f64 = 1e11;
+
+/// Turns a reset header of an undeclared dialect into a wait from `now`,
+/// recognising its encoding: ISO 8601, HTTP date, Unix seconds or
+/// milliseconds, or seconds from now.
+pub fn parse_reset_any(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    let Some(n) = number(value) else {
+        let at = DateTime::parse_from_rfc3339(value)
+            .map(|t| t.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                httpdate::parse_http_date(value)
+                    .ok()
+                    .map(DateTime::<Utc>::from)
+            })?;
+        return Some((at - now).to_std().unwrap_or(Duration::ZERO));
+    };
+    if n < 0.0 {
         return None;
     }
-    if usage.remaining < 1.0 {
-        return Some(reset_in);
+    if n < EPOCH_SECONDS_FROM {
+        return Some(Duration::from_secs_f64(n));
     }
-    Some(reset_in.div_f64(usage.remaining + 1.0))
+    let millis = if n >= EPOCH_MILLIS_FROM {
+        n
+    } else {
+        n * 1000.0
+    };
+    let at = DateTime::<Utc>::from_timestamp_millis(millis as i64)?;
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -93,6 +233,10 @@ mod tests {
         }
     }
 
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
+    }
+
     fn mastodon() -> UsageHeaders {
         UsageHeaders {
             limit: "x-ratelimit-limit".into(),
@@ -103,47 +247,175 @@ mod tests {
     }
 
     #[test]
-    fn mastodon_iso_reset_is_read() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+    fn declared_mastodon_headers_with_an_iso_reset() {
         let r = response(&[
             ("X-RateLimit-Limit", "300"),
             ("X-RateLimit-Remaining", "0"),
-            ("X-RateLimit-Reset", "2026-11-23T10:00:42.000Z"),
+            ("X-RateLimit-Reset", "2026-11-23T10:00:42.250Z"),
         ]);
-        let u = read_usage(&mastodon(), &r, now).unwrap();
-        assert_eq!(u.remaining, 0.0);
-        assert_eq!(u.reset_in, Some(Duration::from_secs(42)));
-        assert_eq!(hold_for(&u), Some(Duration::from_secs(42)));
-    }
-
-    #[test]
-    fn plenty_left_means_no_hold_and_little_left_spreads() {
-        let plenty = Usage {
-            limit: Some(300.0),
-            remaining: 200.0,
-            reset_in: Some(Duration::from_secs(60)),
-        };
-        assert_eq!(hold_for(&plenty), None);
-        let low = Usage {
-            limit: Some(300.0),
-            remaining: 9.0,
-            reset_in: Some(Duration::from_secs(60)),
-        };
-        assert_eq!(hold_for(&low), Some(Duration::from_secs(6)));
-    }
-
-    #[test]
-    fn epoch_and_seconds_remaining_encodings() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
-        let epoch = (now.timestamp() + 5).to_string();
+        let u = read_usage(Some(&mastodon()), &r, now()).unwrap();
         assert_eq!(
-            parse_reset(&epoch, ResetEncoding::EpochSeconds, now),
+            u,
+            Usage {
+                limit: Some(300.0),
+                remaining: 0.0,
+                reset_in: Some(Duration::from_millis(42_250)),
+                window: None,
+            }
+        );
+    }
+
+    #[test]
+    fn declared_encodings_epoch_and_seconds_remaining() {
+        let epoch = (now().timestamp() + 5).to_string();
+        assert_eq!(
+            parse_reset(&epoch, ResetEncoding::EpochSeconds, now()),
             Some(Duration::from_secs(5))
         );
         assert_eq!(
-            parse_reset("2.5", ResetEncoding::SecondsRemaining, now),
+            parse_reset("2.5", ResetEncoding::SecondsRemaining, now()),
             Some(Duration::from_millis(2500))
         );
-        assert_eq!(parse_reset("garbage", ResetEncoding::Iso8601, now), None);
+        assert_eq!(parse_reset("garbage", ResetEncoding::Iso8601, now()), None);
+    }
+
+    #[test]
+    fn every_reset_encoding_is_recognised_undeclared() {
+        let in_5s = Some(Duration::from_secs(5));
+        assert_eq!(parse_reset_any("2026-11-23T10:00:05Z", now()), in_5s);
+        assert_eq!(
+            parse_reset_any("2026-11-23T11:00:05+01:00", now()),
+            in_5s,
+            "offsets are honoured"
+        );
+        assert_eq!(
+            parse_reset_any("Mon, 23 Nov 2026 10:00:05 GMT", now()),
+            in_5s
+        );
+        let epoch = now().timestamp() + 5;
+        assert_eq!(parse_reset_any(&epoch.to_string(), now()), in_5s);
+        assert_eq!(
+            parse_reset_any(&format!("{}", epoch * 1000), now()),
+            in_5s,
+            "Unix milliseconds"
+        );
+        assert_eq!(parse_reset_any("5", now()), in_5s, "seconds from now");
+        assert_eq!(
+            parse_reset_any("0.25", now()),
+            Some(Duration::from_millis(250))
+        );
+        // A reset already past means the budget is back now.
+        assert_eq!(
+            parse_reset_any("2026-11-23T09:59:00Z", now()),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_reset_any("-3", now()), None);
+        assert_eq!(parse_reset_any("soon", now()), None);
+    }
+
+    #[test]
+    fn x_ratelimit_headers_are_read_without_being_declared() {
+        let r = response(&[
+            ("x-ratelimit-limit", "10"),
+            ("x-ratelimit-remaining", "4"),
+            ("x-ratelimit-reset", "2026-11-23T10:00:00.120Z"),
+        ]);
+        let u = read_usage(None, &r, now()).unwrap();
+        assert_eq!(u.limit, Some(10.0));
+        assert_eq!(u.remaining, 4.0);
+        assert_eq!(u.reset_in, Some(Duration::from_millis(120)));
+        // Reddit: a float remaining and seconds from now.
+        let reddit = response(&[
+            ("x-ratelimit-used", "3"),
+            ("x-ratelimit-remaining", "596.0"),
+            ("x-ratelimit-reset", "412"),
+        ]);
+        let u = read_usage(None, &reddit, now()).unwrap();
+        assert_eq!((u.limit, u.remaining), (None, 596.0));
+        assert_eq!(u.reset_in, Some(Duration::from_secs(412)));
+        // X: epoch seconds.
+        let reset = (now().timestamp() + 900).to_string();
+        let x = response(&[
+            ("x-rate-limit-limit", "900"),
+            ("x-rate-limit-remaining", "899"),
+            ("x-rate-limit-reset", &reset),
+        ]);
+        let u = read_usage(None, &x, now()).unwrap();
+        assert_eq!(u.reset_in, Some(Duration::from_secs(900)));
+    }
+
+    #[test]
+    fn ietf_fields_with_a_policy_window() {
+        let reset = (now().timestamp() + 300).to_string();
+        let bluesky = response(&[
+            ("ratelimit-limit", "3000"),
+            ("ratelimit-remaining", "2999"),
+            ("ratelimit-reset", &reset),
+            ("ratelimit-policy", "3000;w=300"),
+        ]);
+        let u = read_usage(None, &bluesky, now()).unwrap();
+        assert_eq!(
+            u,
+            Usage {
+                limit: Some(3000.0),
+                remaining: 2999.0,
+                reset_in: Some(Duration::from_secs(300)),
+                window: Some(Duration::from_secs(300)),
+            }
+        );
+        let listed = response(&[
+            ("ratelimit-limit", "10, 10;w=1, 1000;w=3600"),
+            ("ratelimit-remaining", "9"),
+            ("ratelimit-reset", "1"),
+        ]);
+        let u = read_usage(None, &listed, now()).unwrap();
+        assert_eq!(
+            (u.limit, u.window),
+            (Some(10.0), Some(Duration::from_secs(1)))
+        );
+    }
+
+    #[test]
+    fn ietf_single_field_in_both_draft_shapes() {
+        let old = response(&[("ratelimit", "limit=100, remaining=50, reset=30")]);
+        let u = read_usage(None, &old, now()).unwrap();
+        assert_eq!(
+            (u.limit, u.remaining, u.reset_in),
+            (Some(100.0), 50.0, Some(Duration::from_secs(30)))
+        );
+        let new = response(&[
+            ("ratelimit", "\"default\";r=50;t=30"),
+            ("ratelimit-policy", "\"default\";q=100;w=60"),
+        ]);
+        let u = read_usage(None, &new, now()).unwrap();
+        assert_eq!(
+            u,
+            Usage {
+                limit: Some(100.0),
+                remaining: 50.0,
+                reset_in: Some(Duration::from_secs(30)),
+                window: Some(Duration::from_secs(60)),
+            }
+        );
+    }
+
+    #[test]
+    fn declared_headers_win_and_silence_is_none() {
+        // A connector declaring another reset encoding is believed over the guess.
+        let declared = UsageHeaders {
+            reset_encoding: ResetEncoding::SecondsRemaining,
+            ..mastodon()
+        };
+        let r = response(&[
+            ("x-ratelimit-remaining", "7"),
+            ("x-ratelimit-reset", "2000000000"),
+        ]);
+        let u = read_usage(Some(&declared), &r, now()).unwrap();
+        assert_eq!(u.reset_in, Some(Duration::from_secs(2_000_000_000)));
+        assert_eq!(read_usage(None, &response(&[("server", "x")]), now()), None);
+        assert_eq!(
+            read_usage(None, &response(&[("x-ratelimit-remaining", "lots")]), now()),
+            None
+        );
     }
 }
