@@ -205,6 +205,7 @@ fn source_http(connector: &dyn Connector, base_url: &str) -> anyhow::Result<Sour
             per_seconds: 1,
             burst: 1_000_000,
         },
+        rate_limit_is_ceiling: false,
         usage_headers: None,
         quota: None,
         timeout: None,

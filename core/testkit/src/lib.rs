@@ -77,6 +77,7 @@ pub fn spec_for(
         base_url: base_url.to_string(),
         credential,
         rate_limit: description.rate_limit,
+        rate_limit_is_ceiling: false,
         usage_headers: description.usage_headers.clone(),
         quota: description.quota.clone(),
         timeout: None,

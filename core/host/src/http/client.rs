@@ -104,6 +104,11 @@ pub struct SourceHttpSpec {
     pub credential: Credential,
     /// Rate to pace at (connector default or the source's override).
     pub rate_limit: RateLimitSpec,
+    /// Whether `rate_limit` is the source's own `[sources.rate_limit]`: then
+    /// it is a ceiling a server's statement can pace below but never above
+    /// (a shared key, a stricter plan), while a connector's documented default
+    /// only paces until the server states its limit.
+    pub rate_limit_is_ceiling: bool,
     /// Usage headers the connector declared; read before the dialects the
     /// host recognises on its own.
     pub usage_headers: Option<UsageHeaders>,
@@ -231,7 +236,9 @@ impl HostHttp {
             let mut pacers = self.pacers.lock().unwrap_or_else(|e| e.into_inner());
             pacers
                 .entry(pacer_key)
-                .or_insert_with(|| Arc::new(Pacer::new(spec.rate_limit)))
+                .or_insert_with(|| {
+                    Arc::new(Pacer::new(spec.rate_limit, spec.rate_limit_is_ceiling))
+                })
                 .clone()
         };
         let quota_key = format!("{}#{}", spec.platform, fingerprint);

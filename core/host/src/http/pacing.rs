@@ -23,7 +23,9 @@
 //!    back to back), until the server has spoken. While nothing has been heard
 //!    the first request goes alone, so the burst that follows is no larger than
 //!    what the server says remains; a platform that answers without usage
-//!    headers is paced by the declared rate alone from then on.
+//!    headers is paced by the declared rate alone from then on. A rate the
+//!    user set for the source is a ceiling: it binds after the server has
+//!    spoken too.
 //!
 //! The declared limiter anchors every schedule it starts from rest at the
 //! *answer* to its first request, not at its sending. A server anchors its
@@ -97,8 +99,9 @@ impl Drop for Sent<'_> {
 }
 
 impl Pacer {
-    /// A pacer for the declared `spec`; nothing has been heard from the server yet.
-    pub fn new(spec: RateLimitSpec) -> Pacer {
+    /// A pacer for the declared `spec`; nothing has been heard from the server
+    /// yet. A `ceiling` is never exceeded, whatever the server states.
+    pub fn new(spec: RateLimitSpec, ceiling: bool) -> Pacer {
         let requests = spec.requests.max(1);
         let interval =
             Duration::from_secs_f64(f64::from(spec.per_seconds.max(1)) / f64::from(requests));
@@ -107,6 +110,7 @@ impl Pacer {
             declared: Gcra {
                 interval,
                 tolerance: interval * (burst - 1),
+                ceiling,
             },
             state: Mutex::new(State::default()),
             changed: Notify::new(),
@@ -165,6 +169,8 @@ impl Pacer {
 struct Gcra {
     interval: Duration,
     tolerance: Duration,
+    /// Whether it binds after the server has spoken too.
+    ceiling: bool,
 }
 
 impl Gcra {
@@ -262,6 +268,11 @@ impl State {
                     if self.in_flight > 0 {
                         return Admit::WhenAnswered;
                     }
+                    if declared.ceiling {
+                        if let Err(wait) = declared.check(&mut self.tat, &mut None, now) {
+                            return wait;
+                        }
+                    }
                 } else {
                     if learned.budget < 1.0 {
                         return Admit::Until(Some(learned.until));
@@ -269,7 +280,16 @@ impl State {
                     // Spread what is left over the reset; while more than half
                     // is left, the declared rate may go sooner.
                     let next = self.last_sent.map_or(now, |t| t + learned.interval);
-                    if now < next {
+                    if declared.ceiling {
+                        if now < next && learned.budget < learned.refill / 2.0 {
+                            return Admit::Until(Some(next));
+                        }
+                        match declared.check(&mut self.tat, &mut None, now) {
+                            Ok(()) => {}
+                            Err(Admit::Until(Some(at))) => return Admit::Until(Some(at)),
+                            Err(_) => return Admit::Until(Some(next)),
+                        }
+                    } else if now < next {
                         if learned.budget < learned.refill / 2.0 {
                             return Admit::Until(Some(next));
                         }
@@ -359,11 +379,14 @@ mod tests {
     use super::*;
 
     fn declared(requests: u32, per_seconds: u32, burst: u32) -> Pacer {
-        Pacer::new(RateLimitSpec {
-            requests,
-            per_seconds,
-            burst,
-        })
+        Pacer::new(
+            RateLimitSpec {
+                requests,
+                per_seconds,
+                burst,
+            },
+            false,
+        )
     }
 
     fn stated(limit: f64, remaining: f64, reset_ms: u64) -> Usage {
@@ -454,6 +477,24 @@ mod tests {
         let at = send_silently(&pacer, 4, t0).await;
         // Spreading 299 over an hour would be one per 12 s.
         assert_eq!(at, [0, 0, 100, 200]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_the_user_set_is_a_ceiling_the_server_cannot_lift() {
+        let spec = RateLimitSpec {
+            requests: 10,
+            per_seconds: 1,
+            burst: 1,
+        };
+        let pacer = Pacer::new(spec, true);
+        let t0 = Instant::now();
+        pacer
+            .ready()
+            .await
+            .answered(Some(&stated(10.0, 10.0, 100)), None);
+        // The server would allow 10 in 100 ms; the user said 10 a second.
+        let at = send_silently(&pacer, 3, t0).await;
+        assert_eq!(at, [100, 200, 300]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -327,6 +327,7 @@ impl Engine {
             base_url: base_url.clone(),
             credential,
             rate_limit,
+            rate_limit_is_ceiling: source.rate_limit.is_some(),
             usage_headers: description.usage_headers.clone(),
             quota,
             timeout: source.timeout,
