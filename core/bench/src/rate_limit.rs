@@ -86,7 +86,7 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     );
     if args.declare {
         println!(
-            "declared            requests = {}, per_seconds = 1, burst = {}",
+            "declared            requests = {}, per = \"1s\", burst = {}",
             args.rate, args.burst
         );
     } else {
@@ -180,7 +180,7 @@ fn config_text(base_url: &str, args: &Args) -> String {
     );
     let declared = if args.declare {
         format!(
-            "[sources.rate_limit]\nrequests = {}\nper_seconds = 1\nburst = {}\n",
+            "[sources.rate_limit]\nrequests = {}\nper = \"1s\"\nburst = {}\n",
             args.rate, args.burst
         )
     } else {
