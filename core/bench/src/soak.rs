@@ -44,6 +44,7 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
                 mastodon: Limit::UNLIMITED,
                 bluesky: Limit::UNLIMITED,
                 youtube_quota_per_day: 0,
+                ..PlatformLimits::default()
             },
             ..SandboxOptions::default()
         },

@@ -43,7 +43,9 @@ async fn sandbox(faults: FaultOptions) -> Sandbox {
                 mastodon: Limit::UNLIMITED,
                 bluesky: Limit::UNLIMITED,
                 youtube_quota_per_day: 0,
+                ..PlatformLimits::default()
             },
+            ..SandboxOptions::default()
         },
     )
     .await
