@@ -3,16 +3,12 @@
 
 use crate::fuzz_body;
 use proptest::prelude::*;
-use tally_testkit::props::{json, mutated_bytes, mutated_json};
+use tally_testkit::props::{fixture, json, mutated_bytes, mutated_json};
 
 const CHANNELS: &[u8] = include_bytes!("../testdata/channels.json");
 const PLAYLIST_ITEMS: &[u8] = include_bytes!("../testdata/playlist_items.json");
 const VIDEOS: &[u8] = include_bytes!("../testdata/videos.json");
 const ERROR_QUOTA: &[u8] = include_bytes!("../testdata/error_quota.json");
-
-fn fixture(bytes: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(bytes).expect("fixture is JSON")
-}
 
 proptest! {
     #![proptest_config(tally_testkit::props::config())]

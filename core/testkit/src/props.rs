@@ -99,6 +99,12 @@ fn edit() -> impl Strategy<Value = Edit> {
     ]
 }
 
+/// A connector's JSON fixture, parsed: the seed that `mutated_json` varies.
+/// A fixture that is not JSON is a broken test, so it panics.
+pub fn fixture(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).expect("the fixture is JSON")
+}
+
 /// `fixture` with one to three nodes replaced by any JSON, removed or retyped:
 /// still JSON, no longer always what the platform documents.
 pub fn mutated_json(fixture: &Value) -> impl Strategy<Value = Value> {

@@ -3,14 +3,10 @@
 
 use crate::fuzz_body;
 use proptest::prelude::*;
-use tally_testkit::props::{json, mutated_bytes, mutated_json};
+use tally_testkit::props::{fixture, json, mutated_bytes, mutated_json};
 
 const PROFILE: &[u8] = include_bytes!("../testdata/profile.json");
 const AUTHOR_FEED: &[u8] = include_bytes!("../testdata/author_feed.json");
-
-fn fixture(bytes: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(bytes).expect("fixture is JSON")
-}
 
 proptest! {
     #![proptest_config(tally_testkit::props::config())]
