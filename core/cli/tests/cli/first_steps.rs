@@ -429,10 +429,21 @@ fn reading_commands_work_on_a_store_the_user_may_not_write() {
     let bytes = std::fs::read(&db).unwrap();
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
-    // Permissions do not bind root: run tally as nobody then.
+    // Permissions do not bind root: run tally as nobody then, from a copy
+    // nobody can reach (the checkout may sit in a directory only root enters).
     let root = std::fs::metadata(&db).unwrap().uid() == 0;
+    let bin_dir = tempfile::tempdir().unwrap();
+    let tally = if root {
+        std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let copy = bin_dir.path().join("tally");
+        std::fs::copy(env!("CARGO_BIN_EXE_tally"), &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        copy
+    } else {
+        std::path::PathBuf::from(env!("CARGO_BIN_EXE_tally"))
+    };
     let run = |args: &[&str]| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tally"));
+        let mut command = std::process::Command::new(&tally);
         command
             .current_dir(dir.path())
             .env_remove("TALLY_CONFIG")
