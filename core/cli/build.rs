@@ -5,8 +5,11 @@
 //! workspace's `connectors/` folder (by `path`, or by `workspace = true` and the
 //! workspace's `path`). Its connector type is named after the crate, as
 //! `tally new-connector` names it: `tally-acme-social` exports `AcmeSocial`, a
-//! unit struct implementing `Connector`. The list is written to
-//! `$OUT_DIR/builtin.rs` and included by `src/builtin.rs`.
+//! unit struct implementing `Connector`. A crate that holds a family of
+//! connectors (one API, several products) names its unit structs instead, in
+//! its own `Cargo.toml`: `[package.metadata.tally] connectors = ["FacebookPages",
+//! "Instagram"]`. The list is written to `$OUT_DIR/builtin.rs` and included by
+//! `src/builtin.rs`.
 
 use std::path::Path;
 
@@ -39,16 +42,17 @@ fn main() {
                 .and_then(toml::Value::as_str)
                 .map(|p| p.trim_start_matches("../../").to_string()),
         };
-        if path.is_some_and(|p| p.starts_with("connectors/")) {
-            connectors.push(name.clone());
+        if let Some(path) = path.filter(|p| p.starts_with("connectors/")) {
+            connectors.push((name.clone(), path));
         }
     }
     let entries: Vec<String> = connectors
         .iter()
-        .map(|name| {
+        .flat_map(|(name, path)| {
             let lib = name.replace('-', "_");
-            let type_name = names::title_words(name.trim_start_matches("tally-")).concat();
-            format!("    || std::sync::Arc::new({lib}::{type_name}),\n")
+            type_names(name, &manifest.join("../..").join(path))
+                .into_iter()
+                .map(move |type_name| format!("    || std::sync::Arc::new({lib}::{type_name}),\n"))
         })
         .collect();
     let code = format!(
@@ -59,6 +63,33 @@ fn main() {
     let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|e| panic!("OUT_DIR: {e}")))
         .join("builtin.rs");
     std::fs::write(&out, code).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
+}
+
+/// The connector types a crate exports: those its `[package.metadata.tally]`
+/// names, or the one named after the crate.
+fn type_names(crate_name: &str, dir: &Path) -> Vec<String> {
+    let manifest = dir.join("Cargo.toml");
+    println!("cargo:rerun-if-changed={}", manifest.display());
+    let own = table(&manifest);
+    let listed = own
+        .get("package")
+        .and_then(|p| p.get("metadata"))
+        .and_then(|m| m.get("tally"))
+        .and_then(|t| t.get("connectors"))
+        .and_then(toml::Value::as_array);
+    match listed {
+        Some(list) => list
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .unwrap_or_else(|| {
+                        panic!("{}: connectors must be type names", manifest.display())
+                    })
+                    .to_string()
+            })
+            .collect(),
+        None => vec![names::title_words(crate_name.trim_start_matches("tally-")).concat()],
+    }
 }
 
 /// A TOML file, parsed.
