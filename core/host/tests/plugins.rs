@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use tally_config::SourceConfig;
 use tally_host::catalog::{Catalog, Origin};
 use tally_host::http::{Credential, HostHttp, MemoryLedger};
-use tally_host::plugin::{self, load_plugin, open_plugin, PluginError};
+use tally_host::plugin::{self, file_sha256, load_plugin, open_plugin, PluginError};
 use tally_host::pull::{Engine, SourceStatus};
 use tally_model::{
     Connector, ConnectorError, HttpError, PointBuffer, PointTime, RateLimitSpec, SchemaError,
@@ -222,13 +222,9 @@ fn a_sha256_pin_mismatch_is_refused_and_a_matching_pin_loads() {
         message.contains(&format!("pins {wrong}")) && message.contains("update the pin"),
         "{message}"
     );
-    let opened = open_plugin(&path, None).unwrap();
-    assert_eq!(opened.sha256.len(), 64);
-    let pinned = load_plugin(
-        &path,
-        Some(&format!("sha256:{}", opened.sha256.to_uppercase())),
-    )
-    .unwrap();
+    let digest = file_sha256(&path).unwrap();
+    assert_eq!(digest.len(), 64);
+    let pinned = load_plugin(&path, Some(&format!("sha256:{}", digest.to_uppercase()))).unwrap();
     assert_eq!(pinned[0].describe().name, "bluesky");
 
     // Pins by file name from a directory.

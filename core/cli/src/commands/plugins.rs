@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tally_host::plugin::open_plugin;
+use tally_host::plugin::{file_sha256, open_plugin};
 
 /// Subcommands of `tally plugins`.
 #[derive(Debug, clap::Subcommand)]
@@ -25,11 +25,12 @@ pub struct InspectArgs {
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     let Command::Inspect(args) = command;
     let plugin = open_plugin(&args.file, None)?;
+    let sha256 = file_sha256(&plugin.path)?;
     let descriptions: Vec<_> = plugin.connectors.iter().map(|c| c.describe()).collect();
     if args.json {
         let out = serde_json::json!({
             "file": plugin.path,
-            "sha256": plugin.sha256,
+            "sha256": sha256,
             "abi_version": tally_plugin_sdk::ABI_VERSION,
             "sdk_version": plugin.sdk_version,
             "connectors": descriptions,
@@ -38,7 +39,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("file         {}", plugin.path.display());
-    println!("sha256       {}", plugin.sha256);
+    println!("sha256       {sha256}");
     println!("abi version  {}", tally_plugin_sdk::ABI_VERSION);
     println!("sdk version  {}", plugin.sdk_version);
     for d in &descriptions {

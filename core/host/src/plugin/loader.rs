@@ -22,8 +22,6 @@ use tally_plugin_sdk::wire::WireError;
 pub struct LoadedPlugin {
     /// The shared library.
     pub path: PathBuf,
-    /// Its SHA-256, lower-case hex (what a pin in the config compares with).
-    pub sha256: String,
     /// The SDK version it says it was built with.
     pub sdk_version: String,
     /// Its connectors (one per library in this ABI).
@@ -34,7 +32,6 @@ impl std::fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadedPlugin")
             .field("path", &self.path)
-            .field("sha256", &self.sha256)
             .field("sdk_version", &self.sdk_version)
             .field(
                 "connectors",
@@ -65,16 +62,8 @@ pub fn open_plugin(
     path: &Path,
     expected_sha256: Option<&str>,
 ) -> Result<LoadedPlugin, PluginError> {
-    let bytes = std::fs::read(path).map_err(|e| PluginError::Read {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    let sha256: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    drop(bytes);
     if let Some(expected) = expected_sha256 {
+        let sha256 = file_sha256(path)?;
         let expected = expected.trim();
         let wanted = expected
             .strip_prefix("sha256:")
@@ -203,10 +192,30 @@ pub fn open_plugin(
     let connector = PluginConnector::new(path.to_path_buf(), sdk_version.clone(), description, fns);
     Ok(LoadedPlugin {
         path: path.to_path_buf(),
-        sha256,
         sdk_version,
         connectors: vec![Arc::new(connector)],
     })
+}
+
+/// A file's SHA-256 in lower-case hex, the form a pin in the config takes.
+///
+/// Computed only when a pin asks for it or a user wants to see it: a plugin
+/// file can be tens of megabytes, and every pull loads every plugin, so hashing
+/// each one on each load cost a fifth of a large pull's CPU. The file is read
+/// in blocks, so its size never adds to the process's memory.
+pub fn file_sha256(path: &Path) -> Result<String, PluginError> {
+    let read_error = |e: std::io::Error| PluginError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut file = std::fs::File::open(path).map_err(read_error)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(read_error)?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// Whether a file name looks like a shared library on this platform (`.so`,

@@ -29,6 +29,6 @@ mod loader;
 pub use connector::PluginConnector;
 pub use error::PluginError;
 pub use loader::{
-    is_library_name, load_dirs, load_dirs_pinned, load_into, load_plugin, open_plugin, register,
-    LoadedPlugin,
+    file_sha256, is_library_name, load_dirs, load_dirs_pinned, load_into, load_plugin, open_plugin,
+    register, LoadedPlugin,
 };
