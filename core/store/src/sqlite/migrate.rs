@@ -5,8 +5,37 @@
 //! version kept in `PRAGMA user_version`. A file from a newer build is refused
 //! rather than guessed at.
 
-use super::StoreError;
+use super::{series_key, StoreError};
 use rusqlite::{Connection, TransactionBehavior};
+
+/// The `points` and `revisions` views, which read the time-series tables
+/// back in the shape of version 2's table so that ad-hoc SQL keeps working.
+/// Every migration that rebuilds a table under them recreates them from here.
+macro_rules! series_views {
+    () => {
+        r#"
+    CREATE VIEW points AS
+        SELECT v.series_id AS series_id, s.source AS source, s.entity_kind AS entity_kind,
+               s.entity_id AS entity_id, s.metric AS metric, s.dimensions AS dimensions,
+               v.start_ms AS start_ms, v.end_ms AS end_ms, v.value AS value,
+               IFNULL(a.unit, s.unit) AS unit, IFNULL(a.kind, s.kind) AS kind,
+               IFNULL(a.platform, s.platform) AS platform,
+               CASE WHEN v.attrs IS NULL THEN s.entity_name ELSE a.entity_name END AS entity_name,
+               IFNULL(a.raw_name, s.raw_name) AS raw_name, v.observed_ms AS observed_ms
+        FROM samples v JOIN series s ON s.id = v.series_id
+        LEFT JOIN point_attrs a ON a.id = v.attrs;
+
+    CREATE VIEW revisions AS
+        SELECT r.series_id AS series_id, r.start_ms AS start_ms, r.end_ms AS end_ms,
+               r.value AS value, IFNULL(a.unit, s.unit) AS unit,
+               CASE WHEN r.attrs IS NULL THEN s.entity_name ELSE a.entity_name END AS entity_name,
+               IFNULL(a.raw_name, s.raw_name) AS raw_name,
+               r.observed_ms AS observed_ms, r.superseded_ms AS superseded_ms
+        FROM point_revisions r JOIN series s ON s.id = r.series_id
+        LEFT JOIN point_attrs a ON a.id = r.attrs;
+    "#
+    };
+}
 
 /// Each entry moves the schema from version `i` to `i + 1`. Append only: never
 /// edit a migration that has shipped.
@@ -114,7 +143,8 @@ const MIGRATIONS: &[&str] = &[
     // `revisions` views read both back in the shape of version 2's table, so
     // ad-hoc SQL over `points` keeps working. Every point and revision of the
     // old tables is copied.
-    r#"
+    concat!(
+        r#"
     CREATE TABLE series (
         id          INTEGER PRIMARY KEY,
         source      TEXT    NOT NULL,
@@ -215,27 +245,44 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE points;
     ALTER TABLE sample_revisions RENAME TO point_revisions;
     CREATE INDEX point_revisions_by_sample ON point_revisions (series_id, start_ms, end_ms);
-
-    CREATE VIEW points AS
-        SELECT v.series_id AS series_id, s.source AS source, s.entity_kind AS entity_kind,
-               s.entity_id AS entity_id, s.metric AS metric, s.dimensions AS dimensions,
-               v.start_ms AS start_ms, v.end_ms AS end_ms, v.value AS value,
-               IFNULL(a.unit, s.unit) AS unit, IFNULL(a.kind, s.kind) AS kind,
-               IFNULL(a.platform, s.platform) AS platform,
-               CASE WHEN v.attrs IS NULL THEN s.entity_name ELSE a.entity_name END AS entity_name,
-               IFNULL(a.raw_name, s.raw_name) AS raw_name, v.observed_ms AS observed_ms
-        FROM samples v JOIN series s ON s.id = v.series_id
-        LEFT JOIN point_attrs a ON a.id = v.attrs;
-
-    CREATE VIEW revisions AS
-        SELECT r.series_id AS series_id, r.start_ms AS start_ms, r.end_ms AS end_ms,
-               r.value AS value, IFNULL(a.unit, s.unit) AS unit,
-               CASE WHEN r.attrs IS NULL THEN s.entity_name ELSE a.entity_name END AS entity_name,
-               IFNULL(a.raw_name, s.raw_name) AS raw_name,
-               r.observed_ms AS observed_ms, r.superseded_ms AS superseded_ms
-        FROM point_revisions r JOIN series s ON s.id = r.series_id
-        LEFT JOIN point_attrs a ON a.id = r.attrs;
     "#,
+        series_views!()
+    ),
+    // 6: the series index orders series by a hash of their dimensions and
+    // entity before the text itself (see `series_key.rs`), so creating a
+    // series compares an integer instead of long ids at every level. SQLite
+    // cannot change a table's constraints in place: the table is rebuilt
+    // with the same ids, and the views over it are recreated unchanged.
+    concat!(
+        r#"
+    DROP VIEW points;
+    DROP VIEW revisions;
+    CREATE TABLE series_by_hash (
+        id          INTEGER PRIMARY KEY,
+        source      TEXT    NOT NULL,
+        metric      TEXT    NOT NULL,
+        dimensions  TEXT    NOT NULL,           -- canonical JSON object, '{}' when none
+        entity_kind TEXT    NOT NULL,
+        entity_id   TEXT    NOT NULL,
+        kind        TEXT    NOT NULL,           -- these five as first written
+        platform    TEXT    NOT NULL,
+        unit        TEXT    NOT NULL,
+        entity_name TEXT,
+        raw_name    TEXT    NOT NULL,
+        key_hash    INTEGER NOT NULL,           -- of dimensions, entity_kind, entity_id
+        UNIQUE (source, metric, key_hash, dimensions, entity_kind, entity_id)
+    );
+    INSERT INTO series_by_hash (id, source, metric, dimensions, entity_kind, entity_id,
+                                kind, platform, unit, entity_name, raw_name, key_hash)
+        SELECT id, source, metric, dimensions, entity_kind, entity_id,
+               kind, platform, unit, entity_name, raw_name,
+               tally_series_key_hash(dimensions, entity_kind, entity_id)
+        FROM series ORDER BY id;
+    DROP TABLE series;
+    ALTER TABLE series_by_hash RENAME TO series;
+    "#,
+        series_views!()
+    ),
 ];
 
 /// The schema version this build writes.
@@ -260,6 +307,7 @@ pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreErro
             known,
         });
     }
+    series_key::register(conn).map_err(open_err)?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
         let version = index as i64 + 1;
         let fail = |source| StoreError::Migration {

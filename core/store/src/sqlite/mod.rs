@@ -11,6 +11,7 @@ mod migrate;
 mod points;
 mod quota;
 mod runs;
+mod series_key;
 mod state;
 mod summary;
 mod totals;

@@ -6,6 +6,7 @@
 //! never silently overwrites: the old one moves to `point_revisions` with the
 //! interval during which it was the known value.
 
+use super::series_key::series_key_hash;
 use super::{corrupt, from_ms, sql_err, to_ms, SqliteStore, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
@@ -64,6 +65,8 @@ pub(super) struct Key<'a> {
     dimensions: String,
     entity_kind: &'static str,
     entity_id: &'a str,
+    /// [`series_key_hash`] of the three fields before.
+    hash: i64,
     start_ms: i64,
     end_ms: i64,
 }
@@ -74,11 +77,15 @@ impl<'a> Key<'a> {
             PointTime::At(at) => (to_ms(at), to_ms(at)),
             PointTime::Period { start, end } => (to_ms(start), to_ms(end)),
         };
+        let dimensions = canonical_dimensions(&p.dimensions);
+        let entity_kind = p.entity.kind.as_str();
+        let hash = series_key_hash(&dimensions, entity_kind, &p.entity.id);
         Key {
             metric: &p.metric,
-            dimensions: canonical_dimensions(&p.dimensions),
-            entity_kind: p.entity.kind.as_str(),
+            dimensions,
+            entity_kind,
             entity_id: &p.entity.id,
+            hash,
             start_ms,
             end_ms,
         }
@@ -90,6 +97,7 @@ impl<'a> Key<'a> {
     fn index_order(&self, other: &Key<'_>) -> Ordering {
         (
             self.metric,
+            self.hash,
             self.dimensions.as_str(),
             self.entity_kind,
             self.entity_id,
@@ -98,6 +106,7 @@ impl<'a> Key<'a> {
         )
             .cmp(&(
                 other.metric,
+                other.hash,
                 other.dimensions.as_str(),
                 other.entity_kind,
                 other.entity_id,
@@ -181,11 +190,12 @@ impl CachedSeries {
 }
 
 const FIND_SERIES: &str = "SELECT id, kind, platform, unit, entity_name, raw_name FROM series
-     WHERE source = ?1 AND metric = ?2 AND dimensions = ?3 AND entity_kind = ?4 AND entity_id = ?5";
+     WHERE source = ?1 AND metric = ?2 AND key_hash = ?6
+       AND dimensions = ?3 AND entity_kind = ?4 AND entity_id = ?5";
 const INSERT_SERIES: &str =
     "INSERT INTO series (source, metric, dimensions, entity_kind, entity_id,
-        kind, platform, unit, entity_name, raw_name)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        kind, platform, unit, entity_name, raw_name, key_hash)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
      ON CONFLICT DO NOTHING";
 const FIND_ATTRS: &str = "SELECT id FROM point_attrs
      WHERE raw_name = ?1 AND unit = ?2 AND kind = ?3 AND platform = ?4 AND entity_name IS ?5";
@@ -324,7 +334,8 @@ impl<'t, 'e> Upsert<'t, 'e> {
                     key.metric,
                     key.dimensions,
                     key.entity_kind,
-                    key.entity_id
+                    key.entity_id,
+                    key.hash
                 ],
                 |row| {
                     Ok((
@@ -364,7 +375,8 @@ impl<'t, 'e> Upsert<'t, 'e> {
                 attrs.platform,
                 attrs.unit,
                 attrs.entity_name,
-                attrs.raw_name
+                attrs.raw_name,
+                key.hash
             ])
             .map_err(self.err)?;
         // `RETURNING id` would build a temporary B-tree on every execution.
