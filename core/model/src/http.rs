@@ -240,6 +240,11 @@ pub fn decode_json<T: DeserializeOwned>(
     path: &str,
     body: &[u8],
 ) -> Result<T, crate::ConnectorError> {
+    // Tracking the path of every field costs more than the decoding itself:
+    // decode plainly, and only a body that fails is decoded again to say where.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let decoded = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = e.path().to_string();

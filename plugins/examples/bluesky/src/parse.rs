@@ -52,8 +52,9 @@ pub struct FeedViewPost {
     pub post: PostView,
     /// Why it is in the feed when it is not simply the author's post:
     /// `#reasonRepost` (someone else's post, reposted) or `#reasonPin`.
+    /// Only its presence matters, so its content is skipped unread.
     #[serde(default)]
-    pub reason: Option<serde_json::Value>,
+    pub reason: Option<serde::de::IgnoredAny>,
 }
 
 /// `postView`, the fields used.
@@ -66,7 +67,7 @@ pub struct PostView {
     pub author: Author,
     /// The post record; its `text` names the post in reports.
     #[serde(default)]
-    pub record: serde_json::Value,
+    pub record: PostRecord,
     /// `likeCount`.
     #[serde(default)]
     pub like_count: Option<u64>,
@@ -79,6 +80,15 @@ pub struct PostView {
     /// `replyCount`.
     #[serde(default)]
     pub reply_count: Option<u64>,
+}
+
+/// The post record (`app.bsky.feed.post`), the one field used: the rest
+/// (facets, embeds, langs) is skipped without building it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct PostRecord {
+    /// The post's text.
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 /// The author of a post.
@@ -164,8 +174,8 @@ pub fn post_points(post: &PostView, now: DateTime<Utc>) -> Vec<Point> {
 }
 
 /// The first line of a post's text, at most 80 characters, for reports.
-pub fn post_title(record: &serde_json::Value) -> Option<String> {
-    let text = record.get("text")?.as_str()?;
+pub fn post_title(record: &PostRecord) -> Option<String> {
+    let text = record.text.as_deref()?;
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
     let mut title: String = line.chars().take(80).collect();
     if line.chars().count() > 80 {
@@ -338,12 +348,12 @@ mod tests {
     #[test]
     fn titles_are_first_lines_cut_at_80_characters() {
         let long = "x".repeat(100);
-        let title =
-            post_title(&serde_json::json!({ "text": format!("\n{long}\nsecond") })).unwrap();
+        let record = |text: Option<String>| PostRecord { text };
+        let title = post_title(&record(Some(format!("\n{long}\nsecond")))).unwrap();
         assert_eq!(title.chars().count(), 81);
         assert!(title.ends_with('…'));
-        assert_eq!(post_title(&serde_json::json!({ "text": "" })), None);
-        assert_eq!(post_title(&serde_json::json!({})), None);
+        assert_eq!(post_title(&record(Some(String::new()))), None);
+        assert_eq!(post_title(&record(None)), None);
     }
 
     #[test]
