@@ -109,4 +109,40 @@ pub enum StoreError {
         /// The id.
         id: i64,
     },
+    /// The PostgreSQL server named by `[storage] url` could not be reached or refused the login.
+    #[error("cannot connect to PostgreSQL {url}: {detail}; check [storage] url (host, port, database, user), that the server is running, and the password (`${{VAR}}` in the url or `password_file`)")]
+    PgConnect {
+        /// The server and database, without the password.
+        url: String,
+        /// What the client or server said.
+        detail: String,
+    },
+    /// A statement on PostgreSQL failed (connection lost, disk full, permission denied).
+    #[error("database {url}: {operation} failed: {detail}{hint}")]
+    Postgres {
+        /// The server and database, without the password.
+        url: String,
+        /// What the store was doing, in words.
+        operation: &'static str,
+        /// What to do about it, when the cause is recognisable (prefixed for display).
+        hint: &'static str,
+        /// The server's message when it sent one, else the client's.
+        detail: String,
+        /// What the client or server said.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// A PostgreSQL schema migration failed; its transaction was rolled back.
+    #[error("database {url}: migrating to schema {version} failed: {detail}; the database was left at the previous schema, check that the user may create tables")]
+    PgMigration {
+        /// The server and database, without the password.
+        url: String,
+        /// The version being applied.
+        version: i64,
+        /// The server's message when it sent one, else the client's.
+        detail: String,
+        /// What the server said.
+        #[source]
+        source: tokio_postgres::Error,
+    },
 }

@@ -14,11 +14,14 @@
 //! `spawn_blocking` or a mutex.
 
 mod counts;
+mod decode;
 mod error;
+pub mod postgres;
 pub mod sqlite;
 
 pub use counts::RunCounts;
 pub use error::StoreError;
+pub use postgres::PgStore;
 pub use sqlite::{
     ImportedSource, LastSuccess, LatestValue, PointQuery, RunOutcome, RunRecord, RunState,
     RunStatus, SourceSummary, SqliteStore, StoredPoint, TotalRow, WriteStats, HEARTBEAT,
@@ -43,6 +46,16 @@ pub struct Store {
 pub enum Backend {
     /// The embedded SQLite file, the default for one machine.
     Sqlite(SqliteStore),
+    /// A PostgreSQL database, shared by several workers and BI tools.
+    Postgres(PgStore),
+}
+
+impl From<PgStore> for Store {
+    fn from(db: PgStore) -> Store {
+        Store {
+            backend: Backend::Postgres(db),
+        }
+    }
 }
 
 impl From<SqliteStore> for Store {
@@ -58,6 +71,12 @@ impl Store {
     /// to the current schema, so every other method can assume the tables exist.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         SqliteStore::open(path).map(Store::from)
+    }
+
+    /// Connects to the PostgreSQL database `url` names (`password` when it is
+    /// kept outside the url) and migrates it to the current schema.
+    pub fn connect(url: &str, password: Option<&str>) -> Result<Store, StoreError> {
+        PgStore::connect(url, password).map(Store::from)
     }
 
     /// A private database that vanishes when dropped, for tests and dry runs.
@@ -76,6 +95,7 @@ impl Store {
     pub fn path(&self) -> &str {
         match &self.backend {
             Backend::Sqlite(db) => db.path(),
+            Backend::Postgres(db) => db.path(),
         }
     }
 
@@ -101,6 +121,7 @@ impl Store {
     ) -> Result<WriteStats, StoreError> {
         match &mut self.backend {
             Backend::Sqlite(db) => db.write_batch(source, points, observed_at, state),
+            Backend::Postgres(db) => db.write_batch(source, points, observed_at, state),
         }
     }
 
@@ -112,6 +133,7 @@ impl Store {
     pub fn query(&self, q: &PointQuery) -> Result<Vec<StoredPoint>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.query(q),
+            Backend::Postgres(db) => db.query(q),
         }
     }
 
@@ -120,6 +142,7 @@ impl Store {
     pub fn latest_per_metric(&self, source: &str) -> Result<Vec<StoredPoint>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.latest_per_metric(source),
+            Backend::Postgres(db) => db.latest_per_metric(source),
         }
     }
 
@@ -137,6 +160,7 @@ impl Store {
     ) -> Result<BTreeMap<String, WriteStats>, StoreError> {
         match &mut self.backend {
             Backend::Sqlite(db) => db.write_import(file, points, clients, observed_at),
+            Backend::Postgres(db) => db.write_import(file, points, clients, observed_at),
         }
     }
 
@@ -144,6 +168,7 @@ impl Store {
     pub fn imported_sources(&self) -> Result<Vec<ImportedSource>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.imported_sources(),
+            Backend::Postgres(db) => db.imported_sources(),
         }
     }
 
@@ -152,6 +177,7 @@ impl Store {
     pub fn latest_values(&self, source: &str) -> Result<Vec<LatestValue>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.latest_values(source),
+            Backend::Postgres(db) => db.latest_values(source),
         }
     }
 
@@ -159,6 +185,7 @@ impl Store {
     pub fn quota_used(&self, key: &str, window_start: DateTime<Utc>) -> Result<u64, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.quota_used(key, window_start),
+            Backend::Postgres(db) => db.quota_used(key, window_start),
         }
     }
 
@@ -172,6 +199,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         match &mut self.backend {
             Backend::Sqlite(db) => db.quota_add(key, window_start, units),
+            Backend::Postgres(db) => db.quota_add(key, window_start, units),
         }
     }
 
@@ -179,6 +207,7 @@ impl Store {
     pub fn last_successes(&self) -> Result<HashMap<String, LastSuccess>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.last_successes(),
+            Backend::Postgres(db) => db.last_successes(),
         }
     }
 
@@ -191,6 +220,7 @@ impl Store {
     ) -> Result<usize, StoreError> {
         match &mut self.backend {
             Backend::Sqlite(db) => db.cancel_open_runs(reason, at),
+            Backend::Postgres(db) => db.cancel_open_runs(reason, at),
         }
     }
 
@@ -204,6 +234,7 @@ impl Store {
     ) -> Result<i64, StoreError> {
         match &mut self.backend {
             Backend::Sqlite(db) => db.start_run(source, started_at),
+            Backend::Postgres(db) => db.start_run(source, started_at),
         }
     }
 
@@ -212,6 +243,7 @@ impl Store {
     pub fn beat(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         match &mut self.backend {
             Backend::Sqlite(db) => db.beat(id, now),
+            Backend::Postgres(db) => db.beat(id, now),
         }
     }
 
@@ -219,6 +251,7 @@ impl Store {
     pub fn finish_run(&mut self, id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
         match &mut self.backend {
             Backend::Sqlite(db) => db.finish_run(id, outcome),
+            Backend::Postgres(db) => db.finish_run(id, outcome),
         }
     }
 
@@ -230,6 +263,7 @@ impl Store {
     ) -> Result<Vec<RunRecord>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.recent_runs(source, limit),
+            Backend::Postgres(db) => db.recent_runs(source, limit),
         }
     }
 
@@ -237,6 +271,7 @@ impl Store {
     pub fn load_state(&self, source: &str) -> Result<Option<serde_json::Value>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.load_state(source),
+            Backend::Postgres(db) => db.load_state(source),
         }
     }
 
@@ -249,6 +284,7 @@ impl Store {
     ) -> Result<Vec<SourceSummary>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.source_summaries(sources, from, to),
+            Backend::Postgres(db) => db.source_summaries(sources, from, to),
         }
     }
 
@@ -268,6 +304,7 @@ impl Store {
     ) -> Result<Vec<TotalRow>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.totals(metric, sources, from, to, as_of),
+            Backend::Postgres(db) => db.totals(metric, sources, from, to, as_of),
         }
     }
 }

@@ -11,6 +11,25 @@ use tally_store::{
     PointQuery, RunCounts, RunOutcome, RunState, RunStatus, Store, StoreError, WriteStats,
 };
 
+use crate::backend::{on_both_backends, Db};
+
+on_both_backends!(
+    rewriting_the_same_batch_is_idempotent,
+    points_round_trip_with_all_fields,
+    a_restated_value_is_revised_and_as_of_returns_the_old_one,
+    state_is_saved_with_the_batch_and_survives_reopen,
+    a_batch_with_an_invalid_point_writes_neither_points_nor_state,
+    a_batch_failing_inside_the_transaction_rolls_back,
+    dimension_insertion_order_does_not_change_the_key,
+    gauges_and_sums_with_the_same_start_are_different_keys,
+    query_filters_and_orders,
+    latest_per_metric_gives_the_newest_point_of_each_series,
+    runs_are_recorded_and_unfinished_ones_show_as_interrupted,
+    quota_usage_persists_across_reopen,
+    opening_twice_is_fine_and_a_newer_schema_is_refused,
+    ten_thousand_points_in_one_batch,
+);
+
 fn t(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0).unwrap()
 }
@@ -44,9 +63,8 @@ fn count(store: &Store) -> usize {
     store.query(&PointQuery::default()).unwrap().len()
 }
 
-#[test]
-fn rewriting_the_same_batch_is_idempotent() {
-    let mut store = Store::open_in_memory().unwrap();
+fn rewriting_the_same_batch_is_idempotent(db: &Db) {
+    let mut store = db.open();
     let batch = vec![
         followers(t(1, 0), 10.0),
         views(1, "v1", 5.0),
@@ -76,9 +94,8 @@ fn rewriting_the_same_batch_is_idempotent() {
     assert!(all.iter().all(|p| p.observed_at == t(3, 0)));
 }
 
-#[test]
-fn points_round_trip_with_all_fields() {
-    let mut store = Store::open_in_memory().unwrap();
+fn points_round_trip_with_all_fields(db: &Db) {
+    let mut store = db.open();
     let p = views(1, "v1", 5.0)
         .with_dimension("country", "US")
         .with_dimension("age", "18-24");
@@ -103,9 +120,8 @@ fn points_round_trip_with_all_fields() {
     assert!(got.iter().all(|s| s.source == "yt"));
 }
 
-#[test]
-fn a_restated_value_is_revised_and_as_of_returns_the_old_one() {
-    let mut store = Store::open_in_memory().unwrap();
+fn a_restated_value_is_revised_and_as_of_returns_the_old_one(db: &Db) {
+    let mut store = db.open();
     store
         .write_batch("yt", &[views(1, "v1", 5.0)], t(2, 0), None)
         .unwrap();
@@ -145,12 +161,9 @@ fn a_restated_value_is_revised_and_as_of_returns_the_old_one() {
     assert_eq!(value_as_of(Some(t(10, 0))), vec![(9.0, t(9, 0))]);
 }
 
-#[test]
-fn state_is_saved_with_the_batch_and_survives_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tally.db");
+fn state_is_saved_with_the_batch_and_survives_reopen(db: &Db) {
     {
-        let mut store = Store::open(&path).unwrap();
+        let mut store = db.open();
         assert_eq!(store.load_state("yt").unwrap(), None);
         store
             .write_batch(
@@ -164,7 +177,7 @@ fn state_is_saved_with_the_batch_and_survives_reopen() {
             .write_batch("yt", &[], t(2, 0), Some(&json!({"cursor": "def"})))
             .unwrap();
     }
-    let store = Store::open(&path).unwrap();
+    let store = db.open();
     assert_eq!(
         store.load_state("yt").unwrap(),
         Some(json!({"cursor": "def"}))
@@ -173,9 +186,8 @@ fn state_is_saved_with_the_batch_and_survives_reopen() {
     assert_eq!(count(&store), 1);
 }
 
-#[test]
-fn a_batch_with_an_invalid_point_writes_neither_points_nor_state() {
-    let mut store = Store::open_in_memory().unwrap();
+fn a_batch_with_an_invalid_point_writes_neither_points_nor_state(db: &Db) {
+    let mut store = db.open();
     store
         .write_batch("yt", &[followers(t(1, 0), 1.0)], t(1, 0), Some(&json!(1)))
         .unwrap();
@@ -193,31 +205,21 @@ fn a_batch_with_an_invalid_point_writes_neither_points_nor_state() {
     );
     let msg = err.to_string();
     assert!(
-        msg.contains(":memory:") && msg.contains("`yt`") && msg.contains("nothing of this batch"),
+        msg.contains(&db.label()) && msg.contains("`yt`") && msg.contains("nothing of this batch"),
         "{msg}"
     );
     assert_eq!(count(&store), 1);
     assert_eq!(store.load_state("yt").unwrap(), Some(json!(1)));
 }
 
-#[test]
-fn a_batch_failing_inside_the_transaction_rolls_back() {
+fn a_batch_failing_inside_the_transaction_rolls_back(db: &Db) {
     // Make the revision insert fail mid-batch: the first point is new, the
     // second restates a stored value and hits the trigger.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tally.db");
-    let mut store = Store::open(&path).unwrap();
+    let mut store = db.open();
     store
         .write_batch("yt", &[views(1, "v1", 1.0)], t(2, 0), Some(&json!("s1")))
         .unwrap();
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "CREATE TRIGGER no_revisions BEFORE INSERT ON point_revisions
-             BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END;",
-        )
-        .unwrap();
-    }
+    db.fail_revisions();
     let err = store
         .write_batch(
             "yt",
@@ -228,7 +230,7 @@ fn a_batch_failing_inside_the_transaction_rolls_back() {
         .unwrap_err();
     let msg = err.to_string();
     assert!(
-        msg.contains("tally.db") && msg.contains("simulated disk failure"),
+        msg.contains(&db.label()) && msg.contains("simulated disk failure"),
         "{msg}"
     );
     let all = store.query(&PointQuery::default()).unwrap();
@@ -237,9 +239,8 @@ fn a_batch_failing_inside_the_transaction_rolls_back() {
     assert_eq!(store.load_state("yt").unwrap(), Some(json!("s1")));
 }
 
-#[test]
-fn dimension_insertion_order_does_not_change_the_key() {
-    let mut store = Store::open_in_memory().unwrap();
+fn dimension_insertion_order_does_not_change_the_key(db: &Db) {
+    let mut store = db.open();
     let a = views(1, "v1", 5.0)
         .with_dimension("country", "US")
         .with_dimension("age", "18-24");
@@ -261,9 +262,8 @@ fn dimension_insertion_order_does_not_change_the_key() {
     );
 }
 
-#[test]
-fn gauges_and_sums_with_the_same_start_are_different_keys() {
-    let mut store = Store::open_in_memory().unwrap();
+fn gauges_and_sums_with_the_same_start_are_different_keys(db: &Db) {
+    let mut store = db.open();
     let gauge = Point::new(
         "m",
         "content.posts",
@@ -289,9 +289,8 @@ fn gauges_and_sums_with_the_same_start_are_different_keys() {
     assert_eq!(stats.inserted, 2);
 }
 
-#[test]
-fn query_filters_and_orders() {
-    let mut store = Store::open_in_memory().unwrap();
+fn query_filters_and_orders(db: &Db) {
+    let mut store = db.open();
     store
         .write_batch(
             "yt",
@@ -385,9 +384,8 @@ fn query_filters_and_orders() {
     );
 }
 
-#[test]
-fn latest_per_metric_gives_the_newest_point_of_each_series() {
-    let mut store = Store::open_in_memory().unwrap();
+fn latest_per_metric_gives_the_newest_point_of_each_series(db: &Db) {
+    let mut store = db.open();
     store
         .write_batch(
             "yt",
@@ -443,12 +441,9 @@ fn outcome(status: RunStatus) -> RunOutcome {
     }
 }
 
-#[test]
-fn runs_are_recorded_and_unfinished_ones_show_as_interrupted() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tally.db");
+fn runs_are_recorded_and_unfinished_ones_show_as_interrupted(db: &Db) {
     let (ok, crashed) = {
-        let mut store = Store::open(&path).unwrap();
+        let mut store = db.open();
         let ok = store.start_run("yt", t(1, 0)).unwrap();
         store.finish_run(ok, &outcome(RunStatus::Ok)).unwrap();
         let failed = store.start_run("mastodon", t(1, 2)).unwrap();
@@ -466,7 +461,7 @@ fn runs_are_recorded_and_unfinished_ones_show_as_interrupted() {
         (ok, crashed)
     };
     // The process "crashed" without finishing; a new handle sees it as interrupted.
-    let store = Store::open(&path).unwrap();
+    let store = db.open();
     let runs = store.recent_runs(None, 10).unwrap();
     let statuses: Vec<&str> = runs.iter().map(|r| r.status.as_str()).collect();
     assert_eq!(statuses, vec!["interrupted", "failed", "ok"]);
@@ -498,19 +493,16 @@ fn runs_are_recorded_and_unfinished_ones_show_as_interrupted() {
     assert_eq!(store.recent_runs(None, 1).unwrap().len(), 1);
 }
 
-#[test]
-fn quota_usage_persists_across_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tally.db");
+fn quota_usage_persists_across_reopen(db: &Db) {
     let day = t(1, 0);
     {
-        let mut store = Store::open(&path).unwrap();
+        let mut store = db.open();
         assert_eq!(store.quota_used("youtube:key1", day).unwrap(), 0);
         assert_eq!(store.quota_add("youtube:key1", day, 100).unwrap(), 100);
         assert_eq!(store.quota_add("youtube:key1", day, 1).unwrap(), 101);
         assert_eq!(store.quota_add("youtube:key2", day, 5).unwrap(), 5);
     }
-    let mut store = Store::open(&path).unwrap();
+    let mut store = db.open();
     assert_eq!(store.quota_used("youtube:key1", day).unwrap(), 101);
     assert_eq!(store.quota_used("youtube:key1", t(2, 0)).unwrap(), 0);
     // Far-later windows prune long-past ones of the same key only.
@@ -521,33 +513,30 @@ fn quota_usage_persists_across_reopen() {
     assert_eq!(store.quota_used("youtube:key2", day).unwrap(), 5);
 }
 
-#[test]
-fn opening_twice_is_fine_and_a_newer_schema_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tally.db");
-    let mut a = Store::open(&path).unwrap();
+fn opening_twice_is_fine_and_a_newer_schema_is_refused(db: &Db) {
+    let mut a = db.open();
     a.write_batch("yt", &[followers(t(1, 0), 1.0)], t(1, 0), None)
         .unwrap();
-    let b = Store::open(&path).unwrap();
+    let b = db.open();
     assert_eq!(count(&b), 1);
     drop((a, b));
-    let again = Store::open(&path).unwrap();
+    let again = db.open();
     assert_eq!(count(&again), 1);
     drop(again);
 
-    let newer = Store::schema_version() + 3;
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .pragma_update(None, "user_version", newer)
-        .unwrap();
-    let err = Store::open(&path).unwrap_err();
+    let newer = db.schema_version() + 3;
+    db.set_schema_version(newer);
+    let err = match db {
+        Db::Sqlite { path, .. } => Store::open(path).unwrap_err(),
+        Db::Postgres(url) => Store::connect(url, None).unwrap_err(),
+    };
     let msg = err.to_string();
     assert!(matches!(err, StoreError::TooNew { .. }));
     assert!(
-        msg.contains("tally.db")
+        msg.contains(&db.label())
             && msg.contains(&format!(
                 "schema {newer}, this build knows {}",
-                Store::schema_version()
+                db.schema_version()
             ))
             && msg.contains("upgrade Tally"),
         "{msg}"
@@ -565,10 +554,8 @@ fn an_unopenable_path_names_the_file() {
     );
 }
 
-#[test]
-fn ten_thousand_points_in_one_batch() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("tally.db")).unwrap();
+fn ten_thousand_points_in_one_batch(db: &Db) {
+    let mut store = db.open();
     let points: Vec<Point> = (0..10_000)
         .map(|i| views(1, &format!("v{i}"), f64::from(i)).with_dimension("country", "US"))
         .collect();
@@ -585,4 +572,69 @@ fn ten_thousand_points_in_one_batch() {
         "10k points: first write {first:?}, total {:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn an_unreachable_server_names_the_database_but_never_the_password() {
+    // A port nothing listens on: bound, read, released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://agency:s3cr3t-pw@127.0.0.1:{port}/tally?connect_timeout=5");
+    let msg = Store::connect(&url, None).unwrap_err().to_string();
+    assert!(
+        msg.contains(&format!(
+            "cannot connect to PostgreSQL postgres://agency@127.0.0.1:{port}/tally"
+        )) && msg.contains("check [storage] url"),
+        "{msg}"
+    );
+    assert!(!msg.contains("s3cr3t-pw"), "{msg}");
+    let msg = Store::connect(
+        &format!("postgres://agency@127.0.0.1:{port}/tally"),
+        Some("s3cr3t-pw"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(!msg.contains("s3cr3t-pw"), "{msg}");
+}
+
+#[test]
+fn an_unreadable_url_is_refused_without_echoing_it() {
+    let msg = Store::connect("postgres://agency:s3cr3t-pw@127.0.0.1:notaport/tally", None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.starts_with("cannot connect to PostgreSQL [storage] url: the url cannot be read"),
+        "{msg}"
+    );
+    assert!(!msg.contains("s3cr3t-pw"), "{msg}");
+}
+
+#[test]
+fn two_handles_on_one_server_share_points_and_the_quota_ledger() {
+    // Two workers are two connections: what one commits, the other reads,
+    // and budget units both add are all counted.
+    let db = Db::postgres();
+    let mut a = db.open();
+    let b = db.open();
+    a.write_batch("yt", &[followers(t(1, 0), 1.0)], t(1, 0), Some(&json!(1)))
+        .unwrap();
+    assert_eq!(count(&b), 1);
+    assert_eq!(b.load_state("yt").unwrap(), Some(json!(1)));
+    let day = t(1, 0);
+    let threads: Vec<_> = [a, b]
+        .into_iter()
+        .map(|mut s| {
+            std::thread::spawn(move || {
+                for _ in 0..50 {
+                    s.quota_add("youtube:key1", day, 2).unwrap();
+                }
+                s
+            })
+        })
+        .collect();
+    let stores: Vec<Store> = threads.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(stores[0].quota_used("youtube:key1", day).unwrap(), 200);
 }

@@ -18,6 +18,7 @@ mod totals;
 
 pub use imports::ImportedSource;
 pub use latest::LatestValue;
+pub(crate) use points::canonical_dimensions;
 pub use points::{PointQuery, StoredPoint, WriteStats};
 pub use runs::{
     LastSuccess, RunOutcome, RunRecord, RunState, RunStatus, HEARTBEAT, HEARTBEAT_STALE,

@@ -118,7 +118,7 @@ impl<'a> Key<'a> {
 
 /// Dimensions as canonical JSON: a `BTreeMap` serializes its keys in order, so
 /// the same breakdown always gives the same text and the same key.
-fn canonical_dimensions(d: &BTreeMap<String, String>) -> String {
+pub(crate) fn canonical_dimensions(d: &BTreeMap<String, String>) -> String {
     if d.is_empty() {
         return "{}".to_string();
     }
