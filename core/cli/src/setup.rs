@@ -36,6 +36,9 @@ pub fn load_config(path: &Path) -> anyhow::Result<(Config, Arc<Catalog>)> {
 /// Opens the store named by the config for a command that writes (refused
 /// when the file is damaged, see `Store::open`).
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<Mutex<Store>>> {
+    if let Some(store) = connect_store(config)? {
+        return Ok(Arc::new(Mutex::new(store)));
+    }
     let path = &config.storage.path;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
@@ -50,6 +53,9 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<Mutex<Store>>> {
 /// nothing is written to it. Without a file yet, an empty store in memory
 /// stands in, so reading creates nothing.
 pub fn read_store(config: &Config) -> anyhow::Result<Arc<Mutex<Store>>> {
+    if let Some(store) = connect_store(config)? {
+        return Ok(Arc::new(Mutex::new(store)));
+    }
     let path = &config.storage.path;
     let store = if !path.exists() {
         Store::open_in_memory()?
@@ -61,6 +67,16 @@ pub fn read_store(config: &Config) -> anyhow::Result<Arc<Mutex<Store>>> {
         }
     };
     Ok(Arc::new(Mutex::new(store)))
+}
+
+/// The PostgreSQL store when `[storage] url` names one: readers and writers
+/// alike connect to the server, which keeps every worker's view the same.
+fn connect_store(config: &Config) -> anyhow::Result<Option<Store>> {
+    let Some(url) = &config.storage.url else {
+        return Ok(None);
+    };
+    let password = config.storage.password.as_ref().map(|p| p.expose());
+    Ok(Some(Store::connect(url.expose(), password)?))
 }
 
 /// The ids of the sources of `client`; an error naming the known clients when

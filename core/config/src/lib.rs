@@ -121,12 +121,25 @@ pub(crate) const TOP_LEVEL_KEYS: &[&str] = &[
 pub struct StorageConfig {
     /// SQLite database file; a relative path is resolved against the config file's directory.
     pub path: PathBuf,
+    /// A PostgreSQL database (`postgres://user@host:port/db`) instead of the
+    /// file, for several workers on one store. A secret: it may carry a
+    /// password through `${VAR}`, so it is never printed.
+    pub url: Option<Secret>,
+    /// A file holding the PostgreSQL password on its first line, so the url
+    /// can be committed; relative to the config file's directory.
+    pub password_file: Option<PathBuf>,
+    /// The password read from `password_file`, after loading.
+    #[serde(skip)]
+    pub password: Option<Secret>,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             path: PathBuf::from("tally.db"),
+            url: None,
+            password_file: None,
+            password: None,
         }
     }
 }

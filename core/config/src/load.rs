@@ -126,6 +126,9 @@ pub fn parse_with(
     let mut config = validate(parsed, &root, connectors, ctx, &mut sink);
     config.deprecations = deprecations;
     let mut file_secrets = Vec::new();
+    if let Some(p) = &config.storage.password {
+        file_secrets.push(p.expose().to_string());
+    }
     for s in &config.sources {
         let a = &s.auth;
         for v in [&a.api_key, &a.token, &a.client_secret, &a.refresh_token]

@@ -129,6 +129,7 @@ pub(crate) fn validate(
         );
     }
     storage.path = ctx.base_dir.join(&storage.path);
+    check_storage_url(&mut c, &top.key("storage"), &mut storage, ctx.base_dir);
     let mut plugins = parsed.plugins;
     plugins.dirs = plugins.dirs.iter().map(|d| ctx.base_dir.join(d)).collect();
     plugins.files = plugins.files.iter().map(|f| ctx.base_dir.join(f)).collect();
@@ -519,5 +520,56 @@ fn check_auth_fields(c: &mut Checker<'_, '_, '_, '_>, path: &KeyPath, a: &AuthCo
                 format!("kind = \"{kind}\" needs `{name}`{file}; add it to [sources.auth]"),
             );
         }
+    }
+}
+
+/// The PostgreSQL url must name PostgreSQL, and `password_file` is read into
+/// `password` (its content never appears in a message; its path does).
+fn check_storage_url(
+    c: &mut Checker<'_, '_, '_, '_>,
+    path: &KeyPath,
+    storage: &mut StorageConfig,
+    base_dir: &Path,
+) {
+    if let Some(url) = &storage.url {
+        let url = url.expose();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            c.value(
+                &path.key("url"),
+                "the url must start with `postgres://` (or `postgresql://`), e.g. \"postgres://tally@db.internal:5432/tally\"; for a SQLite file use `path`".into(),
+            );
+        }
+    }
+    let Some(file) = storage.password_file.take() else {
+        return;
+    };
+    let full = base_dir.join(&file);
+    storage.password_file = Some(full.clone());
+    if storage.url.is_none() {
+        c.key(
+            &path.key("password_file"),
+            "`password_file` is the password of a PostgreSQL `url`, and no `url` is set; add `url = \"postgres://user@host/db\"` or remove `password_file`".into(),
+        );
+        return;
+    }
+    match std::fs::read_to_string(&full) {
+        Ok(text) => {
+            let secret = text.lines().next().unwrap_or("").trim_end_matches('\r');
+            if secret.is_empty() {
+                c.value(
+                    &path.key("password_file"),
+                    format!("password file {} is empty; put the password on its first line", full.display()),
+                );
+            } else {
+                storage.password = Some(Secret::new(secret));
+            }
+        }
+        Err(e) => c.value(
+            &path.key("password_file"),
+            format!(
+                "cannot read password file {}: {e}; create it or fix the path (relative paths start at the config file's directory)",
+                full.display()
+            ),
+        ),
     }
 }

@@ -71,6 +71,7 @@ fn env(name: &str) -> Option<String> {
     match name {
         "YOUTUBE_API_KEY" => Some("AIza-super-secret-key".into()),
         "BASE" => Some("http://127.0.0.1:8080".into()),
+        "PG_PASSWORD" => Some("pg-s3cr3t-pw".into()),
         _ => None,
     }
 }
@@ -983,6 +984,71 @@ fn an_old_key_beside_its_new_name_is_an_error() {
     let msg = fail("[http]\ntimeout = \"5s\"\ntimeout_secs = 20\n");
     assert!(
         msg.contains("tally.toml:3:1: http.timeout_secs: both `timeout_secs` and `timeout` are set; remove the deprecated `timeout_secs`"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_postgres_url_takes_its_password_from_the_environment_and_never_shows_it() {
+    let c = parse("[storage]\nurl = \"postgres://tally:${PG_PASSWORD}@db.internal:5432/tally\"\n")
+        .unwrap();
+    let url = c.storage.url.as_ref().unwrap();
+    assert_eq!(
+        url.expose(),
+        "postgres://tally:pg-s3cr3t-pw@db.internal:5432/tally"
+    );
+    let shown = format!("{:?}", c.storage);
+    assert!(!shown.contains("pg-s3cr3t-pw"), "{shown}");
+}
+
+#[test]
+fn a_postgres_password_file_is_read_relative_to_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pg.pass"), "file-s3cr3t-pw\n").unwrap();
+    let c = parse_in(
+        "[storage]\nurl = \"postgres://tally@db.internal/tally\"\npassword_file = \"pg.pass\"\n",
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(
+        c.storage.password.as_ref().map(|p| p.expose()),
+        Some("file-s3cr3t-pw")
+    );
+    assert!(!format!("{:?}", c.storage).contains("file-s3cr3t-pw"));
+
+    std::fs::write(dir.path().join("empty.pass"), "\n").unwrap();
+    let msg = parse_in(
+        "[storage]\nurl = \"postgres://tally@db.internal/tally\"\npassword_file = \"empty.pass\"\n",
+        dir.path(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        msg.lines().next().unwrap(),
+        format!(
+            "tally.toml:3:17: storage.password_file: password file {} is empty; put the password on its first line",
+            dir.path().join("empty.pass").display()
+        )
+    );
+}
+
+#[test]
+fn bad_storage_urls_and_password_files_are_refused_with_what_to_do() {
+    let msg = fail("[storage]\nurl = \"mysql://tally@db/tally\"\n");
+    assert_eq!(
+        msg.lines().next().unwrap(),
+        "tally.toml:2:7: storage.url: the url must start with `postgres://` (or `postgresql://`), e.g. \"postgres://tally@db.internal:5432/tally\"; for a SQLite file use `path`"
+    );
+    let msg = fail("[storage]\npassword_file = \"pg.pass\"\n");
+    assert_eq!(
+        msg.lines().next().unwrap(),
+        "tally.toml:2:1: storage.password_file: `password_file` is the password of a PostgreSQL `url`, and no `url` is set; add `url = \"postgres://user@host/db\"` or remove `password_file`"
+    );
+    let msg =
+        fail("[storage]\nurl = \"postgres://tally@db/tally\"\npassword_file = \"missing.pass\"\n");
+    assert!(
+        msg.starts_with("tally.toml:3:17: storage.password_file: cannot read password file /etc/tally/missing.pass: ")
+            && msg.contains("create it or fix the path"),
         "{msg}"
     );
 }
