@@ -85,6 +85,8 @@ enum Command {
     Plan(commands::plan::Args),
     /// List recent pulls with their status and reasons.
     Runs(commands::runs::Args),
+    /// Copy a SQLite store into PostgreSQL (idempotent: run it again to resume).
+    Migrate(commands::migrate::Args),
 }
 
 fn main() -> ExitCode {
@@ -122,6 +124,7 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run::run(&cli.config, args).await,
             Command::Plan(args) => commands::plan::run(&cli.config, args),
             Command::Runs(args) => commands::runs::run(&cli.config, args),
+            Command::Migrate(args) => commands::migrate::run(args),
         }
     });
     match result {

@@ -21,7 +21,7 @@ pub mod sqlite;
 
 pub use counts::RunCounts;
 pub use error::StoreError;
-pub use postgres::PgStore;
+pub use postgres::{CopyStats, PgStore};
 pub use sqlite::{
     ImportedSource, LastSuccess, LatestValue, PointQuery, RunOutcome, RunRecord, RunState,
     RunStatus, SourceSummary, SqliteStore, StoredPoint, TotalRow, WriteStats, HEARTBEAT,

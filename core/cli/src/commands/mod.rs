@@ -7,6 +7,7 @@ pub mod demo;
 pub mod demo_offline;
 pub mod goals;
 pub mod import;
+pub mod migrate;
 pub mod new_connector;
 pub mod plan;
 pub mod plugins;

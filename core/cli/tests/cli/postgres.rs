@@ -80,3 +80,158 @@ async fn pull_query_and_runs_work_on_postgres_and_a_re_pull_stores_nothing_twice
         "no SQLite file is created beside a url"
     );
 }
+
+mod migrate {
+    use super::{tally, text};
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+    use serde_json::json;
+    use tally_model::{Entity, EntityKind, Point, PointTime};
+    use tally_store::{PointQuery, RunCounts, RunOutcome, RunStatus, Store};
+
+    fn t(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, day, 0, 0, 0).unwrap()
+    }
+
+    fn views(day: u32, video: &str, value: f64) -> Point {
+        Point::new(
+            "youtube",
+            "reach.views",
+            "views",
+            Entity::new(EntityKind::Video, video, Some("Launch".into())),
+            value,
+            PointTime::Period {
+                start: t(day),
+                end: t(day + 1),
+            },
+        )
+        .with_dimension("country", "FR")
+    }
+
+    /// Everything a store holds, as the API reads it back.
+    fn everything(store: &Store) -> String {
+        let query = |as_of| {
+            store
+                .query(&PointQuery {
+                    as_of,
+                    ..Default::default()
+                })
+                .unwrap()
+        };
+        let runs: Vec<_> = store
+            .recent_runs(None, 100)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                (
+                    r.source,
+                    r.started_at,
+                    r.finished_at,
+                    r.status,
+                    r.error,
+                    r.counts,
+                )
+            })
+            .collect();
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            query(None),
+            query(Some(t(6))),
+            query(Some(t(12))),
+            store.load_state("yt").unwrap(),
+            runs,
+            store.quota_used("youtube:key", t(1)).unwrap(),
+            store.imported_sources().unwrap()
+        )
+    }
+
+    #[test]
+    fn migrate_copies_points_revisions_state_and_runs_and_a_second_run_adds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tally.db");
+        let mut sqlite = Store::open(&file).unwrap();
+        let batch: Vec<Point> = (0..300).map(|i| views(1, &format!("v{i}"), 1.0)).collect();
+        sqlite
+            .write_batch("yt", &batch, t(2), Some(&json!({"page": 1})))
+            .unwrap();
+        sqlite
+            .write_batch("yt", &[views(1, "v1", 5.0)], t(5), None)
+            .unwrap();
+        sqlite
+            .write_batch(
+                "yt",
+                &[views(1, "v1", 9.0)],
+                t(10),
+                Some(&json!({"page": 2})),
+            )
+            .unwrap();
+        let ok = sqlite.start_run("yt", t(2)).unwrap();
+        sqlite
+            .finish_run(
+                ok,
+                &RunOutcome {
+                    finished_at: t(2) + Duration::minutes(1),
+                    status: RunStatus::Ok,
+                    error: None,
+                    counts: RunCounts {
+                        points: 300,
+                        inserted: 300,
+                        requests: 3,
+                        ..Default::default()
+                    },
+                },
+            )
+            .unwrap();
+        sqlite.start_run("yt", t(3)).unwrap(); // interrupted
+        sqlite.quota_add("youtube:key", t(1), 42).unwrap();
+        sqlite
+            .write_import(
+                "doors.csv",
+                &[("doors".into(), views(2, "d", 3.0))],
+                &[("doors".into(), "bakery".into())],
+                t(4),
+            )
+            .unwrap();
+        drop(sqlite);
+        // Read back by a new handle, which sees the unfinished run as interrupted.
+        let before = everything(&Store::open(&file).unwrap());
+
+        let url = tally_pgtest::cluster().database();
+        let file_arg = file.display().to_string();
+        let args = ["migrate", "--from", file_arg.as_str(), "--to", url.as_str()];
+        let first = tally(dir.path(), &args);
+        assert!(first.status.success(), "{}", text(&first.stderr));
+        assert!(
+            text(&first.stdout).contains(": 301 points, 2 revisions, 1 source states, 2 runs, 1 quota windows, 1 imported sources"),
+            "{}",
+            text(&first.stdout)
+        );
+        let second = tally(dir.path(), &args);
+        assert!(
+            text(&second.stdout).contains(": 0 points, 0 revisions, 0 source states, 0 runs, 0 quota windows, 0 imported sources"),
+            "{}",
+            text(&second.stdout)
+        );
+        let pg = Store::connect(&url, None).unwrap();
+        assert_eq!(everything(&pg), before);
+    }
+
+    #[test]
+    fn migrate_from_a_missing_file_says_what_from_means() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = tally(
+            dir.path(),
+            &[
+                "migrate",
+                "--from",
+                "nope.db",
+                "--to",
+                "postgres://tally:pw-s3cr3t@127.0.0.1:1/x",
+            ],
+        );
+        assert!(!out.status.success());
+        assert_eq!(
+            text(&out.stderr).trim(),
+            "error: nope.db is not a file; --from names the SQLite store to copy ([storage] path of the config)"
+        );
+    }
+}

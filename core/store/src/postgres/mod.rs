@@ -14,6 +14,7 @@
 //! Times are `timestamptz` truncated to the millisecond, like the SQLite
 //! file's unix milliseconds, so the natural key is the same on both.
 
+mod copy;
 mod imports;
 mod migrate;
 mod points;
@@ -21,6 +22,8 @@ mod quota;
 mod reads;
 mod runs;
 mod state;
+
+pub use copy::CopyStats;
 
 use crate::StoreError;
 use chrono::{DateTime, Utc};
