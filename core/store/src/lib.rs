@@ -13,12 +13,14 @@
 //! caller touched. The API is synchronous; the async host wraps calls in
 //! `spawn_blocking` or a mutex.
 
+mod coordination;
 mod counts;
 mod decode;
 mod error;
 pub mod postgres;
 pub mod sqlite;
 
+pub use coordination::{PullClaim, WorkerInfo};
 pub use counts::RunCounts;
 pub use error::StoreError;
 pub use postgres::{CopyStats, PgStore};

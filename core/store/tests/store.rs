@@ -638,3 +638,74 @@ fn two_handles_on_one_server_share_points_and_the_quota_ledger() {
     let stores: Vec<Store> = threads.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(stores[0].quota_used("youtube:key1", day).unwrap(), 200);
 }
+
+#[test]
+fn one_worker_gets_each_planned_pull_and_a_stopped_workers_pulls_are_taken_over() {
+    use tally_store::PullClaim;
+    let db = Db::postgres();
+    let (mut a, mut b) = (db.open(), db.open());
+    let ttl = Duration::seconds(30);
+    let now = t(1, 0);
+    a.join_workers("a", "host-a", now).unwrap();
+    b.join_workers("b", "host-b", now).unwrap();
+    let claim = |worker, source, slot_at, key| PullClaim {
+        worker,
+        source,
+        slot_at,
+        lease_key: key,
+        lease_label: "youtube@api#",
+    };
+    // Same slot: one worker only. Same credential: its sources stay with the holder.
+    assert!(a
+        .claim_pull(&claim("a", "yt1", now, "k1"), now, ttl)
+        .unwrap());
+    assert!(!b
+        .claim_pull(&claim("b", "yt1", now, "k1"), now, ttl)
+        .unwrap());
+    assert!(!b
+        .claim_pull(&claim("b", "yt2", now, "k1"), now, ttl)
+        .unwrap());
+    assert!(b
+        .claim_pull(&claim("b", "yt3", now, "k2"), now, ttl)
+        .unwrap());
+    // A finished slot is not run again, even by its own worker.
+    a.finish_pull("a", "yt1", now, now).unwrap();
+    assert!(!a
+        .claim_pull(&claim("a", "yt1", now, "k1"), now, ttl)
+        .unwrap());
+    // `a` claims the next slot, then stops beating; `b` goes on.
+    let next = now + Duration::hours(1);
+    assert!(a
+        .claim_pull(&claim("a", "yt1", next, "k1"), next, ttl)
+        .unwrap());
+    let later = next + Duration::seconds(40);
+    b.worker_heartbeat("b", later, ttl).unwrap();
+    let workers = b.live_workers(later, ttl).unwrap();
+    assert_eq!(workers.len(), 1, "{workers:?}");
+    assert_eq!(
+        (
+            workers[0].id.as_str(),
+            workers[0].leases.clone(),
+            workers[0].pulling.clone()
+        ),
+        (
+            "b",
+            vec!["youtube@api#".to_string()],
+            vec!["yt3".to_string()]
+        )
+    );
+    assert_eq!(
+        b.orphaned_pulls(later, ttl).unwrap(),
+        vec![("yt1".to_string(), next)]
+    );
+    assert!(b
+        .claim_pull(&claim("b", "yt1", next, "k1"), later, ttl)
+        .unwrap());
+    assert!(b.orphaned_pulls(later, ttl).unwrap().is_empty());
+    // Runs name their worker.
+    let run = b.start_run("yt1", later).unwrap();
+    let runs = a.recent_runs(Some("yt1"), 1).unwrap();
+    assert_eq!((runs[0].id, runs[0].worker.as_deref()), (run, Some("b")));
+    b.leave_workers("b").unwrap();
+    assert!(a.live_workers(later, ttl).unwrap().is_empty());
+}

@@ -102,6 +102,38 @@ const MIGRATIONS: &[&str] = &[
         imported_at timestamptz NOT NULL
     );
     "#,
+    // 2: several `tally run` workers on one database. `workers` holds each
+    // live worker and when it last said so; `leases` gives a credential's
+    // sources to one worker at a time, so its pacing and quota hold across
+    // workers; `pull_slots` records which worker took each planned pull
+    // (source, planned time), so none runs twice and a dead worker's
+    // unfinished ones are taken over. `runs.worker` names who pulled.
+    r#"
+    CREATE TABLE workers (
+        id         text PRIMARY KEY,
+        host       text        NOT NULL,
+        pid        bigint      NOT NULL,
+        started_at timestamptz NOT NULL,
+        seen_at    timestamptz NOT NULL
+    );
+    CREATE TABLE leases (
+        key        text PRIMARY KEY,
+        label      text        NOT NULL,        -- the key without the credential's fingerprint
+        worker     text        NOT NULL,
+        expires_at timestamptz NOT NULL
+    );
+    CREATE TABLE pull_slots (
+        source     text        NOT NULL,
+        slot_at    timestamptz NOT NULL,
+        worker     text        NOT NULL,
+        claimed_at timestamptz NOT NULL,
+        done_at    timestamptz,
+        takeovers  integer     NOT NULL DEFAULT 0,
+        PRIMARY KEY (source, slot_at)
+    );
+    CREATE INDEX pull_slots_open ON pull_slots (worker) WHERE done_at IS NULL;
+    ALTER TABLE runs ADD COLUMN worker text;
+    "#,
 ];
 
 /// The schema version this build writes.

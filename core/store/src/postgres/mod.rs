@@ -22,6 +22,7 @@ mod quota;
 mod reads;
 mod runs;
 mod state;
+mod workers;
 
 pub use copy::CopyStats;
 
@@ -46,6 +47,8 @@ pub struct PgStore {
     statements: RefCell<HashMap<String, Statement>>,
     /// Runs started through this handle and not finished yet.
     open_runs: HashSet<i64>,
+    /// The `tally run` worker this handle pulls for, recorded with its runs.
+    worker: Option<String>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -95,6 +98,7 @@ impl PgStore {
             label,
             statements: RefCell::new(HashMap::new()),
             open_runs: HashSet::new(),
+            worker: None,
         };
         migrate::migrate(&mut store)?;
         Ok(store)

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use tokio_postgres::Row;
 
 const RUN_COLUMNS: &str = "id, source, started_at, finished_at, status, error, points, inserted,
-     revised, requests, retries, throttled, COALESCE(heartbeat_at, started_at)";
+     revised, requests, retries, throttled, COALESCE(heartbeat_at, started_at), worker";
 
 impl PgStore {
     /// See [`crate::Store::last_successes`].
@@ -69,14 +69,17 @@ impl PgStore {
         let err = pg_err(&self.label, "recording the start of a run");
         let stmt = self
             .prepare(
-                "INSERT INTO runs (source, started_at, heartbeat_at) VALUES ($1, $2, $2)
+                "INSERT INTO runs (source, started_at, heartbeat_at, worker) VALUES ($1, $2, $2, $3)
                  RETURNING id",
             )
             .map_err(&err)?;
-        let id: i64 = wait(self.client.query_one(&stmt, &[&source, &ms(started_at)]))
-            .map_err(&err)?
-            .try_get(0)
-            .map_err(&err)?;
+        let id: i64 = wait(
+            self.client
+                .query_one(&stmt, &[&source, &ms(started_at), &self.worker]),
+        )
+        .map_err(&err)?
+        .try_get(0)
+        .map_err(&err)?;
         self.open_runs.insert(id);
         Ok(id)
     }
@@ -194,6 +197,7 @@ impl PgStore {
             finished_at: row.try_get(3).map_err(&err)?,
             status,
             error: row.try_get(5).map_err(&err)?,
+            worker: row.try_get(13).map_err(&err)?,
             counts: RunCounts {
                 points: count(6)?,
                 inserted: count(7)?,

@@ -110,6 +110,8 @@ pub struct RunRecord {
     pub status: RunState,
     /// Why it failed or was skipped.
     pub error: Option<String>,
+    /// The `tally run` worker that pulled, on a database several share.
+    pub worker: Option<String>,
     /// What it fetched and stored.
     pub counts: RunCounts,
 }
@@ -323,6 +325,7 @@ impl SqliteStore {
             finished_at: finished_ms.map(time).transpose()?,
             status,
             error: row.get(5).map_err(&err)?,
+            worker: None,
             counts: RunCounts {
                 points: count(6)?,
                 inserted: count(7)?,
