@@ -87,6 +87,8 @@ enum Command {
     Runs(commands::runs::Args),
     /// Copy a SQLite store into PostgreSQL (idempotent: run it again to resume).
     Migrate(commands::migrate::Args),
+    /// List the live `tally run` workers of a PostgreSQL store and what each holds.
+    Workers(commands::workers::Args),
 }
 
 fn main() -> ExitCode {
@@ -125,6 +127,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => commands::plan::run(&cli.config, args),
             Command::Runs(args) => commands::runs::run(&cli.config, args),
             Command::Migrate(args) => commands::migrate::run(args),
+            Command::Workers(args) => commands::workers::run(&cli.config, args),
         }
     });
     match result {

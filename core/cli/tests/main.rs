@@ -6,3 +6,4 @@ mod auth;
 mod cli;
 mod daemon;
 mod reliability;
+mod workers;

@@ -17,6 +17,7 @@ pub mod monthly_reports;
 pub mod schedule;
 pub mod serve;
 mod telemetry;
+pub mod workers;
 
 pub use telemetry::{Drift, Snapshot, SourceCounters, Telemetry};
 
@@ -76,6 +77,8 @@ pub struct Daemon {
     waiting: HashMap<String, VecDeque<Fire>>,
     tasks: JoinSet<String>,
     report: DaemonReport,
+    /// Set when this daemon is one of several workers on a shared store.
+    coordination: Option<Arc<workers::Coordination>>,
 }
 
 impl Daemon {
@@ -111,13 +114,28 @@ impl Daemon {
             waiting: HashMap::new(),
             tasks: JoinSet::new(),
             report: DaemonReport::default(),
+            coordination: None,
         })
+    }
+
+    /// Makes this daemon one worker among several on the shared store: it
+    /// runs only the planned pulls it claims, and takes over those a stopped
+    /// worker left (see [`workers`]).
+    pub fn with_coordination(mut self, coordination: workers::Coordination) -> Daemon {
+        self.coordination = Some(Arc::new(coordination));
+        self
     }
 
     /// Runs until [`Control::Shutdown`] (or the sender is dropped).
     pub async fn run(mut self, mut control: mpsc::Receiver<Control>) -> DaemonReport {
         tracing::info!(sources = self.table.sources(), "scheduler started");
         self.load_latest().await;
+        let beat_every = self.coordination.as_ref().map_or(IDLE, |c| c.heartbeat());
+        let mut beat = tokio::time::interval(beat_every);
+        if let Some(c) = &self.coordination {
+            c.join(self.engine.store()).await;
+            tracing::info!(worker = %c.worker(), "sharing the schedule with the other workers of this database");
+        }
         loop {
             let sleep = self
                 .table
@@ -139,6 +157,7 @@ impl Daemon {
                         Err(e) => tracing::error!(error = %e, "a pull task failed"),
                     }
                 }
+                _ = beat.tick(), if self.coordination.is_some() => self.take_over().await,
                 message = control.recv() => match message {
                     Some(Control::Reload(config)) => self.reload(*config),
                     Some(Control::Shutdown) | None => break,
@@ -168,7 +187,14 @@ impl Daemon {
         let global = Arc::clone(&self.global);
         let engine = self.engine.clone();
         let telemetry = Arc::clone(&self.telemetry);
+        let coordination = self.coordination.clone();
         self.tasks.spawn(async move {
+            if let Some(c) = &coordination {
+                if !c.claim(&engine, &source, fire.at).await {
+                    tracing::debug!(source = %id, "another worker runs this planned pull");
+                    return id;
+                }
+            }
             let _platform = match platform {
                 Some(p) => match p.acquire_owned().await {
                     Ok(permit) => Some(permit),
@@ -197,8 +223,31 @@ impl Daemon {
                 None
             };
             telemetry.pull_finished(&outcome, Utc::now(), latest);
+            if let Some(c) = &coordination {
+                c.finish(engine.store(), &id, fire.at).await;
+            }
             id
         });
+    }
+
+    /// Refreshes this worker's leases and runs the planned pulls a stopped
+    /// worker left unfinished.
+    async fn take_over(&mut self) {
+        let Some(c) = self.coordination.clone() else {
+            return;
+        };
+        for (source, at) in c.beat(self.engine.store()).await {
+            if self.sources.contains_key(&source) {
+                tracing::info!(source = %source, planned = %at, "taking over a pull a stopped worker left");
+                self.dispatch(
+                    source,
+                    Fire {
+                        at,
+                        kind: FireKind::CatchUp,
+                    },
+                );
+            }
+        }
     }
 
     /// A pull ended: start what waited for it.
@@ -359,6 +408,9 @@ impl Daemon {
                 cancelled = self.report.cancelled,
                 "pulls cancelled at the deadline"
             );
+        }
+        if let Some(c) = &self.coordination {
+            c.leave(self.engine.store()).await;
         }
         tracing::info!(pulls = self.report.pulls, "scheduler stopped");
         self.report

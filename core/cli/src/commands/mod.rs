@@ -18,3 +18,4 @@ pub mod run;
 pub mod runs;
 pub mod sandbox;
 pub mod utm;
+pub mod workers;

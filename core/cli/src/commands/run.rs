@@ -10,7 +10,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 use tally_daemon::serve::{self, ServeState};
+use tally_daemon::workers::Coordination;
 use tally_daemon::{Control, Daemon, Telemetry};
 use tally_host::pull::PullOptions;
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -22,6 +24,13 @@ pub struct Args {
     /// Address for /healthz and /metrics, replacing `[server] listen` (port 0 picks a free one).
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+    /// This worker's name among several on a PostgreSQL store (default: host:pid).
+    #[arg(long, value_name = "NAME")]
+    worker: Option<String>,
+    /// Seconds a worker's leases outlive its last heartbeat: how long the
+    /// sources of a killed worker wait before another takes them over.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    lease_seconds: u64,
 }
 
 /// Runs the daemon until SIGINT or SIGTERM; exits 0 after a graceful stop.
@@ -62,7 +71,23 @@ pub async fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         Arc::clone(&runtime.store),
         reports_stopped,
     ));
-    let daemon = Daemon::new(engine, runtime.config, Arc::clone(&telemetry))?;
+    let shared = runtime
+        .store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_shared();
+    let mut daemon = Daemon::new(engine, runtime.config, Arc::clone(&telemetry))?;
+    if shared {
+        let host = host_name();
+        let worker = args
+            .worker
+            .unwrap_or_else(|| format!("{host}:{}", std::process::id()));
+        daemon = daemon.with_coordination(Coordination::new(
+            worker,
+            host,
+            Duration::from_secs(args.lease_seconds),
+        ));
+    }
     tracing::info!(addr = %server.addr, "serving /healthz and /metrics");
     println!(
         "tally run: serving http://{}/healthz and http://{}/metrics",
@@ -93,6 +118,16 @@ pub async fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         report.cancelled
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// This machine's name, for `tally workers` and the default worker id.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_string())
 }
 
 /// The signals the daemon reacts to.

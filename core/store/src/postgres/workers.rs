@@ -4,7 +4,10 @@
 //! and, before a planned pull, claims it: first the lease of the source's
 //! credential, which one worker holds at a time so the platform's pacing and
 //! quota hold across workers, then the (source, planned time) slot, which
-//! only one worker gets. A worker refreshes `workers.seen_at` and its leases
+//! only one worker gets. A worker takes a new credential only while it holds
+//! fewer than its share (the live leases over the live workers, rounded up),
+//! so the credentials spread over the workers rather than going to the first
+//! one to ask. A worker refreshes `workers.seen_at` and its leases
 //! every few seconds; one that stops (a crash, `kill -9`) loses them after
 //! the lease time, and another takes its unfinished slots over and resumes
 //! the sources from their saved state. Taking over is the claim's `INSERT …
@@ -72,7 +75,12 @@ impl PgStore {
         let err = pg_err(&self.label, "claiming a planned pull");
         let lease = self
             .prepare(
-                "INSERT INTO leases (key, label, worker, expires_at) VALUES ($1, $2, $3, $4)
+                "INSERT INTO leases (key, label, worker, expires_at)
+                 SELECT $1, $2, $3, $4
+                 WHERE EXISTS (SELECT 1 FROM leases WHERE key = $1 AND worker = $3)
+                    OR (SELECT COUNT(*) FROM leases WHERE worker = $3 AND expires_at >= $5)
+                       < CEIL(((SELECT COUNT(*) FROM leases WHERE key <> $1 AND expires_at >= $5) + 1)
+                              / GREATEST((SELECT COUNT(*) FROM workers WHERE seen_at >= $6), 1)::numeric)
                  ON CONFLICT (key) DO UPDATE SET worker = excluded.worker,
                      expires_at = excluded.expires_at
                  WHERE leases.worker = excluded.worker OR leases.expires_at < $5
@@ -105,6 +113,7 @@ impl PgStore {
                 &claim.worker,
                 &(now + ttl),
                 &now,
+                &stale,
             ],
         ))
         .map_err(&err)?;
