@@ -1,8 +1,8 @@
 //! Three `tally run` workers on one PostgreSQL store and the sandbox, as
 //! separate processes on loopback: every planned pull runs once, sources
 //! sharing a credential see no 429, a worker killed with SIGKILL mid-pull has
-//! its sources finished by the others, and the store holds each natural key
-//! once.
+//! its sources finished by the others, the store holds each natural key
+//! once, and last month's report is written once.
 
 use crate::daemon::Daemon;
 use std::net::SocketAddr;
@@ -66,12 +66,12 @@ async fn three_workers_share_the_schedule_and_take_over_a_killed_one() {
     let url = tally_pgtest::cluster().database();
     let db = tally_pgtest::db_name(&url).to_string();
     let mut config = format!(
-        "[storage]\nurl = \"{url}\"\n\n[schedule]\nmax_jitter = \"0s\"\nboundary_captures = \"off\"\nshutdown_grace = \"20s\"\n\n"
+        "[storage]\nurl = \"{url}\"\n\n[schedule]\nmax_jitter = \"0s\"\nboundary_captures = \"off\"\nshutdown_grace = \"20s\"\nreports_dir = \"reports\"\n\n[[clients]]\nid = \"bakery\"\nname = \"Corner Bakery\"\ntimezone = \"UTC\"\n\n"
     );
     // Nine sources, three per API key: a key's sources share its rate limit.
     for i in 0..9 {
         config += &format!(
-            "[[sources]]\nid = \"yt{i}\"\nconnector = \"youtube\"\nevery = \"4s\"\nbase_url = \"{}\"\n[sources.settings]\nchannel_id = \"UCchannel{i}\"\n[sources.auth]\nkind = \"api_key\"\napi_key = \"key{}\"\n\n",
+            "[[sources]]\nid = \"yt{i}\"\nconnector = \"youtube\"\nclient = \"bakery\"\nevery = \"4s\"\nbase_url = \"{}\"\n[sources.settings]\nchannel_id = \"UCchannel{i}\"\n[sources.auth]\nkind = \"api_key\"\napi_key = \"key{}\"\n\n",
             sandbox.base_url("youtube"),
             i % 3
         );
@@ -167,14 +167,18 @@ fn scenario(dir: &Path, db: &str) {
     let runs =
         String::from_utf8_lossy(&tally(dir, &["runs", "--limit", "200", "--format", "csv"]).stdout)
             .to_string();
-    assert!(runs.lines().next().unwrap().contains(",worker,"), "{runs}");
+    assert!(
+        runs.lines().next().unwrap().ends_with(",reason,worker"),
+        "{runs}"
+    );
     for w in ["w1", "w2", "w3"] {
         assert!(
-            runs.contains(&format!(",{w},")),
+            runs.lines().any(|l| l.ends_with(&format!(",{w}"))),
             "{w} pulled nothing:\n{runs}"
         );
     }
     drop(all);
+    let mut stderrs = vec![workers[index].stderr()];
     for w in workers
         .into_iter()
         .enumerate()
@@ -183,6 +187,7 @@ fn scenario(dir: &Path, db: &str) {
     {
         let (status, stderr) = w.stop();
         assert!(status.success(), "{stderr}");
+        stderrs.push(stderr);
     }
 
     // Every planned pull ran once: each finished slot has one finished run,
@@ -191,7 +196,7 @@ fn scenario(dir: &Path, db: &str) {
         count(db, "SELECT COUNT(*) FROM runs WHERE status IS NOT NULL"),
         count(
             db,
-            "SELECT COUNT(*) FROM pull_slots WHERE done_at IS NOT NULL"
+            "SELECT COUNT(*) FROM pull_slots WHERE done_at IS NOT NULL AND source NOT LIKE 'report:%'"
         ) + count(
             db,
             "SELECT COUNT(*) FROM runs WHERE status = 'failed' AND error LIKE 'cancelled%'"
@@ -217,6 +222,23 @@ fn scenario(dir: &Path, db: &str) {
         0,
         "{}",
         sql(db, "SELECT source, error FROM runs WHERE status = 'failed'")
+    );
+    // Last month's report was written once, by one worker, into the folder they share.
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM pull_slots WHERE source = 'report:bakery' AND done_at IS NOT NULL"),
+        1
+    );
+    let reports = std::fs::read_dir(dir.join("reports/bakery"))
+        .unwrap()
+        .count();
+    assert_eq!(reports, 1);
+    assert_eq!(
+        stderrs
+            .iter()
+            .filter(|e| e.contains("wrote a monthly report"))
+            .count(),
+        1,
+        "{stderrs:?}"
     );
     // Integrity: each natural key once.
     assert_eq!(

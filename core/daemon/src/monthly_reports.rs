@@ -18,6 +18,8 @@ use tally_report::RenderError;
 use tally_store::{Store, StoreError};
 use tokio::sync::watch;
 
+use crate::workers::Coordination;
+
 /// Why a month's report could not be written; the daemon logs it and tries
 /// again at the next check.
 #[derive(Debug, thiserror::Error)]
@@ -53,10 +55,15 @@ const CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 /// Writes missing monthly reports until `stop` turns true. `reload` reads the
 /// config afresh before each check (`None` keeps the last good one), so the
 /// caller decides how a config is loaded and validated.
+///
+/// With `coordination` (several workers on a PostgreSQL store), a report is
+/// written by the one worker that claims its (client, month): once, however
+/// many workers run.
 pub async fn run(
     reload: impl Fn() -> Option<Config>,
     fallback: Config,
     store: Arc<Mutex<Store>>,
+    coordination: Option<Coordination>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut config = fallback;
@@ -66,8 +73,15 @@ pub async fn run(
         }
         if let Some(dir) = config.schedule.reports_dir.clone() {
             let (config_now, store_now) = (config.clone(), Arc::clone(&store));
+            let coordination = coordination.clone();
             let written = tokio::task::spawn_blocking(move || {
-                write_missing(&config_now, &store_now, &dir, Utc::now())
+                write_missing(
+                    &config_now,
+                    &store_now,
+                    coordination.as_ref(),
+                    &dir,
+                    Utc::now(),
+                )
             })
             .await;
             match written {
@@ -102,12 +116,12 @@ pub fn finished_month(now: DateTime<Utc>, tz: chrono_tz::Tz) -> (i32, u32) {
 fn write_missing(
     config: &Config,
     store: &Mutex<Store>,
+    coordination: Option<&Coordination>,
     dir: &Path,
     now: DateTime<Utc>,
 ) -> Result<Vec<PathBuf>, MonthlyReportError> {
-    let store = store.lock().unwrap_or_else(|e| e.into_inner());
-    let ctx = Context::new(config, &store)?;
-    let mut written = Vec::new();
+    let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+    let mut mine = Vec::new();
     for client in &config.clients {
         let (year, month) = finished_month(now, client.timezone);
         let file = dir
@@ -116,10 +130,29 @@ fn write_missing(
         if file.exists() {
             continue;
         }
+        let claimed = match coordination {
+            None => true,
+            Some(c) => c.claim_report(&mut store, &client.id, (year, month), now)?,
+        };
+        if claimed {
+            mine.push((client, year, month, file));
+        }
+    }
+    let ctx = Context::new(config, &store)?;
+    let mut written = Vec::new();
+    let mut done = Vec::new();
+    for (client, year, month, file) in mine {
         let report = tally_goals::report::build(&ctx, &client.id, Some((year, month)), now)?;
         let html = tally_report::render(&report, tally_report::Format::Html)?;
         write_atomically(&file, &html)?;
         written.push(file);
+        done.push((client.id.as_str(), (year, month)));
+    }
+    drop(ctx);
+    if let Some(c) = coordination {
+        for (client, month) in done {
+            c.finish_report(&mut store, client, month, now)?;
+        }
     }
     Ok(written)
 }

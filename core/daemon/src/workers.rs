@@ -9,13 +9,13 @@
 //! runs; the sources resume from their saved state, and the store's upsert
 //! keeps anything pulled twice from being stored twice.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tally_config::SourceConfig;
 use tally_host::http::pacer_key;
 use tally_host::pull::{base_url_of, credential_for, Engine};
-use tally_store::{PullClaim, Store};
+use tally_store::{PullClaim, Store, StoreError};
 
 /// How a worker takes part: its id, its machine and how long its leases last.
 #[derive(Debug, Clone)]
@@ -131,6 +131,49 @@ impl Coordination {
             tracing::warn!(error = %e, "could not sign this worker off; its leases expire by themselves");
         }
     }
+}
+
+impl Coordination {
+    /// Whether this worker writes `client`'s report of `month`: the one that
+    /// claims it does, once.
+    pub(crate) fn claim_report(
+        &self,
+        store: &mut Store,
+        client: &str,
+        month: (i32, u32),
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (source, slot_at) = report_slot(client, month);
+        let claim = PullClaim {
+            worker: &self.worker,
+            source: &source,
+            slot_at,
+            lease_key: &source,
+            lease_label: &source,
+        };
+        store.claim_pull(&claim, now, self.ttl())
+    }
+
+    /// Marks `client`'s report of `month` as written.
+    pub(crate) fn finish_report(
+        &self,
+        store: &mut Store,
+        client: &str,
+        month: (i32, u32),
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (source, slot_at) = report_slot(client, month);
+        store.finish_pull(&self.worker, &source, slot_at, now)
+    }
+}
+
+/// The slot of a monthly report: `report:<client>` at the month's first day (UTC).
+fn report_slot(client: &str, (year, month): (i32, u32)) -> (String, DateTime<Utc>) {
+    let start = Utc
+        .with_ymd_and_hms(year, month, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
+    (format!("report:{client}"), start)
 }
 
 /// The lease a source's pulls need: its pacing key (platform, API host and

@@ -65,28 +65,28 @@ pub async fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     .await?;
     let (stop_reports, reports_stopped) = watch::channel(false);
     let reload_path = config_path.to_path_buf();
-    let reports = tokio::spawn(tally_daemon::monthly_reports::run(
-        move || crate::setup::load_config(&reload_path).ok().map(|(c, _)| c),
-        runtime.config.clone(),
-        Arc::clone(&runtime.store),
-        reports_stopped,
-    ));
     let shared = runtime
         .store
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .is_shared();
-    let mut daemon = Daemon::new(engine, runtime.config, Arc::clone(&telemetry))?;
-    if shared {
+    let coordination = shared.then(|| {
         let host = host_name();
         let worker = args
             .worker
             .unwrap_or_else(|| format!("{host}:{}", std::process::id()));
-        daemon = daemon.with_coordination(Coordination::new(
-            worker,
-            host,
-            Duration::from_secs(args.lease_seconds),
-        ));
+        Coordination::new(worker, host, Duration::from_secs(args.lease_seconds))
+    });
+    let reports = tokio::spawn(tally_daemon::monthly_reports::run(
+        move || crate::setup::load_config(&reload_path).ok().map(|(c, _)| c),
+        runtime.config.clone(),
+        Arc::clone(&runtime.store),
+        coordination.clone(),
+        reports_stopped,
+    ));
+    let mut daemon = Daemon::new(engine, runtime.config, Arc::clone(&telemetry))?;
+    if let Some(c) = coordination {
+        daemon = daemon.with_coordination(c);
     }
     tracing::info!(addr = %server.addr, "serving /healthz and /metrics");
     println!(

@@ -49,7 +49,6 @@ fn table(runs: &[RunRecord]) -> Rows {
         ("finished (UTC)", "finished_at"),
         ("seconds", "seconds"),
         ("status", "status"),
-        ("worker", "worker"),
         ("points", "points"),
         ("new", "inserted"),
         ("revised", "revised"),
@@ -57,6 +56,7 @@ fn table(runs: &[RunRecord]) -> Rows {
         ("retries", "retries"),
         ("429s", "throttled"),
         ("reason", "reason"),
+        ("worker", "worker"),
     ]);
     for r in runs {
         let seconds = r
@@ -69,7 +69,6 @@ fn table(runs: &[RunRecord]) -> Rows {
             Cell::opt_time(r.finished_at),
             seconds.map_or_else(|| Cell::opt_text(None::<String>), Cell::seconds),
             Cell::text(r.status.as_str()),
-            Cell::opt_text(r.worker.clone()),
             Cell::count(r.counts.points),
             Cell::count(r.counts.inserted),
             Cell::count(r.counts.revised),
@@ -77,6 +76,7 @@ fn table(runs: &[RunRecord]) -> Rows {
             Cell::count(r.counts.retries),
             Cell::count(r.counts.throttled),
             Cell::opt_text(r.error.clone()),
+            Cell::opt_text(r.worker.clone()),
         ]);
     }
     rows
