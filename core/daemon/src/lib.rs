@@ -24,6 +24,7 @@ pub use telemetry::{Drift, Snapshot, SourceCounters, Telemetry};
 use crate::schedule::{Fire, FireKind, ScheduleError, SourceSchedule, Timetable};
 use chrono::Utc;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tally_config::{Config, SourceConfig};
@@ -79,6 +80,8 @@ pub struct Daemon {
     report: DaemonReport,
     /// Set when this daemon is one of several workers on a shared store.
     coordination: Option<Arc<workers::Coordination>>,
+    /// Planned pulls this worker claimed (and so started), with coordination.
+    claimed: Arc<AtomicU64>,
 }
 
 impl Daemon {
@@ -115,6 +118,7 @@ impl Daemon {
             tasks: JoinSet::new(),
             report: DaemonReport::default(),
             coordination: None,
+            claimed: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -182,7 +186,11 @@ impl Daemon {
             return;
         }
         self.running.insert(id.clone());
-        self.report.pulls += 1;
+        // With other workers, only the pulls this one claims count (in the task).
+        if self.coordination.is_none() {
+            self.report.pulls += 1;
+        }
+        let claimed = Arc::clone(&self.claimed);
         let platform = self.platform_permits(&source.connector);
         let global = Arc::clone(&self.global);
         let engine = self.engine.clone();
@@ -194,6 +202,7 @@ impl Daemon {
                     tracing::debug!(source = %id, "another worker runs this planned pull");
                     return id;
                 }
+                claimed.fetch_add(1, Ordering::Relaxed);
             }
             let _platform = match platform {
                 Some(p) => match p.acquire_owned().await {
@@ -411,6 +420,7 @@ impl Daemon {
         }
         if let Some(c) = &self.coordination {
             c.leave(self.engine.store()).await;
+            self.report.pulls += self.claimed.load(Ordering::Relaxed);
         }
         tracing::info!(pulls = self.report.pulls, "scheduler stopped");
         self.report
