@@ -104,7 +104,8 @@ fn scenario(dir: &Path, db: &str) {
     wait_for("a worker in the middle of a pull", &all, || {
         victim = sql(
             db,
-            "SELECT worker FROM pull_slots WHERE done_at IS NULL ORDER BY claimed_at LIMIT 1",
+            "SELECT worker FROM pull_slots WHERE done_at IS NULL AND source NOT LIKE 'report:%'
+             ORDER BY claimed_at DESC LIMIT 1",
         )
         .lines()
         .next()
@@ -116,6 +117,10 @@ fn scenario(dir: &Path, db: &str) {
         .iter()
         .position(|w| *w == victim)
         .unwrap();
+    workers[index].signal("KILL");
+    let killed_at = sql(db, "SELECT now()");
+    std::thread::sleep(Duration::from_millis(200));
+    // What it left unfinished (it was chosen in the middle of a pull, its newest claim).
     let orphaned: Vec<String> = sql(
         db,
         &format!("SELECT source || '@' || slot_at FROM pull_slots WHERE worker = '{victim}' AND done_at IS NULL"),
@@ -123,8 +128,10 @@ fn scenario(dir: &Path, db: &str) {
     .lines()
     .map(str::to_string)
     .collect();
-    workers[index].signal("KILL");
-    let killed_at = sql(db, "SELECT now()");
+    assert!(
+        !orphaned.is_empty(),
+        "the killed worker had no pull in flight"
+    );
     // Its unfinished pulls are taken over and finished by the others.
     let survivors: Vec<&Daemon> = workers
         .iter()
