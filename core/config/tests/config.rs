@@ -32,6 +32,8 @@ fn youtube() -> Description {
             burst: 10,
         },
         usage_headers: None,
+        api_version: None,
+        throttle_errors: None,
         quota: Some(QuotaSpec {
             units: 10_000,
             window: QuotaWindow::Day,
@@ -59,6 +61,8 @@ fn mastodon() -> Description {
             burst: 10,
         },
         usage_headers: None,
+        api_version: None,
+        throttle_errors: None,
         quota: None,
     }
 }

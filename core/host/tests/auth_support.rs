@@ -58,6 +58,8 @@ impl Connector for Probe {
                 burst: 100,
             },
             usage_headers: None,
+            api_version: None,
+            throttle_errors: None,
             quota: None,
         }
     }

@@ -4,8 +4,9 @@ use crate::error::ConnectorError;
 use crate::http::{HttpClient, HttpClientExt, HttpRequest, HttpResponse};
 use crate::paginate::{Paginator, Step};
 use crate::point::Point;
+pub use crate::version::{ApiVersion, ThrottleErrors};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +39,12 @@ pub struct Description {
     /// A cost-unit budget, where the platform counts units rather than requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<QuotaSpec>,
+    /// The platform API version the connector speaks and when the platform retires it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<ApiVersion>,
+    /// Error bodies that mean "throttled" although the status is not 429.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle_errors: Option<ThrottleErrors>,
 }
 
 /// One key of `[sources.settings]`.
@@ -498,6 +505,8 @@ impl Description {
             },
             usage_headers: None,
             quota: None,
+            api_version: None,
+            throttle_errors: None,
         }
     }
 
@@ -544,6 +553,25 @@ impl Description {
     /// A cost-unit budget.
     pub fn quota(mut self, quota: QuotaSpec) -> Description {
         self.quota = Some(quota);
+        self
+    }
+
+    /// The API version spoken (`v27.0`) and the day the platform retires it,
+    /// when announced; add the setting that overrides it and the sunsets of
+    /// other versions with [`ApiVersion`]'s methods via [`Description::api_version_spec`].
+    pub fn api_version(self, version: &str, sunset: Option<NaiveDate>) -> Description {
+        self.api_version_spec(ApiVersion::new(version, sunset))
+    }
+
+    /// The API version in full: default, sunset, overriding setting, other known versions.
+    pub fn api_version_spec(mut self, version: ApiVersion) -> Description {
+        self.api_version = Some(version);
+        self
+    }
+
+    /// The error bodies the host treats as throttling (see [`ThrottleErrors`]).
+    pub fn throttle_errors(mut self, errors: ThrottleErrors) -> Description {
+        self.throttle_errors = Some(errors);
         self
     }
 

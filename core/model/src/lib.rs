@@ -15,6 +15,7 @@ pub mod http;
 pub mod paginate;
 pub mod point;
 pub mod schema;
+pub mod version;
 
 pub use connector::{
     AuthKind, AuthQuirk, Connector, Description, Emitter, PointBuffer, QuotaSpec, QuotaWindow,
@@ -31,3 +32,4 @@ pub use schema::{
 pub use smol_str::SmolStr;
 /// `#[derive(Settings)]`: a settings struct's fields and docs become its [`SettingSpec`]s.
 pub use tally_model_derive::Settings;
+pub use version::{ApiVersion, ThrottleErrors};

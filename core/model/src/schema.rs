@@ -173,7 +173,7 @@ pub const CANONICAL_METRICS: &[MetricSpec] = &[
     spec("audience.following", UnitClass::Count, GAUGE, None),
     spec("content.posts", UnitClass::Count, EITHER, None),
     spec("reach.impressions", UnitClass::Count, SUM, Some(Awareness)),
-    spec("reach.reach", UnitClass::Count, SUM, Some(Awareness)),
+    spec("reach.reach", UnitClass::Count, EITHER, Some(Awareness)),
     spec("reach.views", UnitClass::Count, EITHER, Some(Awareness)),
     spec(
         "reach.profile_views",
@@ -211,6 +211,26 @@ pub const CANONICAL_METRICS: &[MetricSpec] = &[
         EITHER,
         Some(Consideration),
     ),
+    // Every interaction with a post or an account (reactions, comments,
+    // shares, saves, clicks) as the platform totals it: Meta's
+    // `page_post_engagements` and `total_interactions`.
+    spec(
+        "engagement.interactions",
+        UnitClass::Count,
+        EITHER,
+        Some(Consideration),
+    ),
+    // Accounts that interacted at least once in a period (Instagram's `accounts_engaged`).
+    spec(
+        "audience.engaged",
+        UnitClass::Count,
+        SUM,
+        Some(Consideration),
+    ),
+    // New followers and lost followers in a period, where a platform counts
+    // them (Meta's `page_daily_follows_unique`, `page_daily_unfollows_unique`).
+    spec("audience.follows", UnitClass::Count, SUM, Some(Awareness)),
+    spec("audience.unfollows", UnitClass::Count, SUM, None),
     spec(
         "engagement.watch_time",
         UnitClass::Seconds,
@@ -243,7 +263,12 @@ pub const CANONICAL_METRICS: &[MetricSpec] = &[
         SUM,
         Some(Consideration),
     ),
-    spec("traffic.clicks", UnitClass::Count, SUM, Some(Consideration)),
+    spec(
+        "traffic.clicks",
+        UnitClass::Count,
+        EITHER,
+        Some(Consideration),
+    ),
     spec("conversions.leads", UnitClass::Count, SUM, Some(Conversion)),
     spec("conversions.count", UnitClass::Count, SUM, Some(Conversion)),
     spec(

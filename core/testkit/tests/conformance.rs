@@ -103,6 +103,8 @@ impl Connector for Toy {
                 burst: 10,
             },
             usage_headers: None,
+            api_version: None,
+            throttle_errors: None,
             quota: None,
         }
     }

@@ -444,6 +444,8 @@ mod tests {
                 burst: 10,
             },
             usage_headers: None,
+            api_version: None,
+            throttle_errors: None,
             quota: Some(QuotaSpec {
                 units: 100,
                 window: tally_model::QuotaWindow::Day,
