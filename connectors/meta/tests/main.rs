@@ -1,0 +1,1 @@
+//! The Meta connectors against mock Graph servers through the real host client.
