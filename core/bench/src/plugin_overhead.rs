@@ -207,6 +207,7 @@ fn source_http(connector: &dyn Connector, base_url: &str) -> anyhow::Result<Sour
         },
         rate_limit_is_ceiling: false,
         usage_headers: None,
+        throttle_errors: None,
         quota: None,
         timeout: None,
     }))

@@ -40,6 +40,7 @@ fn spec(server: &MockServer, credential: Credential) -> SourceHttpSpec {
         },
         rate_limit_is_ceiling: false,
         usage_headers: None,
+        throttle_errors: None,
         quota: None,
         timeout: None,
     }
@@ -478,6 +479,7 @@ fn mastodon_source(host: &Arc<HostHttp>, sb: &Sandbox, declared: RateLimitSpec) 
         rate_limit: declared,
         rate_limit_is_ceiling: false,
         usage_headers: None,
+        throttle_errors: None,
         quota: None,
         timeout: None,
     })
@@ -581,4 +583,90 @@ async fn send_all(
         tasks.spawn(async move { http.send(request).await });
     }
     tasks.join_all().await
+}
+
+/// A source whose connector declares Meta's throttle codes.
+fn graph_client(server: &MockServer, max_throttle_wait: Duration) -> SourceHttp {
+    let settings = HttpSettings {
+        max_throttle_wait,
+        ..settings()
+    };
+    let host = HostHttp::new(settings, Arc::new(MemoryLedger::default())).unwrap();
+    host.for_source(SourceHttpSpec {
+        throttle_errors: Some(tally_model::ThrottleErrors {
+            statuses: vec![400, 403],
+            code_pointer: "/error/code".into(),
+            codes: vec![(4, 4), (17, 17), (32, 32), (613, 613), (80000, 80008)],
+        }),
+        ..spec(server, Credential::None)
+    })
+}
+
+const GRAPH_THROTTLE: &str = r#"{"error":{"message":"(#80001) There have been too many calls to this Page account.","type":"OAuthException","code":80001,"fbtrace_id":"A"}}"#;
+
+#[tokio::test]
+async fn a_declared_throttle_body_is_retried_like_a_429() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v27.0/1"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(GRAPH_THROTTLE, "application/json"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v27.0/1"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
+        .mount(&server)
+        .await;
+    let http = graph_client(&server, Duration::from_secs(120));
+    let response = http.send(get(&server, "/v27.0/1")).await.unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(http.counts().snapshot(), (2, 1, 1));
+
+    // Another code on a 400 is the connector's to report, not retried.
+    let other = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(
+            r#"{"error":{"message":"(#100) bad","code":100}}"#,
+            "application/json",
+        ))
+        .expect(1)
+        .mount(&other)
+        .await;
+    let http = graph_client(&other, Duration::from_secs(120));
+    assert_eq!(
+        http.send(get(&other, "/v27.0/1")).await.unwrap().status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn a_throttle_body_waits_the_stated_time_to_regain_access() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_raw(GRAPH_THROTTLE, "application/json")
+                .insert_header(
+                    "x-business-use-case-usage",
+                    r#"{"1":[{"type":"pages","call_count":100,"total_cputime":10,"total_time":10,"estimated_time_to_regain_access":3}]}"#,
+                ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Three minutes is more than this run waits: the pull stops, naming the wait.
+    let http = graph_client(&server, Duration::from_secs(120));
+    let error = http.send(get(&server, "/v27.0/1")).await.unwrap_err();
+    assert_eq!(
+        error,
+        HttpError::Throttled {
+            path: "/v27.0/1".into(),
+            wait_secs: 180
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "/v27.0/1 is throttled for 180s more; the source will be pulled again on its next run"
+    );
 }

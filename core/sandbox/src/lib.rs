@@ -35,6 +35,7 @@ mod gate;
 mod hash;
 mod limit;
 mod mastodon;
+mod meta;
 mod oauth;
 mod platform;
 mod registry;
@@ -351,6 +352,7 @@ fn router(shared: Arc<Shared>) -> Router {
             Platform::Bluesky.api_root(),
             gated(Platform::Bluesky, bluesky::router()),
         )
+        .nest(meta::ROOT, meta::router(shared.seed))
         .layer(from_fn_with_state(shared.clone(), gate::count))
         .with_state(shared)
 }

@@ -79,6 +79,7 @@ pub fn spec_for(
         rate_limit: description.rate_limit,
         rate_limit_is_ceiling: false,
         usage_headers: description.usage_headers.clone(),
+        throttle_errors: description.throttle_errors.clone(),
         quota: description.quota.clone(),
         timeout: None,
     }

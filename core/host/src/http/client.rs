@@ -19,7 +19,7 @@ use tally_config::secret::Secret;
 use tally_model::error::{snippet, url_path};
 use tally_model::{
     HttpClient, HttpError, HttpRequest, HttpResponse, Method, QuotaSpec, RateLimitSpec,
-    UsageHeaders,
+    ThrottleErrors, UsageHeaders,
 };
 
 /// Timeouts, attempts and backoff for every request of a run (`[http]` in the config).
@@ -112,6 +112,9 @@ pub struct SourceHttpSpec {
     /// Usage headers the connector declared; read before the dialects the
     /// host recognises on its own.
     pub usage_headers: Option<UsageHeaders>,
+    /// Error bodies the connector declared as throttling (Meta's codes on a
+    /// 400/403): retried and waited for as a 429 is.
+    pub throttle_errors: Option<ThrottleErrors>,
     /// Cost-unit budget, if the platform counts units.
     pub quota: Option<QuotaSpec>,
     /// A per-source total timeout overriding the run's.
@@ -465,15 +468,18 @@ impl HttpClient for SourceHttp {
                     );
                     let now = Utc::now();
                     let usage = read_usage(self.spec.usage_headers.as_ref(), &response, now);
-                    let retry = is_retryable_status(response.status);
+                    // A 429, or an error body the connector declared as throttling.
+                    let throttled = response.status == 429
+                        || self
+                            .spec
+                            .throttle_errors
+                            .as_ref()
+                            .is_some_and(|t| t.matches(response.status, &response.body));
+                    let retry = throttled || is_retryable_status(response.status);
                     let hinted = response
                         .header("retry-after")
                         .and_then(|v| parse_retry_after(v, now))
-                        .or_else(|| {
-                            usage
-                                .and_then(|u| u.reset_in)
-                                .filter(|_| response.status == 429)
-                        })
+                        .or_else(|| usage.and_then(|u| u.reset_in).filter(|_| throttled))
                         .filter(|_| retry);
                     // Everyone on this credential pauses for a hint, not just this request.
                     let pause = hinted.filter(|wait| *wait <= settings.max_throttle_wait);
@@ -503,7 +509,7 @@ impl HttpClient for SourceHttp {
                     if (cut_short && last_attempt) || (!cut_short && !retry) {
                         return Ok(response);
                     }
-                    if response.status == 429 {
+                    if throttled {
                         self.counts.throttled.fetch_add(1, Ordering::Relaxed);
                     }
                     if last_attempt {

@@ -16,8 +16,11 @@
 //!
 //! A reset is read in every encoding platforms use: an ISO 8601 timestamp, an
 //! HTTP date, Unix seconds (or milliseconds) and seconds from now. Each dialect
-//! is one function returning a [`Usage`], so one stated differently (Meta's JSON
-//! percentages) is one more function in [`DIALECTS`].
+//! is one function returning a [`Usage`], so one stated differently is one more
+//! function in [`DIALECTS`]. The last one reads JSON-valued headers whose numbers
+//! are percentages of a limit nobody states ([`json_percent`]: Meta's
+//! `X-App-Usage`, `X-Business-Use-Case-Usage`, `X-Ad-Account-Usage`,
+//! `x-fb-ads-insights-throttle`).
 
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -40,12 +43,109 @@ pub struct Usage {
 type Dialect = fn(&HttpResponse, DateTime<Utc>) -> Option<Usage>;
 
 /// The undeclared dialects, tried in order after the declared headers.
-const DIALECTS: [Dialect; 4] = [
+const DIALECTS: [Dialect; 5] = [
     |r, now| separate_fields(r, now, "x-ratelimit-"),
     |r, now| separate_fields(r, now, "x-rate-limit-"),
     |r, now| separate_fields(r, now, "ratelimit-"),
     combined_field,
+    json_percent,
 ];
+
+/// JSON-valued headers whose numbers are percentages of the platform's limit.
+const JSON_PERCENT_HEADERS: [&str; 5] = [
+    "x-app-usage",
+    "x-business-use-case-usage",
+    "x-ad-account-usage",
+    "x-fb-ads-insights-throttle",
+    "x-page-usage",
+];
+
+/// Keys of those headers holding a percentage used.
+const PERCENT_KEYS: [&str; 5] = [
+    "call_count",
+    "total_cputime",
+    "total_time",
+    "acc_id_util_pct",
+    "app_id_util_pct",
+];
+
+/// Keys holding the minutes until access comes back.
+const REGAIN_MINUTES_KEYS: [&str; 1] = ["estimated_time_to_regain_access"];
+
+/// From this percentage on, what is left is spread over [`SLOW_HORIZON`].
+pub const SLOW_FROM_PERCENT: f64 = 75.0;
+
+/// The horizon over which the percentage left is spread once usage passes
+/// [`SLOW_FROM_PERCENT`]: the stated percentages cover a rolling hour (or
+/// day) whose request count is not stated, so the host goes slower the
+/// closer it gets, and a fresh statement every answer corrects it.
+pub const SLOW_HORIZON: Duration = Duration::from_secs(300);
+
+/// The shortest wait once a limit is reached (Meta may state 0 minutes at 100 %).
+const MIN_REGAIN: Duration = Duration::from_secs(60);
+
+/// JSON percentages: the highest percentage any listed header states, and
+/// the longest time to regain access. Below [`SLOW_FROM_PERCENT`] it says
+/// nothing (the declared rate is fine); from there, the percentage left is
+/// the budget until [`SLOW_HORIZON`]; at 100 % or with a time to regain
+/// access, nothing is left until then (at least a minute).
+fn json_percent(response: &HttpResponse, _now: DateTime<Utc>) -> Option<Usage> {
+    let mut used: Option<f64> = None;
+    let mut regain_minutes: f64 = 0.0;
+    for name in JSON_PERCENT_HEADERS {
+        let Some(value) = response
+            .header(name)
+            .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok())
+        else {
+            continue;
+        };
+        walk_numbers(&value, &mut |key, n| {
+            if PERCENT_KEYS.contains(&key) {
+                used = Some(used.map_or(n, |u: f64| u.max(n)));
+            } else if REGAIN_MINUTES_KEYS.contains(&key) {
+                regain_minutes = regain_minutes.max(n);
+            }
+        });
+    }
+    let used = used?;
+    let regain = Duration::from_secs_f64(regain_minutes * 60.0);
+    if regain_minutes > 0.0 || used >= 100.0 {
+        return Some(Usage {
+            limit: Some(100.0),
+            remaining: 0.0,
+            reset_in: Some(regain.max(MIN_REGAIN)),
+            window: None,
+        });
+    }
+    (used >= SLOW_FROM_PERCENT).then_some(Usage {
+        limit: Some(100.0),
+        remaining: 100.0 - used,
+        reset_in: Some(SLOW_HORIZON),
+        window: None,
+    })
+}
+
+/// Calls `each(key, number)` for every finite, non-negative number (or
+/// numeric string) under a key anywhere in `value`.
+fn walk_numbers(value: &serde_json::Value, each: &mut dyn FnMut(&str, f64)) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                let n = match v {
+                    serde_json::Value::Number(n) => n.as_f64(),
+                    serde_json::Value::String(s) => number(s),
+                    _ => None,
+                };
+                match n.filter(|n| n.is_finite() && *n >= 0.0) {
+                    Some(n) => each(key, n),
+                    None => walk_numbers(v, each),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| walk_numbers(v, each)),
+        _ => {}
+    }
+}
 
 /// Reads what `response` says about the limit: the connector's declared
 /// headers first, then every dialect in [`DIALECTS`]; `None` when it says
@@ -396,6 +496,68 @@ mod tests {
                 reset_in: Some(Duration::from_secs(30)),
                 window: Some(Duration::from_secs(60)),
             }
+        );
+    }
+
+    #[test]
+    fn meta_json_percentages_are_silent_until_usage_is_high() {
+        // The documented header strings (platforms.md §1, from sns-sdks/python-facebook).
+        let app = response(&[(
+            "X-App-Usage",
+            r#"{"call_count":16,"total_cputime":15,"total_time":12}"#,
+        )]);
+        assert_eq!(read_usage(None, &app, now()), None);
+        let busy = response(&[(
+            "X-App-Usage",
+            r#"{"call_count":80,"total_cputime":15,"total_time":12}"#,
+        )]);
+        assert_eq!(
+            read_usage(None, &busy, now()),
+            Some(Usage {
+                limit: Some(100.0),
+                remaining: 20.0,
+                reset_in: Some(SLOW_HORIZON),
+                window: None,
+            })
+        );
+        let ads = response(&[(
+            "x-fb-ads-insights-throttle",
+            r#"{"app_id_util_pct":40.5,"acc_id_util_pct":91.25}"#,
+        )]);
+        let u = read_usage(None, &ads, now()).unwrap();
+        assert_eq!(u.remaining, 8.75);
+    }
+
+    #[test]
+    fn meta_time_to_regain_access_is_in_minutes() {
+        let buc = response(&[(
+            "X-Business-Use-Case-Usage",
+            r#"{"112233":[{"type":"pages","call_count":100,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":7}]}"#,
+        )]);
+        assert_eq!(
+            read_usage(None, &buc, now()),
+            Some(Usage {
+                limit: Some(100.0),
+                remaining: 0.0,
+                reset_in: Some(Duration::from_secs(7 * 60)),
+                window: None,
+            })
+        );
+        // Documented sample: 1 % used, nothing to regain: silent.
+        let calm = response(&[(
+            "X-Business-Use-Case-Usage",
+            r#"{"<page-or-biz-id>":[{"type":"pages","call_count":1,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":0}]}"#,
+        )]);
+        assert_eq!(read_usage(None, &calm, now()), None);
+        // At 100 % with no time stated, at least a minute.
+        let full = response(&[("X-Ad-Account-Usage", r#"{"acc_id_util_pct":100}"#)]);
+        assert_eq!(
+            read_usage(None, &full, now()).and_then(|u| u.reset_in),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            read_usage(None, &response(&[("x-app-usage", "not json")]), now()),
+            None
         );
     }
 

@@ -329,6 +329,7 @@ impl Engine {
             rate_limit,
             rate_limit_is_ceiling: source.rate_limit.is_some(),
             usage_headers: description.usage_headers.clone(),
+            throttle_errors: description.throttle_errors.clone(),
             quota,
             timeout: source.timeout,
         });
