@@ -108,10 +108,12 @@ pub(crate) fn graph_description(
 ) -> Description {
     description
         .auth([facebook_login(scopes, page_token), AuthKind::Bearer])
-        // Platform limits are 200 calls per user per hour, BUC limits
-        // 4800 per engaged user per day: pace politely; the host follows
-        // X-App-Usage / X-Business-Use-Case-Usage once Meta states them.
-        .rate_limit(200, 3600, 20)
+        // Meta states no per-second rate: its limits are percentages of
+        // hourly and daily budgets (200 calls per user per hour, 4,800 per
+        // engaged user per day for Pages and Instagram) reported in
+        // X-App-Usage and X-Business-Use-Case-Usage, which the host follows
+        // (slowing from 75 %). Until then, a polite 10 a second.
+        .rate_limit(10, 1, 20)
         .api_version_spec(version::graph())
         .throttle_errors(graph::throttle_errors())
 }

@@ -66,7 +66,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .latest_per_metric(&source.id)?;
         let accounts: Vec<_> = latest
             .iter()
-            .filter(|p| p.point.entity.kind == EntityKind::Account)
+            // Breakdowns (followers by country, spend by age) are slices of these totals.
+            .filter(|p| p.point.entity.kind == EntityKind::Account && p.point.dimensions.is_empty())
             .collect();
         let items = latest.len() - accounts.len();
         let name = accounts
@@ -82,7 +83,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 p.point.raw_name
             );
         }
-        println!("    + {items} per-post/video values");
+        println!("    + {items} per-post/video and breakdown values");
     }
     {
         let mut store = runtime.store.lock().unwrap_or_else(|e| e.into_inner());
@@ -145,7 +146,8 @@ fn refuse_foreign_files(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Writes a demo config for two clients with a YouTube channel and a Mastodon
-/// account each, next to a fresh store. Returns the config's path.
+/// account each (and, for the bakery, a Facebook Page, an Instagram account
+/// and a Meta ad account), next to a fresh store. Returns the config's path.
 fn write_demo_files(dir: &Path, sandbox: &Sandbox) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for name in &DEMO_FILES[1..] {
@@ -157,6 +159,7 @@ fn write_demo_files(dir: &Path, sandbox: &Sandbox) -> anyhow::Result<PathBuf> {
     }
     let youtube = sandbox.base_url("youtube");
     let mastodon = sandbox.base_url("mastodon");
+    let meta = sandbox.base_url("meta");
     let config = format!(
         r#"{DEMO_MARK}: every source points at the local sandbox.
 [storage]
@@ -192,6 +195,40 @@ client = "bakery"
 base_url = "{mastodon}"
 [sources.settings]
 acct = "corner_bakery@sandbox.example"
+
+[[sources]]
+id = "bakery-facebook"
+connector = "facebook_pages"
+client = "bakery"
+base_url = "{meta}"
+[sources.settings]
+page_id = "1029384756"
+[sources.auth]
+kind = "bearer"
+token = "sandbox-token"
+
+[[sources]]
+id = "bakery-instagram"
+connector = "instagram"
+client = "bakery"
+base_url = "{meta}"
+[sources.settings]
+page_id = "1029384756"
+[sources.auth]
+kind = "bearer"
+token = "sandbox-token"
+
+[[sources]]
+id = "bakery-meta-ads"
+connector = "meta_ads"
+client = "bakery"
+base_url = "{meta}"
+settle_days = 28
+[sources.settings]
+ad_account_id = "act_2039485761"
+[sources.auth]
+kind = "bearer"
+token = "sandbox-ads-token"
 
 [[sources]]
 id = "gym-youtube"
