@@ -45,32 +45,32 @@ fn rows(
     id: &str,
     params: &Params,
     restated: bool,
-) -> Result<Vec<Value>, Response> {
+) -> Result<Vec<Value>, Box<Response>> {
     let Some((since, until)) = range_of(params) else {
-        return Err(error(
+        return Err(Box::new(error(
             400,
             100,
             None,
             "(#100) time_range must be {\"since\":\"YYYY-MM-DD\",\"until\":\"YYYY-MM-DD\"}",
-        ));
+        )));
     };
     if params.get("time_increment") != Some("1") {
-        return Err(error(
+        return Err(Box::new(error(
             400,
             100,
             None,
             "(#100) the sandbox serves daily rows only: time_increment=1",
-        ));
+        )));
     }
     let level = params.get("level").unwrap_or("account");
     let breakdown = params.get("breakdowns");
     if breakdown.is_some_and(|b| b.contains(',')) {
-        return Err(error(
+        return Err(Box::new(error(
             400,
             100,
             Some(1504041),
             "(#100) Ask for one breakdown per request",
-        ));
+        )));
     }
     let slices: Vec<(Option<(&str, &str)>, String)> = match (level, breakdown) {
         ("campaign", _) => CAMPAIGNS
@@ -91,12 +91,12 @@ fn rows(
             .map(|v| (None, v.to_string()))
             .collect(),
         (_, Some(other)) => {
-            return Err(error(
+            return Err(Box::new(error(
                 400,
                 100,
                 Some(1504041),
                 &format!("(#100) {other} is not a valid breakdown"),
-            ))
+            )))
         }
         (_, None) => vec![(None, String::new())],
     };
@@ -156,7 +156,7 @@ fn rows(
             }
             out.push(row);
         }
-        day = day + Duration::days(1);
+        day += Duration::days(1);
     }
     Ok(out)
 }
@@ -177,14 +177,14 @@ pub(crate) fn insights(call: &Call<'_>, id: &str) -> Response {
     };
     match rows(call, id, &call.params, reads >= 2) {
         Ok(items) => paged(items, &call.params, 25),
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 
 /// `POST /act_<id>/insights`: starts an async report run.
 pub(crate) fn start_run(call: &Call<'_>, id: &str) -> Response {
     if let Err(refused) = rows(call, id, &call.params, false) {
-        return refused;
+        return *refused;
     }
     let mut runs = lock(&call.graph.runs);
     let run = format!("9000{:06}", runs.len() + 1);
@@ -230,6 +230,6 @@ pub(crate) fn run_rows(call: &Call<'_>, run: &str) -> Response {
     }
     match rows(call, &account, &params, false) {
         Ok(items) => paged(items, &call.params, 25),
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
