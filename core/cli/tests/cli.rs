@@ -523,6 +523,17 @@ fn demo_runs_offline_and_prints_the_latest_values() {
         stdout.contains("bakery-youtube") && stdout.contains("audience.followers"),
         "{stdout}"
     );
+    // The bakery's Meta sources: followers, reach, ad spend and leads.
+    for line in [
+        "bakery-facebook (facebook_pages)",
+        "bakery-instagram (instagram)",
+        "bakery-meta-ads (meta_ads)",
+        "cost.spend",
+        "conversions.leads",
+        "reach.reach",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
     assert!(dir.path().join("demo/tally.db").exists());
 }
 
@@ -611,4 +622,35 @@ async fn a_long_pull_shows_progress_on_a_terminal_and_nothing_extra_in_a_pipe() 
         "{drawn:?}"
     );
     sandbox.shutdown().await;
+}
+
+#[test]
+fn check_warns_when_a_pinned_api_version_is_past_its_sunset() {
+    let (ok, stderr) = check(
+        "[[sources]]\nid = \"ads\"\nconnector = \"meta_ads\"\n\
+         [sources.settings]\nad_account_id = \"act_1\"\napi_version = \"v24.0\"\n\
+         [sources.auth]\nkind = \"bearer\"\ntoken = \"t\"\n",
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("warning: source `ads`: API version v24.0 was retired on 2026-11-10; requests may fail or be upgraded by the platform; remove `api_version` to use v27.0 or pin a newer one"),
+        "{stderr}"
+    );
+    // The default version's sunset is not announced: nothing to say.
+    let (_, quiet) = check(
+        "[[sources]]\nid = \"ads\"\nconnector = \"meta_ads\"\n\
+         [sources.settings]\nad_account_id = \"act_1\"\n\
+         [sources.auth]\nkind = \"bearer\"\ntoken = \"t\"\n",
+    );
+    assert!(!quiet.contains("warning"), "{quiet}");
+}
+
+#[test]
+fn tally_connectors_lists_the_meta_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tally(dir.path(), &["connectors"]);
+    let stdout = text(&out.stdout);
+    for name in ["facebook_pages", "instagram", "meta_ads"] {
+        assert!(stdout.contains(name), "{stdout}");
+    }
 }

@@ -15,7 +15,7 @@ pub struct Args {
 
 /// Validates and reports per source; fails when anything is wrong.
 pub async fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let (config, _) = crate::setup::load_config(config_path)?;
+    let (config, catalog) = crate::setup::load_config(config_path)?;
     println!(
         "{}: ok ({} sources, {} clients, {} goals, {} costs)",
         config_path.display(),
@@ -26,6 +26,15 @@ pub async fn run(config_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     );
     for note in &config.deprecations {
         eprintln!("warning: {note}");
+    }
+    let today = chrono::Utc::now().date_naive();
+    for source in &config.sources {
+        let version = catalog
+            .get(&source.connector)
+            .and_then(|entry| entry.description.api_version.as_ref());
+        if let Some(warning) = version.and_then(|v| v.warning(&source.settings, today)) {
+            eprintln!("warning: source `{}`: {warning}", source.id);
+        }
     }
     if args.offline {
         for unconfigured in config.unconfigured_goal_sources() {
