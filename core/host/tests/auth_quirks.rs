@@ -437,3 +437,80 @@ client_id = "1234.apps.googleusercontent.com"
         assert!(query.contains(part), "{part} in {query}");
     }
 }
+
+#[tokio::test]
+async fn instagram_logins_keep_a_long_lived_token_and_renew_it_before_it_runs_out() {
+    let server = MockServer::start().await;
+    // Code exchange on api.instagram.com: a short-lived token.
+    Mock::given(method("POST"))
+        .and(path("/oauth/access_token"))
+        .and(body_string_contains("code=ig-code"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "IGshort", "token_type": "bearer", "expires_in": 3600
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // ig_exchange_token on graph.instagram.com: 60 days.
+    Mock::given(method("GET"))
+        .and(path("/graph/access_token"))
+        .and(query_param("grant_type", "ig_exchange_token"))
+        .and(query_param("client_secret", "app-secret"))
+        .and(query_param("access_token", "IGshort"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "IGlong", "token_type": "bearer", "expires_in": 5_184_000
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // ig_refresh_token: another 60 days from the renewal.
+    Mock::given(method("GET"))
+        .and(path("/graph/refresh_access_token"))
+        .and(query_param("grant_type", "ig_refresh_token"))
+        .and(query_param("access_token", "IGlong"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "IGrenewed", "token_type": "bearer", "expires_in": 5_184_000
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let quirks = [
+        AuthQuirk::ClientSecretInBody,
+        AuthQuirk::InstagramLongLived {
+            graph_url: format!("{}/graph", server.uri()),
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let token_url = format!("{}/oauth/access_token", server.uri());
+    let source = source(dir.path(), &token_url, &quirks, "");
+    let tokens = providers(dir.path());
+    let mut token = exchange(&flow(&tokens, &source, &quirks), "ig-code")
+        .await
+        .unwrap();
+    assert_eq!(token.access_token.expose(), "IGlong");
+    assert!(token.refresh_token.is_none());
+    let lasts = token.long_lived_expires_at.unwrap();
+    assert_eq!((lasts - Utc::now()).num_days(), 59);
+    // Due for renewal ten days before it runs out.
+    assert_eq!((lasts - token.expires_at.unwrap()).num_days(), 10);
+    tokens.store().save(&token).unwrap();
+    let description = Probe {
+        quirks: quirks.to_vec(),
+    }
+    .describe();
+    let status = credential_status(&source, &description, tokens.store(), Utc::now());
+    assert_eq!(status.long_lived_days_left, Some(59));
+
+    // Fifty-one days on, the renewal is due: the host renews it, no login.
+    token.expires_at = Some(Utc::now() - chrono::Duration::hours(1));
+    tokens.store().save(&token).unwrap();
+    let provider = tokens.provider_for(&source, &description).unwrap();
+    let renewed = provider.token().await.unwrap();
+    assert_eq!(renewed.expose(), "IGrenewed");
+    let stored = tokens.store().load("client-page").unwrap().unwrap();
+    assert_eq!(stored.access_token.expose(), "IGrenewed");
+    assert_eq!(
+        (stored.long_lived_expires_at.unwrap() - Utc::now()).num_days(),
+        59
+    );
+}

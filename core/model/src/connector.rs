@@ -196,6 +196,15 @@ pub enum AuthQuirk {
         /// The settings key holding the page id (`page_id`).
         page_setting: String,
     },
+    /// Instagram Login: after the code exchange, the short-lived token (1 h)
+    /// is exchanged for a long-lived one (60 days) with
+    /// `grant_type=ig_exchange_token` at `{graph_url}/access_token`, and renewed
+    /// before it expires with `grant_type=ig_refresh_token` at
+    /// `{graph_url}/refresh_access_token`; there are no refresh tokens.
+    InstagramLongLived {
+        /// The Instagram Graph root (`https://graph.instagram.com`).
+        graph_url: String,
+    },
 }
 
 impl AuthKind {
@@ -531,6 +540,12 @@ impl Description {
     /// The auth kinds accepted; the first is the default.
     pub fn auth<const N: usize>(mut self, kinds: [AuthKind; N]) -> Description {
         self.auth = kinds.to_vec();
+        self
+    }
+
+    /// One more accepted auth kind, after those given to [`Description::auth`].
+    pub fn also_auth(mut self, kind: AuthKind) -> Description {
+        self.auth.push(kind);
         self
     }
 

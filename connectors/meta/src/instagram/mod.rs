@@ -19,8 +19,8 @@ use serde::Deserialize;
 use tally_model::http::decode_json;
 use tally_model::paginate::{encode_query_value, Step};
 use tally_model::{
-    Connector, ConnectorError, Description, Emitter, HttpRequest, PointTime, Settings,
-    SourceContext,
+    AuthKind, AuthQuirk, Connector, ConnectorError, Description, Emitter, HttpRequest, PointTime,
+    Settings, SourceContext,
 };
 
 /// Permissions a Facebook Login token needs (Instagram Login: `instagram_business_basic`,
@@ -30,6 +30,31 @@ pub const PERMISSIONS: [&str; 3] = [
     "instagram_manage_insights",
     "pages_read_engagement",
 ];
+
+/// Instagram Login ("Business Login for Instagram"): chosen in a source by
+/// `token_url = "https://api.instagram.com/oauth/access_token"`; the host keeps
+/// the 60-day token and renews it with `ig_refresh_token`.
+fn instagram_login() -> AuthKind {
+    AuthKind::OAuth2 {
+        auth_url: "https://www.instagram.com/oauth/authorize".into(),
+        token_url: INSTAGRAM_TOKEN_URL.into(),
+        scopes: vec![
+            "instagram_business_basic".into(),
+            "instagram_business_manage_insights".into(),
+        ],
+        pkce: false,
+        quirks: Vec::new(),
+    }
+    .quirk(AuthQuirk::ClientSecretInBody)
+    .quirk(AuthQuirk::InstagramLongLived {
+        graph_url: INSTAGRAM_GRAPH.into(),
+    })
+}
+
+/// Instagram Login's token endpoint.
+pub const INSTAGRAM_TOKEN_URL: &str = "https://api.instagram.com/oauth/access_token";
+/// The API root of Instagram Login tokens.
+pub const INSTAGRAM_GRAPH: &str = "https://graph.instagram.com";
 
 /// Media per page of the media listing.
 const MEDIA_PER_PAGE: u32 = 25;
@@ -127,6 +152,7 @@ impl Connector for Instagram {
             &PERMISSIONS,
             false,
         )
+        .also_auth(instagram_login())
     }
 
     async fn check(&self, ctx: &SourceContext<'_>) -> Result<String, ConnectorError> {

@@ -240,6 +240,18 @@ impl OAuthFlow {
     /// page configured) for that page's token. Other platforms: unchanged.
     async fn meta_tokens(&self, mut token: StoredToken) -> Result<StoredToken, AuthError> {
         let quirks = &self.settings.quirks;
+        if let Some(graph) = quirks::instagram_graph(quirks) {
+            let secret = self.settings.client_secret.as_ref().ok_or_else(|| {
+                AuthError::Config(format!(
+                    "source `{}`: Instagram's long-lived token exchange needs `client_secret` in [sources.auth]",
+                    self.settings.source_id
+                ))
+            })?;
+            let long =
+                quirks::instagram_long_lived(&self.http, graph, Some(secret), &token.access_token)
+                    .await?;
+            return Ok(instagram_token(token, long));
+        }
         if !quirks.contains(&AuthQuirk::MetaLongLivedExchange) {
             return Ok(token);
         }
@@ -286,6 +298,18 @@ impl OAuthFlow {
         Ok(token)
     }
 
+    /// Instagram Login: renews a long-lived token that is still valid with
+    /// `grant_type=ig_refresh_token` (another 60 days). `None` for other platforms.
+    pub(crate) async fn instagram_renew(
+        &self,
+        current: &StoredToken,
+    ) -> Option<Result<StoredToken, AuthError>> {
+        let graph = quirks::instagram_graph(&self.settings.quirks)?;
+        let renewed =
+            quirks::instagram_long_lived(&self.http, graph, None, &current.access_token).await;
+        Some(renewed.map(|long| instagram_token(current.clone(), long)))
+    }
+
     fn request_error(
         &self,
         error: RequestTokenError<TransportError, BasicErrorResponse>,
@@ -326,4 +350,22 @@ impl OAuthFlow {
             RequestTokenError::Other(message) => AuthError::Endpoint { path, message },
         }
     }
+}
+
+/// `token` carrying Instagram's long-lived `long`: it lasts until
+/// `long_lived_expires_at` and is due for renewal
+/// [`quirks::INSTAGRAM_RENEW_DAYS`] before (its `expires_at`).
+fn instagram_token(mut token: StoredToken, long: quirks::MetaToken) -> StoredToken {
+    let now = Utc::now();
+    let lasts_until = long
+        .expires_in
+        .and_then(|s| chrono::Duration::try_seconds(s as i64))
+        .map(|d| now + d);
+    token.access_token = long.token;
+    token.long_lived_expires_at = lasts_until;
+    token.expires_at =
+        lasts_until.map(|at| at - chrono::Duration::days(quirks::INSTAGRAM_RENEW_DAYS));
+    token.refresh_token = None;
+    token.obtained_at = now;
+    token
 }

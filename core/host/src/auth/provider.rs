@@ -133,6 +133,15 @@ impl TokenProvider {
                 settings.refresh_token.as_ref().map(fingerprint),
             ),
         };
+        // Instagram Login renews a long-lived token that has not run out yet.
+        let still_valid = current
+            .as_ref()
+            .filter(|t| t.long_lived_expires_at.is_some_and(|at| at > Utc::now()));
+        if let Some(token) = still_valid.filter(|_| !refused) {
+            if let Some(renewed) = self.flow.instagram_renew(token).await {
+                return renewed;
+            }
+        }
         let Some(refresh_token) = refresh_token else {
             return Err(login(match (&current, refused) {
                 (None, _) => "no OAuth2 token is stored for it yet".to_string(),

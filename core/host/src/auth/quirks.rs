@@ -130,12 +130,68 @@ pub(crate) async fn meta_long_lived(
     let token = access_token_of(&url, status, &body, &secrets)?;
     Ok(MetaToken {
         token,
-        // A number, or on some Graph versions a numeric string.
-        expires_in: match body.get("expires_in") {
-            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-            Some(value) => value.as_u64(),
-            None => None,
-        },
+        expires_in: expires_in(&body),
+    })
+}
+
+/// `expires_in` of a Graph token answer: a number, or on some Graph
+/// versions a numeric string.
+fn expires_in(body: &serde_json::Value) -> Option<u64> {
+    match body.get("expires_in") {
+        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        Some(value) => value.as_u64(),
+        None => None,
+    }
+}
+
+/// The Instagram Graph root of an `InstagramLongLived` quirk, if any.
+pub(crate) fn instagram_graph(quirks: &[AuthQuirk]) -> Option<&str> {
+    quirks.iter().find_map(|q| match q {
+        AuthQuirk::InstagramLongLived { graph_url } => Some(graph_url.as_str()),
+        _ => None,
+    })
+}
+
+/// Days before an Instagram long-lived token expires that it is renewed.
+pub(crate) const INSTAGRAM_RENEW_DAYS: i64 = 10;
+
+/// Instagram Login's long-lived token, asked at `{graph_url}/{endpoint}`:
+/// `access_token?grant_type=ig_exchange_token&client_secret=..&access_token=SHORT`
+/// after a login, `refresh_access_token?grant_type=ig_refresh_token&access_token=CURRENT`
+/// to renew one (at least a day old and not expired).
+pub(crate) async fn instagram_long_lived(
+    http: &TokenHttp,
+    graph_url: &str,
+    client_secret: Option<&Secret>,
+    token: &Secret,
+) -> Result<MetaToken, AuthError> {
+    let mut url = parse_url(graph_url)?;
+    let endpoint = if client_secret.is_some() {
+        "access_token"
+    } else {
+        "refresh_access_token"
+    };
+    url.path_segments_mut()
+        .map_err(|()| AuthError::Config(format!("Instagram Graph URL {graph_url} has no path")))?
+        .pop_if_empty()
+        .push(endpoint);
+    match client_secret {
+        Some(secret) => url
+            .query_pairs_mut()
+            .append_pair("grant_type", "ig_exchange_token")
+            .append_pair("client_secret", secret.expose()),
+        None => url
+            .query_pairs_mut()
+            .append_pair("grant_type", "ig_refresh_token"),
+    };
+    url.query_pairs_mut()
+        .append_pair("access_token", token.expose());
+    let (status, body) = http.get_json(&url, None).await?;
+    let secrets: Vec<&Secret> = client_secret.into_iter().chain([token]).collect();
+    let token = access_token_of(&url, status, &body, &secrets)?;
+    Ok(MetaToken {
+        token,
+        expires_in: expires_in(&body),
     })
 }
 

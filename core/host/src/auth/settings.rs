@@ -58,18 +58,27 @@ impl OAuthSettings {
         description: &Description,
     ) -> Result<OAuthSettings, AuthError> {
         let auth = &source.auth;
-        let declared = description
-            .auth
-            .iter()
-            .find(|kind| AuthMethod::of(kind) == auth.kind)
-            .ok_or_else(|| {
-                AuthError::Config(format!(
-                    "source `{}`: connector `{}` does not accept auth kind `{}`",
-                    source.id,
-                    description.name,
-                    auth.kind.as_str()
-                ))
-            })?;
+        // A connector may declare two logins of one kind (Instagram: Facebook
+        // Login and Instagram Login); a source picks the second by its token URL.
+        let of_kind = || {
+            description
+                .auth
+                .iter()
+                .filter(|kind| AuthMethod::of(kind) == auth.kind)
+        };
+        let by_token_url = auth.token_url.as_deref().and_then(|url| {
+            of_kind().find(|kind| {
+                matches!(kind, AuthKind::OAuth2 { token_url, .. } | AuthKind::ClientCredentials { token_url, .. } if token_url == url)
+            })
+        });
+        let declared = by_token_url.or_else(|| of_kind().next()).ok_or_else(|| {
+            AuthError::Config(format!(
+                "source `{}`: connector `{}` does not accept auth kind `{}`",
+                source.id,
+                description.name,
+                auth.kind.as_str()
+            ))
+        })?;
         let (grant, token_url, scopes, quirks) = match declared {
             AuthKind::OAuth2 {
                 auth_url,
