@@ -654,3 +654,42 @@ fn tally_connectors_lists_the_meta_family() {
         assert!(stdout.contains(name), "{stdout}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_meta_ads_insight_restated_within_the_lookback_is_stored_as_a_revision() {
+    let sandbox = Sandbox::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        SandboxOptions::default(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!(
+            "[storage]\npath = \"tally.db\"\n\n[[sources]]\nid = \"ads\"\nconnector = \"meta_ads\"\n\
+             base_url = \"{}\"\nsettle_days = 28\n[sources.settings]\nad_account_id = \"act_42\"\n\
+             campaigns = false\nbreakdowns = []\n[sources.auth]\nkind = \"bearer\"\ntoken = \"t\"\n",
+            sandbox.base_url("meta")
+        ),
+    );
+    let path = dir.path().to_path_buf();
+    let (first, second) = tokio::task::spawn_blocking(move || {
+        let first = tally(&path, &["pull", "--format", "json"]);
+        let second = tally(&path, &["pull", "--format", "json"]);
+        (first, second)
+    })
+    .await
+    .unwrap();
+    let row = |out: &Output| -> serde_json::Value {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0].clone()
+    };
+    let (first, second) = (row(&first), row(&second));
+    assert_eq!(first["revised"], 0, "{first}");
+    // The second pull re-read the 28-day window: one late-attributed lead
+    // changed, and only that value was revised; the rest were unchanged.
+    assert_eq!(second["inserted"], 0, "{second}");
+    assert_eq!(second["revised"], 1, "{second}");
+    sandbox.shutdown().await;
+}

@@ -22,8 +22,8 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use tally_model::paginate::{encode_query_value, Step};
 use tally_model::{
-    AuthKind, AuthQuirk, Connector, ConnectorError, Description, Emitter, EntityKind,
-    HttpClientExt, HttpRequest, Method, Settings, SourceContext,
+    AuthKind, Connector, ConnectorError, Description, Emitter, EntityKind, HttpClientExt,
+    HttpRequest, Method, Settings, SourceContext,
 };
 
 /// The permission Insights needs (`ads_management` is for writes).
@@ -129,15 +129,7 @@ impl Connector for MetaAds {
         .auth([
             // A system user token (Business Manager) is the usual server credential.
             AuthKind::Bearer,
-            AuthKind::OAuth2 {
-                auth_url: format!("https://www.facebook.com/{}/dialog/oauth", version::CURRENT),
-                token_url: format!("{}/{}/oauth/access_token", graph::GRAPH_ROOT, version::CURRENT),
-                scopes: PERMISSIONS.iter().map(|s| s.to_string()).collect(),
-                pkce: false,
-                quirks: Vec::new(),
-            }
-            .quirk(AuthQuirk::ClientSecretInBody)
-            .quirk(AuthQuirk::MetaLongLivedExchange),
+            graph::facebook_login(&PERMISSIONS, false),
         ])
         // Ads insights are a BUC limit per ad account; the score limit of
         // the development tier is 60 reads per 300 s. The host follows

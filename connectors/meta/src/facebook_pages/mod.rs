@@ -14,9 +14,7 @@ use crate::graph::{self, insights, version, ErrorMapper};
 use async_trait::async_trait;
 use serde::Deserialize;
 use tally_model::paginate::{encode_query_value, Step};
-use tally_model::{
-    AuthKind, AuthQuirk, Connector, ConnectorError, Description, Emitter, Settings, SourceContext,
-};
+use tally_model::{Connector, ConnectorError, Description, Emitter, Settings, SourceContext};
 
 /// Permissions a Page token needs for everything this connector reads.
 pub const PERMISSIONS: [&str; 3] = ["pages_read_engagement", "read_insights", "pages_show_list"];
@@ -74,54 +72,10 @@ impl FacebookPagesSettings {
     }
 }
 
-/// The Facebook Login a Page source signs in with: the long-lived exchange,
-/// then the Page token of `page_id` (both host quirks).
-fn facebook_login(scopes: &[&str], page_token: bool) -> AuthKind {
-    let login = AuthKind::OAuth2 {
-        auth_url: format!("https://www.facebook.com/{}/dialog/oauth", version::CURRENT),
-        token_url: format!(
-            "{}/{}/oauth/access_token",
-            graph::GRAPH_ROOT,
-            version::CURRENT
-        ),
-        scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        pkce: false,
-        quirks: Vec::new(),
-    }
-    .quirk(AuthQuirk::ClientSecretInBody)
-    .quirk(AuthQuirk::MetaLongLivedExchange);
-    if page_token {
-        login.quirk(AuthQuirk::MetaPageToken {
-            page_setting: "page_id".into(),
-        })
-    } else {
-        login
-    }
-}
-
-/// What the Pages and Instagram connectors declare alike: Graph usage
-/// headers are read by the host's JSON dialect, throttle codes are declared.
-pub(crate) fn graph_description(
-    description: Description,
-    scopes: &[&str],
-    page_token: bool,
-) -> Description {
-    description
-        .auth([facebook_login(scopes, page_token), AuthKind::Bearer])
-        // Meta states no per-second rate: its limits are percentages of
-        // hourly and daily budgets (200 calls per user per hour, 4,800 per
-        // engaged user per day for Pages and Instagram) reported in
-        // X-App-Usage and X-Business-Use-Case-Usage, which the host follows
-        // (slowing from 75 %). Until then, a polite 10 a second.
-        .rate_limit(10, 1, 20)
-        .api_version_spec(version::graph())
-        .throttle_errors(graph::throttle_errors())
-}
-
 #[async_trait]
 impl Connector for FacebookPages {
     fn describe(&self) -> Description {
-        graph_description(
+        graph::description(
             Description::new(
                 "facebook_pages",
                 "Facebook Page followers, daily views, viewers, engagement and follows, plus reactions, comments, shares and insights of the latest posts (Graph API)",

@@ -16,7 +16,7 @@ pub use error::{ErrorMapper, GraphError};
 pub use insights::{Insight, InsightsEnvelope};
 pub use paging::Page;
 
-use tally_model::ThrottleErrors;
+use tally_model::{AuthKind, AuthQuirk, Description, ThrottleErrors};
 
 /// The documented API root of Facebook Login tokens and the Marketing API.
 pub const GRAPH_ROOT: &str = "https://graph.facebook.com";
@@ -90,4 +90,41 @@ where
     };
     ctx.paginate(&format!("/{version}{listing}"), None, out, fetch, each)
         .await
+}
+
+/// The Facebook Login a Page source signs in with: the long-lived exchange,
+/// then the Page token of `page_id` (both host quirks).
+pub fn facebook_login(scopes: &[&str], page_token: bool) -> AuthKind {
+    let login = AuthKind::OAuth2 {
+        auth_url: format!("https://www.facebook.com/{}/dialog/oauth", version::CURRENT),
+        token_url: format!("{}/{}/oauth/access_token", GRAPH_ROOT, version::CURRENT),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        pkce: false,
+        quirks: Vec::new(),
+    }
+    .quirk(AuthQuirk::ClientSecretInBody)
+    .quirk(AuthQuirk::MetaLongLivedExchange);
+    if page_token {
+        login.quirk(AuthQuirk::MetaPageToken {
+            page_setting: "page_id".into(),
+        })
+    } else {
+        login
+    }
+}
+
+/// What the Pages and Instagram connectors declare alike (`page_token`: the
+/// login ends with the Page token of `page_id`): Graph usage
+/// headers are read by the host's JSON dialect, throttle codes are declared.
+pub fn description(description: Description, scopes: &[&str], page_token: bool) -> Description {
+    description
+        .auth([facebook_login(scopes, page_token), AuthKind::Bearer])
+        // Meta states no per-second rate: its limits are percentages of
+        // hourly and daily budgets (200 calls per user per hour, 4,800 per
+        // engaged user per day for Pages and Instagram) reported in
+        // X-App-Usage and X-Business-Use-Case-Usage, which the host follows
+        // (slowing from 75 %). Until then, a polite 10 a second.
+        .rate_limit(10, 1, 20)
+        .api_version_spec(version::graph())
+        .throttle_errors(throttle_errors())
 }

@@ -10,7 +10,6 @@
 
 pub mod parse;
 
-use crate::facebook_pages::graph_description;
 use crate::graph::insights::{self, MetricMap};
 use crate::graph::window::Window;
 use crate::graph::{self, version, ErrorMapper, GraphError, InsightsEnvelope};
@@ -126,7 +125,7 @@ impl InstagramSettings {
 #[async_trait]
 impl Connector for Instagram {
     fn describe(&self) -> Description {
-        graph_description(
+        graph::description(
             Description::new(
                 "instagram",
                 "Instagram professional account followers, daily reach, views, profile views and engagement with breakdowns, follower demographics, plus likes, comments and insights of the latest media",
