@@ -8,5 +8,6 @@
 mod ads;
 mod instagram;
 mod pages;
+mod properties;
 mod sandbox;
 mod support;
