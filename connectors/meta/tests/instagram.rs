@@ -128,3 +128,41 @@ async fn conformance() {
         tally_testkit::conformance::run_conformance(Arc::new(Instagram), &InstagramFixtures);
     println!("{}", report.await);
 }
+
+/// The OAuth2 settings the host resolves for an Instagram source whose
+/// `[sources.auth]` ends with `extra`.
+fn oauth(extra: &str) -> tally_host::auth::OAuthSettings {
+    let text = format!(
+        "[[sources]]\nid = \"ig\"\nconnector = \"instagram\"\n[sources.settings]\nig_user_id = \"1\"\n\
+         [sources.auth]\nkind = \"oauth2\"\nclient_id = \"app\"\nclient_secret = \"s\"\n{extra}"
+    );
+    let description = tally_model::Connector::describe(&Instagram);
+    let config =
+        tally_config::parse(&text, "tally.toml", std::slice::from_ref(&description)).unwrap();
+    tally_host::auth::OAuthSettings::resolve(&config.sources[0], &description).unwrap()
+}
+
+#[test]
+fn facebook_login_is_the_default_and_instagram_login_is_chosen_by_its_token_url() {
+    let facebook = oauth("");
+    assert_eq!(
+        facebook.token_url,
+        "https://graph.facebook.com/v27.0/oauth/access_token"
+    );
+    assert!(facebook
+        .quirks
+        .contains(&tally_model::AuthQuirk::MetaLongLivedExchange));
+    let instagram = oauth("token_url = \"https://api.instagram.com/oauth/access_token\"\n");
+    assert_eq!(
+        instagram.scopes,
+        [
+            "instagram_business_basic",
+            "instagram_business_manage_insights"
+        ]
+    );
+    assert!(instagram
+        .quirks
+        .contains(&tally_model::AuthQuirk::InstagramLongLived {
+            graph_url: "https://graph.instagram.com".into()
+        }));
+}
