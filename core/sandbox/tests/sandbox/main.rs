@@ -6,6 +6,7 @@ mod faults;
 mod lifecycle;
 mod limits;
 mod mastodon;
+mod meta;
 mod youtube;
 
 use chrono::{DateTime, Utc};
