@@ -123,6 +123,18 @@ fn assert_consistent(dir: &Path, when: &str) {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok", "{when}");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    if version == 0 {
+        // Killed after the file was created, before the first migration
+        // committed: an empty file, which the next pull sets up.
+        let tables: i64 = conn
+            .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tables, 0, "a half-made schema {when}");
+        return;
+    }
     let doubled: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM (SELECT 1 FROM points
