@@ -284,6 +284,31 @@ pub const CANONICAL_METRICS: &[MetricSpec] = &[
         GAUGE,
         Some(Conversion),
     ),
+    // What people did on a business listing (Google Business Profile): calls,
+    // direction requests, bookings and message threads started from it.
+    spec("actions.calls", UnitClass::Count, SUM, Some(Conversion)),
+    spec(
+        "actions.directions",
+        UnitClass::Count,
+        SUM,
+        Some(Conversion),
+    ),
+    spec("actions.bookings", UnitClass::Count, SUM, Some(Conversion)),
+    spec(
+        "actions.conversations",
+        UnitClass::Count,
+        SUM,
+        Some(Conversion),
+    ),
+    // Followers won and lost per period (YouTube Analytics `subscribersGained`
+    // / `subscribersLost`): the flows behind the `audience.followers` level.
+    spec(
+        "audience.followers_gained",
+        UnitClass::Count,
+        SUM,
+        Some(Awareness),
+    ),
+    spec("audience.followers_lost", UnitClass::Count, SUM, None),
     // Tally's own pipeline health, written by `tally run` per source and pull,
     // so goals and reports can track data freshness like any other metric.
     spec("pipeline.pulls", UnitClass::Count, SUM, None),
