@@ -133,12 +133,15 @@ impl ReviewDays {
         Ok(())
     }
 
-    /// `reviews.new` per day written and star rating (dimension `rating`).
+    /// `reviews.new` per day written: the day's total, and per star rating
+    /// (dimension `rating`).
     pub fn points(&self, location: &Entity, tz: Tz) -> Result<Vec<Point>, String> {
-        self.0
-            .iter()
-            .map(|((day, stars), n)| {
-                Ok(Point::new(
+        let mut totals: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+        let mut points = Vec::new();
+        for ((day, stars), n) in &self.0 {
+            *totals.entry(*day).or_default() += n;
+            points.push(
+                Point::new(
                     PLATFORM,
                     "reviews.new",
                     "starRating",
@@ -146,9 +149,20 @@ impl ReviewDays {
                     *n as f64,
                     google::day_period(*day, tz)?,
                 )
-                .with_dimension("rating", &stars.to_string()))
-            })
-            .collect()
+                .with_dimension("rating", &stars.to_string()),
+            );
+        }
+        for (day, n) in totals {
+            points.push(Point::new(
+                PLATFORM,
+                "reviews.new",
+                "createTime",
+                location.clone(),
+                n as f64,
+                google::day_period(day, tz)?,
+            ));
+        }
+        Ok(points)
     }
 }
 
@@ -363,8 +377,15 @@ mod tests {
         let mut days = ReviewDays::default();
         days.add(&list, tz).unwrap();
         let points = days.points(&location(), tz).unwrap();
+        let total: Vec<f64> = points
+            .iter()
+            .filter(|p| p.dimensions.is_empty())
+            .map(|p| p.value)
+            .collect();
+        assert_eq!(total, vec![3.0]);
         let got: Vec<(String, String, f64)> = points
             .iter()
+            .filter(|p| !p.dimensions.is_empty())
             .map(|p| {
                 (
                     period_start(p).unwrap().to_rfc3339(),

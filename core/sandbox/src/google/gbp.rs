@@ -310,10 +310,11 @@ async fn performance(
         .map(|metric| {
             let mut values = Vec::new();
             let mut day = start;
-            while day <= end {
+            // Google has no numbers for the last two days yet.
+            while day <= end && day + Duration::days(2) <= today {
                 let mut v = json!({ "date": { "year": day.year(), "month": day.month(), "day": day.day() } });
-                // Google has no numbers for the last two days yet; a zero is left out.
-                let n = if day + Duration::days(2) > today { 0 } else { daily_value(s.seed, location, metric, day) };
+                // A zero is left out.
+                let n = daily_value(s.seed, location, metric, day);
                 if n > 0 {
                     v["value"] = json!(n.to_string());
                 }
