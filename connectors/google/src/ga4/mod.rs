@@ -15,7 +15,9 @@
 //!   date so pages do not shift.
 //! - **Tokens, not requests.** Every request asks for `propertyQuota`; when a
 //!   token bucket could not pay for another request like the last one, the
-//!   pull stops before GA4 refuses it, and says which bucket and how much is left.
+//!   pull stops before GA4 refuses it, and says which bucket and how much is
+//!   left. (The host's own quota ledger counts units a request declares up
+//!   front; GA4 only says what a request cost afterwards, so the stop is here.)
 
 pub mod parse;
 
@@ -27,7 +29,7 @@ use serde_json::json;
 use tally_model::error::url_path;
 use tally_model::paginate::Step;
 use tally_model::{
-    Connector, ConnectorError, Description, Emitter, Entity, EntityKind, HttpClientExt, HttpError,
+    Connector, ConnectorError, Description, Emitter, Entity, EntityKind, HttpClientExt,
     HttpRequest, Settings, SourceContext,
 };
 
@@ -283,16 +285,18 @@ async fn run_report(
         })
         .await?;
     if let Some((bucket, status)) = page.property_quota.as_ref().and_then(|q| q.nearly_spent()) {
-        return Err(ConnectorError::Http(HttpError::QuotaExhausted {
-            key: format!("ga4#properties/{} {bucket}", settings.property_id),
-            used: status.consumed,
-            limit: status.consumed + status.remaining,
-            resets_at: if bucket == "tokensPerDay" {
-                "the next day in the property's time zone".into()
-            } else {
-                "the top of the hour".into()
-            },
-        }));
+        let resets = if bucket == "tokensPerDay" {
+            "at midnight in the property's time zone"
+        } else {
+            "at the top of the hour"
+        };
+        return Err(ConnectorError::Other(format!(
+            "{}: GA4 property {} has {} of its {bucket} left and the last request used {}; stopping before the property is refused. The tokens come back {resets}; the source will be pulled again on its next run",
+            url_path(&ctx.url(&report_path(settings))),
+            settings.property_id,
+            status.remaining,
+            status.consumed
+        )));
     }
     Ok((page, response.body))
 }

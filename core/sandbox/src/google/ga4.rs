@@ -153,7 +153,11 @@ async fn run_report(
         json!({ "currencyCode": "USD", "timeZone": TIME_ZONE }),
     );
     if report.quota {
-        let status = |used: u64, limit: u64| json!({ "consumed": TOKENS_PER_REQUEST, "remaining": limit.saturating_sub(used) });
+        // A disabled bucket (0) reports int32's largest value left.
+        let status = |used: u64, limit: u64| {
+            let limit = if limit == 0 { i32::MAX as u64 } else { limit };
+            json!({ "consumed": TOKENS_PER_REQUEST, "remaining": limit.saturating_sub(used) })
+        };
         body.insert(
             "propertyQuota".into(),
             json!({
