@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod conformance;
+mod discovery;
 mod ga4;
 mod gbp;
 mod sandbox;
