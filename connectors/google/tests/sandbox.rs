@@ -163,7 +163,8 @@ async fn ga4_property_tokens_count_down_and_the_pull_stops_before_they_run_out()
     // The stop came before GA4 refused anything: 5 requests, all answered 200.
     assert_eq!(sb.stats().per_platform["ga4"].requests, 5);
     assert_eq!(sb.stats().throttled, 0);
-    // Asked anyway, the property is refused with RESOURCE_EXHAUSTED.
+    // Asked anyway, the property is refused with RESOURCE_EXHAUSTED, and the
+    // host waits for the reset (midnight Pacific) instead of retrying.
     let http = tally_testkit::host_for(&base, &Ga4.describe(), credential());
     let body = json!({"dateRanges": [{"startDate": "today", "endDate": "today"}], "metrics": [{"name": "sessions"}]});
     let refused = http
@@ -171,15 +172,17 @@ async fn ga4_property_tokens_count_down_and_the_pull_stops_before_they_run_out()
             format!("{base}/properties/77:runReport"),
             &body,
         ))
-        .await;
-    let said = match refused {
-        Ok(r) => String::from_utf8_lossy(&r.body).to_string(),
-        Err(HttpError::RetriesExhausted { status, .. }) => format!("429 after retries: {status}"),
-        Err(e) => panic!("{e}"),
+        .await
+        .unwrap_err();
+    let HttpError::Throttled { path, wait_secs } = &refused else {
+        panic!("{refused:?}")
     };
-    assert!(
-        said.contains("RESOURCE_EXHAUSTED") || said.contains("429"),
-        "{said}"
+    assert_eq!(path, "/ga4/v1beta/properties/77:runReport");
+    assert!(*wait_secs > 0 && *wait_secs <= 25 * 3600, "{wait_secs}");
+    assert_eq!(
+        sb.stats().per_platform["ga4"].requests,
+        6,
+        "one refusal, no retry"
     );
     sb.shutdown().await;
 }
