@@ -152,8 +152,6 @@ pub struct Page {
     pub points: Vec<Point>,
     /// The latest day seen, for the next pull's window.
     pub latest_day: Option<NaiveDate>,
-    /// Rows whose dimensions GA4 lumped into `(other)`.
-    pub other_rows: usize,
 }
 
 /// Maps one page of a report on `property` to points: one sum per row, metric
@@ -197,9 +195,6 @@ pub fn report_points(
                 .map_or(header.name.as_str(), |(_, ours)| ours);
             let value = text(row.dimension_values.get(column));
             dimensions.push((name, value));
-        }
-        if dimensions.iter().any(|(_, v)| v == "(other)") {
-            page.other_rows += 1;
         }
         for (column, header) in response.metric_headers.iter().enumerate() {
             let Some((_, metric)) = metric_names.iter().find(|(ga, _)| *ga == header.name) else {
@@ -323,13 +318,12 @@ mod tests {
     }
 
     #[test]
-    fn other_rows_are_kept_apart_and_counted() {
+    fn other_rows_are_kept_apart_as_their_own_segment() {
         let r = response(json!([{
             "dimensionValues": [{"value": "20260601"}, {"value": "(other)"}],
             "metricValues": [{"value": "3"}, {"value": "0"}]
         }]));
         let page = report_points(&property(), &r, &names()).unwrap();
-        assert_eq!(page.other_rows, 1);
         assert_eq!(page.points[0].dimensions["source"], "(other)");
     }
 
