@@ -122,6 +122,23 @@ async fn the_sandbox_answers_an_unknown_ga4_metric_with_googles_400() {
         google::error_for("Google Analytics", "/ga4/v1beta/properties/123:runReport", 400, &response.body).to_string(),
         "/ga4/v1beta/properties/123:runReport answered HTTP 400: Google Analytics refused the request (INVALID_ARGUMENT); Google Analytics said: Field conversions is not a valid metric. For a list of valid dimensions and metrics, see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema"
     );
+    let unknown_dimension = json!({"dateRanges": [{"startDate": "today", "endDate": "today"}], "dimensions": [{"name": "utmSource"}], "metrics": [{"name": "sessions"}]});
+    let response = http
+        .send(HttpRequest::post_json(
+            format!("{base}/properties/123:runReport"),
+            &unknown_dimension,
+        ))
+        .await
+        .unwrap();
+    let said: Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(
+        (response.status, said["error"]["status"].as_str(), said["error"]["message"].as_str()),
+        (
+            400,
+            Some("INVALID_ARGUMENT"),
+            Some("Field utmSource is not a valid dimension. For a list of valid dimensions and metrics, see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema")
+        )
+    );
     let unknown_field =
         json!({"dateRanges": [], "metrics": [{"name": "sessions"}], "returnQuota": true});
     let response = http
