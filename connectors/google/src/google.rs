@@ -7,11 +7,11 @@
 //! quota, a missing permission or a wrong id with the same body, and a user
 //! should read the same advice whichever connector hit it.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::Value;
-use tally_model::{AuthKind, AuthQuirk, ConnectorError, HttpError, PointTime};
+use tally_model::{AuthKind, AuthQuirk, ConnectorError, HttpError, PointTime, SourceContext};
 
 /// Google's authorization endpoint.
 pub const AUTH_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
@@ -186,6 +186,44 @@ pub fn time_zone(name: &str, from: &str) -> Result<Tz, String> {
 /// The calendar day `now` falls on in `tz`.
 pub fn today(now: DateTime<Utc>, tz: Tz) -> NaiveDate {
     now.with_timezone(&tz).date_naive()
+}
+
+/// The days a pull reads, in `tz`: from `--since`, else from the last day
+/// read (`state.through`) minus the lookback (the source's `lookback_days`,
+/// else `default_lookback`: days Google still restates), else `history_days`
+/// ago; to today.
+pub fn date_window(
+    ctx: &SourceContext<'_>,
+    tz: Tz,
+    history_days: u32,
+    default_lookback: u32,
+) -> (NaiveDate, NaiveDate) {
+    let today = today(ctx.now, tz);
+    let start = match (ctx.since, last_day_read(ctx)) {
+        (Some(since), _) => self::today(since, tz),
+        (None, Some(day)) => day
+            .checked_sub_days(Days::new(u64::from(
+                ctx.lookback_days.unwrap_or(default_lookback),
+            )))
+            .unwrap_or(day),
+        (None, None) => today
+            .checked_sub_days(Days::new(u64::from(history_days)))
+            .unwrap_or(today),
+    };
+    (start.min(today), today)
+}
+
+/// The last day a previous pull read, from its state `{"through": "YYYY-MM-DD"}`.
+pub fn last_day_read(ctx: &SourceContext<'_>) -> Option<NaiveDate> {
+    ctx.state
+        .and_then(|s| s.get("through"))
+        .and_then(Value::as_str)
+        .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+}
+
+/// The state that records `day` as the last day read.
+pub fn through(day: NaiveDate) -> Value {
+    serde_json::json!({ "through": day.format("%Y-%m-%d").to_string() })
 }
 
 #[cfg(test)]

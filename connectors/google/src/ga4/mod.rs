@@ -176,7 +176,7 @@ impl Connector for Ga4 {
             .await?;
         }
         if let Some(day) = latest {
-            out.save_state(json!({ "through": day.format("%Y-%m-%d").to_string() }));
+            out.save_state(google::through(day));
         } else if let Some(state) = ctx.state {
             out.save_state(state.clone());
         }
@@ -196,12 +196,7 @@ fn start_date(ctx: &SourceContext<'_>, settings: &Ga4Settings) -> String {
     if let Some(since) = ctx.since {
         return since.date_naive().format("%Y-%m-%d").to_string();
     }
-    let through = ctx
-        .state
-        .and_then(|s| s.get("through"))
-        .and_then(|t| t.as_str())
-        .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
-    match through {
+    match google::last_day_read(ctx) {
         Some(day) => {
             let lookback = ctx.lookback_days.unwrap_or(DEFAULT_LOOKBACK_DAYS);
             day.checked_sub_days(Days::new(u64::from(lookback)))

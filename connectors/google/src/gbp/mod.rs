@@ -21,10 +21,9 @@ pub mod parse;
 
 use crate::google;
 use async_trait::async_trait;
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Deserialize;
-use serde_json::json;
 use tally_model::error::url_path;
 use tally_model::paginate::{encode_query_value, param, Step};
 use tally_model::{
@@ -173,7 +172,8 @@ impl Connector for GoogleBusinessProfile {
     ) -> Result<(), ConnectorError> {
         let settings: GbpSettings = ctx.checked_settings()?;
         let tz = settings.tz();
-        let (start, end) = date_range(ctx, &settings, tz);
+        let (start, end) =
+            google::date_window(ctx, tz, settings.history_days, DEFAULT_LOOKBACK_DAYS);
         for location in locations(ctx, &settings).await? {
             let id = location.name.trim_start_matches("locations/").to_string();
             let entity = Entity::new(
@@ -184,32 +184,9 @@ impl Connector for GoogleBusinessProfile {
             reviews(ctx, out, &settings, &id, &entity, tz).await?;
             performance(ctx, out, &id, &entity, tz, start, end).await?;
         }
-        out.save_state(json!({ "through": end.format("%Y-%m-%d").to_string() }));
+        out.save_state(google::through(end));
         Ok(())
     }
-}
-
-/// The days of performance to read: from `--since`, the last end minus the
-/// lookback, or `history_days` ago, to today in the business's time zone.
-fn date_range(ctx: &SourceContext<'_>, settings: &GbpSettings, tz: Tz) -> (NaiveDate, NaiveDate) {
-    let today = google::today(ctx.now, tz);
-    let through = ctx
-        .state
-        .and_then(|s| s.get("through"))
-        .and_then(|t| t.as_str())
-        .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
-    let start = match (ctx.since, through) {
-        (Some(since), _) => google::today(since, tz),
-        (None, Some(day)) => day
-            .checked_sub_days(Days::new(u64::from(
-                ctx.lookback_days.unwrap_or(DEFAULT_LOOKBACK_DAYS),
-            )))
-            .unwrap_or(day),
-        (None, None) => today
-            .checked_sub_days(Days::new(u64::from(settings.history_days)))
-            .unwrap_or(today),
-    };
-    (start.min(today), today)
 }
 
 /// The locations to read: those configured (by id), else every location of the account.

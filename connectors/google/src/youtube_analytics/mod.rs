@@ -20,7 +20,6 @@ use crate::google;
 use async_trait::async_trait;
 use chrono::{Days, NaiveDate};
 use serde::Deserialize;
-use serde_json::json;
 use tally_model::error::url_path;
 use tally_model::paginate::encode_query_value;
 use tally_model::{
@@ -116,7 +115,12 @@ impl Connector for YoutubeAnalytics {
         out: &mut dyn Emitter,
     ) -> Result<(), ConnectorError> {
         let settings: YoutubeAnalyticsSettings = ctx.checked_settings()?;
-        let (start, end) = date_range(ctx, &settings);
+        let (start, end) = google::date_window(
+            ctx,
+            parse::DAY_ZONE,
+            settings.history_days,
+            DEFAULT_LOOKBACK_DAYS,
+        );
         let channel = Entity::new(EntityKind::Account, settings.channel_id.clone(), None);
         let all: Vec<&str> = parse::METRICS.iter().map(|(name, _, _)| *name).collect();
         let reports = [
@@ -134,35 +138,9 @@ impl Connector for YoutubeAnalytics {
                 out.emit(point)?;
             }
         }
-        out.save_state(json!({ "through": end.format("%Y-%m-%d").to_string() }));
+        out.save_state(google::through(end));
         Ok(())
     }
-}
-
-/// From `--since`, the last day read minus the lookback, or `history_days`
-/// ago, to today in Pacific time.
-fn date_range(
-    ctx: &SourceContext<'_>,
-    settings: &YoutubeAnalyticsSettings,
-) -> (NaiveDate, NaiveDate) {
-    let today = google::today(ctx.now, parse::DAY_ZONE);
-    let through = ctx
-        .state
-        .and_then(|s| s.get("through"))
-        .and_then(|t| t.as_str())
-        .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
-    let start = match (ctx.since, through) {
-        (Some(since), _) => google::today(since, parse::DAY_ZONE),
-        (None, Some(day)) => day
-            .checked_sub_days(Days::new(u64::from(
-                ctx.lookback_days.unwrap_or(DEFAULT_LOOKBACK_DAYS),
-            )))
-            .unwrap_or(day),
-        (None, None) => today
-            .checked_sub_days(Days::new(u64::from(settings.history_days)))
-            .unwrap_or(today),
-    };
-    (start.min(today), today)
 }
 
 /// One `reports.query` (1 quota unit), decoded, with its body for error messages.
