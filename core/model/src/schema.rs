@@ -228,7 +228,8 @@ pub const CANONICAL_METRICS: &[MetricSpec] = &[
         Some(Consideration),
     ),
     // New followers and lost followers in a period, where a platform counts
-    // them (Meta's `page_daily_follows_unique`, `page_daily_unfollows_unique`).
+    // them (Meta's `page_daily_follows_unique`, `page_daily_unfollows_unique`,
+    // YouTube Analytics' `subscribersGained`, `subscribersLost`).
     spec("audience.follows", UnitClass::Count, SUM, Some(Awareness)),
     spec("audience.unfollows", UnitClass::Count, SUM, None),
     spec(
@@ -300,15 +301,6 @@ pub const CANONICAL_METRICS: &[MetricSpec] = &[
         SUM,
         Some(Conversion),
     ),
-    // Followers won and lost per period (YouTube Analytics `subscribersGained`
-    // / `subscribersLost`): the flows behind the `audience.followers` level.
-    spec(
-        "audience.followers_gained",
-        UnitClass::Count,
-        SUM,
-        Some(Awareness),
-    ),
-    spec("audience.followers_lost", UnitClass::Count, SUM, None),
     // Tally's own pipeline health, written by `tally run` per source and pull,
     // so goals and reports can track data freshness like any other metric.
     spec("pipeline.pulls", UnitClass::Count, SUM, None),

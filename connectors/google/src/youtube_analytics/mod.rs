@@ -88,8 +88,8 @@ impl Connector for YoutubeAnalytics {
             "engagement.likes",
             "engagement.comments",
             "engagement.shares",
-            "audience.followers_gained",
-            "audience.followers_lost",
+            "audience.follows",
+            "audience.unfollows",
         ])
         .settings::<YoutubeAnalyticsSettings>()
         .auth(google::auth(SCOPE))

@@ -46,8 +46,8 @@ pub const METRICS: [(&str, &str, f64); 7] = [
     ("likes", "engagement.likes", 1.0),
     ("comments", "engagement.comments", 1.0),
     ("shares", "engagement.shares", 1.0),
-    ("subscribersGained", "audience.followers_gained", 1.0),
-    ("subscribersLost", "audience.followers_lost", 1.0),
+    ("subscribersGained", "audience.follows", 1.0),
+    ("subscribersLost", "audience.unfollows", 1.0),
 ];
 
 /// YouTube Analytics dimension → the dimension name on Tally's points.
@@ -151,7 +151,7 @@ mod tests {
             (points[1].metric.as_str(), points[1].value),
             ("engagement.watch_time", 1800.0)
         );
-        assert_eq!(points[2].metric, "audience.followers_lost");
+        assert_eq!(points[2].metric, "audience.unfollows");
         let PointTime::Period { start, .. } = points[0].time else {
             panic!()
         };
