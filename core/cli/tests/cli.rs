@@ -126,7 +126,10 @@ fn connectors_lists_the_built_in_connectors() {
             "mastodon",
             "facebook_pages",
             "instagram",
-            "meta_ads"
+            "meta_ads",
+            "ga4",
+            "google_business_profile",
+            "youtube_analytics"
         ]
     );
 }

@@ -228,7 +228,8 @@ pub const CANONICAL_METRICS: &[MetricSpec] = &[
         Some(Consideration),
     ),
     // New followers and lost followers in a period, where a platform counts
-    // them (Meta's `page_daily_follows_unique`, `page_daily_unfollows_unique`).
+    // them (Meta's `page_daily_follows_unique`, `page_daily_unfollows_unique`,
+    // YouTube Analytics' `subscribersGained`, `subscribersLost`).
     spec("audience.follows", UnitClass::Count, SUM, Some(Awareness)),
     spec("audience.unfollows", UnitClass::Count, SUM, None),
     spec(
@@ -282,6 +283,22 @@ pub const CANONICAL_METRICS: &[MetricSpec] = &[
         "events.attendees",
         UnitClass::Count,
         GAUGE,
+        Some(Conversion),
+    ),
+    // What people did on a business listing (Google Business Profile): calls,
+    // direction requests, bookings and message threads started from it.
+    spec("actions.calls", UnitClass::Count, SUM, Some(Conversion)),
+    spec(
+        "actions.directions",
+        UnitClass::Count,
+        SUM,
+        Some(Conversion),
+    ),
+    spec("actions.bookings", UnitClass::Count, SUM, Some(Conversion)),
+    spec(
+        "actions.conversations",
+        UnitClass::Count,
+        SUM,
         Some(Conversion),
     ),
     // Tally's own pipeline health, written by `tally run` per source and pull,

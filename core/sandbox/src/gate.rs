@@ -16,7 +16,7 @@ use crate::limit::{Decision, Usage};
 use crate::platform::Platform;
 use crate::state::Shared;
 use crate::web::{bearer, Params};
-use crate::{bluesky, faults, mastodon, youtube};
+use crate::{bluesky, faults, google, mastodon, youtube};
 
 /// Counts every request, whatever its path.
 pub(crate) async fn count(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
@@ -45,6 +45,12 @@ pub(crate) async fn gate(
         }
         Platform::Mastodon => token.clone().unwrap_or_else(|| "anonymous".to_string()),
         Platform::Bluesky => "anonymous".to_string(),
+        Platform::Ga4 | Platform::BusinessProfile | Platform::YoutubeAnalytics => {
+            match google::credential(token.as_deref()) {
+                Some(token) => token,
+                None => return google::unauthorized(),
+            }
+        }
     };
     if platform == Platform::YouTube && !shared.quota.try_charge(&credential, Utc::now()) {
         return youtube::quota_exceeded();
@@ -91,6 +97,9 @@ fn throttled(platform: Platform, usage: &Usage, headers: bool) -> Response {
         Platform::YouTube => youtube::rate_limited(),
         Platform::Mastodon => mastodon::throttled(usage, retry_after),
         Platform::Bluesky => bluesky::throttled(usage, retry_after),
+        Platform::Ga4 | Platform::BusinessProfile | Platform::YoutubeAnalytics => {
+            google::rate_limited()
+        }
     }
 }
 
@@ -101,6 +110,9 @@ fn throttled_unlimited(platform: Platform) -> Response {
         Platform::YouTube => youtube::rate_limited(),
         Platform::Mastodon => mastodon::throttled(None, 1),
         Platform::Bluesky => bluesky::throttled(None, 1),
+        Platform::Ga4 | Platform::BusinessProfile | Platform::YoutubeAnalytics => {
+            google::rate_limited()
+        }
     }
 }
 
@@ -110,6 +122,9 @@ fn unauthorized(platform: Platform) -> Response {
         Platform::YouTube => youtube::unauthorized(),
         Platform::Mastodon => mastodon::unauthorized(),
         Platform::Bluesky => bluesky::unauthorized(),
+        Platform::Ga4 | Platform::BusinessProfile | Platform::YoutubeAnalytics => {
+            google::unauthorized()
+        }
     }
 }
 
@@ -117,6 +132,8 @@ fn usage_headers(platform: Platform, headers: &mut HeaderMap, usage: &Usage) {
     match platform {
         // YouTube documents no usage headers.
         Platform::YouTube => {}
+        // Google's newer APIs send none either.
+        Platform::Ga4 | Platform::BusinessProfile | Platform::YoutubeAnalytics => {}
         Platform::Mastodon => mastodon::usage_headers(headers, usage),
         Platform::Bluesky => bluesky::usage_headers(headers, usage),
     }

@@ -1,5 +1,6 @@
 //! A local server that simulates the platform APIs Tally's connectors call
-//! (YouTube Data v3, Mastodon, Bluesky), for `tally demo`, integration tests,
+//! (YouTube Data v3, Mastodon, Bluesky, and Google Analytics 4, Business
+//! Profile and YouTube Analytics), for `tally demo`, integration tests,
 //! benchmarks, and integrators trying a connector without credentials.
 //!
 //! Why a simulation and not recorded fixtures: connectors are only right if
@@ -32,6 +33,7 @@ pub mod data;
 mod bluesky;
 mod faults;
 mod gate;
+mod google;
 mod hash;
 mod limit;
 mod mastodon;
@@ -68,9 +70,24 @@ pub const SAMPLE_MASTODON_ACCT: &str = "tally@sandbox.example";
 /// The Bluesky actor [`Sandbox::sources_toml`] configures.
 pub const SAMPLE_BLUESKY_ACTOR: &str = "tally.bsky.social";
 
+/// The GA4 property [`Sandbox::sources_toml`] configures (any digits work).
+pub const SAMPLE_GA4_PROPERTY: &str = "123456789";
+/// The Business Profile account [`Sandbox::sources_toml`] configures (any digits work).
+pub const SAMPLE_GBP_ACCOUNT: &str = "1234567890";
+/// The OAuth access token [`Sandbox::sources_toml`] gives Google's newer APIs
+/// (any non-empty bearer token works).
+pub const SAMPLE_GOOGLE_TOKEN: &str = "sandbox-token";
+
 /// The platforms the sandbox simulates, by connector name, in the order
 /// [`Sandbox::sources_toml`] prints them.
-pub const SIMULATED: [&str; 3] = ["youtube", "mastodon", "bluesky"];
+pub const SIMULATED: [&str; 6] = [
+    "youtube",
+    "mastodon",
+    "bluesky",
+    "ga4",
+    "google_business_profile",
+    "youtube_analytics",
+];
 
 /// How to run a sandbox: which simulated world, which limits, which failures.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,6 +148,13 @@ pub struct PlatformLimits {
     pub mastodon: Limit,
     /// Per client: the PDS default of 3000 per 5 minutes.
     pub bluesky: Limit,
+    /// Per OAuth token, for each of GA4, Business Profile and YouTube
+    /// Analytics (Google states no per-second limit; 429 `RESOURCE_EXHAUSTED`).
+    pub google: Limit,
+    /// GA4 tokens per property per hour (each `runReport` costs 10); 0 disables.
+    pub ga4_tokens_per_hour: u64,
+    /// GA4 tokens per property per Pacific day; 0 disables.
+    pub ga4_tokens_per_day: u64,
     /// YouTube units per key per Pacific day (each call costs 1); 0 disables.
     pub youtube_quota_per_day: u64,
     /// How early a request may arrive before its token is due and still pass
@@ -146,12 +170,16 @@ pub struct PlatformLimits {
 
 impl Default for PlatformLimits {
     /// Mastodon 300/300 s, Bluesky 3000/300 s, YouTube 100/1 s plus 10,000
-    /// units a day; 10 ms of jitter tolerance; usage headers sent.
+    /// units a day, each Google API 100/1 s, GA4 40,000 tokens an hour and
+    /// 200,000 a day per property; 10 ms of jitter tolerance; usage headers sent.
     fn default() -> Self {
         PlatformLimits {
             youtube: Limit::new(100, 1),
             mastodon: Limit::new(300, 300),
             bluesky: Limit::new(3000, 300),
+            google: Limit::new(100, 1),
+            ga4_tokens_per_hour: 40_000,
+            ga4_tokens_per_day: 200_000,
             youtube_quota_per_day: 10_000,
             jitter_tolerance: Duration::from_millis(10),
             usage_headers: true,
@@ -238,7 +266,9 @@ impl Sandbox {
 
     /// The API root a connector's `base_url` should point at: `youtube` →
     /// `http://HOST:PORT/youtube/v3`, `mastodon` → `…/mastodon` (an instance
-    /// root), `bluesky` → `…/bluesky/xrpc`; any other name → `…/{name}`.
+    /// root), `bluesky` → `…/bluesky/xrpc`, `ga4` → `…/ga4/v1beta`,
+    /// `google_business_profile` → `…/gbp`, `youtube_analytics` →
+    /// `…/youtube-analytics/v2`; any other name → `…/{name}`.
     pub fn base_url(&self, platform: &str) -> String {
         let root = Platform::from_name(platform)
             .map(|p| p.api_root().to_string())
@@ -259,7 +289,7 @@ impl Sandbox {
     }
 
     /// The ready-to-paste `[[sources]]` block of one simulated platform
-    /// (`youtube`, `mastodon`, `bluesky`), with a comment line naming it;
+    /// (a name of [`SIMULATED`]), with a comment line naming it;
     /// `None` for a platform the sandbox does not simulate.
     pub fn source_toml(&self, platform: &str) -> Option<String> {
         let (label, settings, auth) = match platform {
@@ -277,6 +307,21 @@ impl Sandbox {
                 "Bluesky",
                 format!("actor = \"{SAMPLE_BLUESKY_ACTOR}\""),
                 "kind = \"none\"".to_string(),
+            ),
+            "ga4" => (
+                "Google Analytics 4 Data API",
+                format!("property_id = \"{SAMPLE_GA4_PROPERTY}\""),
+                google_bearer(),
+            ),
+            "google_business_profile" => (
+                "Google Business Profile",
+                format!("account_id = \"{SAMPLE_GBP_ACCOUNT}\""),
+                google_bearer(),
+            ),
+            "youtube_analytics" => (
+                "YouTube Analytics API v2",
+                format!("channel_id = \"{SAMPLE_YOUTUBE_CHANNEL}\""),
+                google_bearer(),
             ),
             _ => return None,
         };
@@ -334,6 +379,11 @@ impl Sandbox {
     }
 }
 
+/// The `[sources.auth]` lines of a Google source in the sandbox.
+fn google_bearer() -> String {
+    format!("kind = \"bearer\"\ntoken = \"{SAMPLE_GOOGLE_TOKEN}\"")
+}
+
 /// All platforms, each behind its gate, plus the request counter.
 fn router(shared: Arc<Shared>) -> Router {
     let gated = |platform: Platform, routes: Router<Arc<Shared>>| {
@@ -353,6 +403,21 @@ fn router(shared: Arc<Shared>) -> Router {
             gated(Platform::Bluesky, bluesky::router()),
         )
         .nest(meta::ROOT, meta::router(shared.seed))
+        .nest(
+            Platform::Ga4.api_root(),
+            gated(Platform::Ga4, google::ga4::router()),
+        )
+        .nest(
+            Platform::BusinessProfile.api_root(),
+            gated(Platform::BusinessProfile, google::gbp::router()),
+        )
+        .nest(
+            Platform::YoutubeAnalytics.api_root(),
+            gated(
+                Platform::YoutubeAnalytics,
+                google::youtube_analytics::router(),
+            ),
+        )
         .layer(from_fn_with_state(shared.clone(), gate::count))
         .with_state(shared)
 }

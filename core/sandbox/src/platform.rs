@@ -6,10 +6,23 @@ pub(crate) enum Platform {
     YouTube,
     Mastodon,
     Bluesky,
+    Ga4,
+    BusinessProfile,
+    YoutubeAnalytics,
 }
 
 impl Platform {
-    pub const ALL: [Platform; 3] = [Platform::YouTube, Platform::Mastodon, Platform::Bluesky];
+    pub const ALL: [Platform; Platform::COUNT] = [
+        Platform::YouTube,
+        Platform::Mastodon,
+        Platform::Bluesky,
+        Platform::Ga4,
+        Platform::BusinessProfile,
+        Platform::YoutubeAnalytics,
+    ];
+
+    /// How many platforms there are: the length of per-platform arrays.
+    pub const COUNT: usize = 6;
 
     /// The connector name, also the key in [`crate::SandboxStats::per_platform`].
     pub const fn name(self) -> &'static str {
@@ -17,6 +30,9 @@ impl Platform {
             Platform::YouTube => "youtube",
             Platform::Mastodon => "mastodon",
             Platform::Bluesky => "bluesky",
+            Platform::Ga4 => "ga4",
+            Platform::BusinessProfile => "google_business_profile",
+            Platform::YoutubeAnalytics => "youtube_analytics",
         }
     }
 
@@ -26,6 +42,9 @@ impl Platform {
             Platform::YouTube => "/youtube/v3",
             Platform::Mastodon => "/mastodon",
             Platform::Bluesky => "/bluesky/xrpc",
+            Platform::Ga4 => "/ga4/v1beta",
+            Platform::BusinessProfile => "/gbp",
+            Platform::YoutubeAnalytics => "/youtube-analytics/v2",
         }
     }
 
@@ -38,6 +57,9 @@ impl Platform {
             Platform::YouTube => 0,
             Platform::Mastodon => 1,
             Platform::Bluesky => 2,
+            Platform::Ga4 => 3,
+            Platform::BusinessProfile => 4,
+            Platform::YoutubeAnalytics => 5,
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use crate::faults::Faults;
+use crate::google::PropertyTokens;
 use crate::limit::{Limiter, Quota};
 use crate::oauth::Tokens;
 use crate::platform::Platform;
@@ -17,13 +18,15 @@ pub(crate) struct Shared {
     /// Bound address, for absolute URLs when a request has no `Host`.
     pub addr: SocketAddr,
     pub faults: Faults,
-    limiters: [Limiter; 3],
+    limiters: [Limiter; Platform::COUNT],
     pub quota: Quota,
     /// Whether responses carry usage headers.
     pub usage_headers: bool,
     pub stats: Stats,
     pub registry: Registry,
     pub tokens: Tokens,
+    /// GA4 property token buckets.
+    pub ga4_tokens: PropertyTokens,
 }
 
 impl Shared {
@@ -37,12 +40,16 @@ impl Shared {
                 Limiter::new(l.youtube, l.jitter_tolerance),
                 Limiter::new(l.mastodon, l.jitter_tolerance),
                 Limiter::new(l.bluesky, l.jitter_tolerance),
+                Limiter::new(l.google, l.jitter_tolerance),
+                Limiter::new(l.google, l.jitter_tolerance),
+                Limiter::new(l.google, l.jitter_tolerance),
             ],
             quota: Quota::new(l.youtube_quota_per_day),
             usage_headers: l.usage_headers,
             stats: Stats::new(opts.record_arrivals),
             registry: Registry::default(),
             tokens: Tokens::new(opts.seed, opts.faults.token_ttl_secs),
+            ga4_tokens: PropertyTokens::new(l.ga4_tokens_per_hour, l.ga4_tokens_per_day),
         }
     }
 

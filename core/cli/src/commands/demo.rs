@@ -8,7 +8,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tally_model::EntityKind;
-use tally_sandbox::{Sandbox, SandboxOptions};
+use tally_sandbox::{
+    Sandbox, SandboxOptions, SAMPLE_GA4_PROPERTY, SAMPLE_GBP_ACCOUNT, SAMPLE_GOOGLE_TOKEN,
+};
 
 /// Arguments of `tally demo`.
 #[derive(Debug, clap::Args)]
@@ -64,10 +66,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .latest_per_metric(&source.id)?;
+        // Accounts, analytics properties and business locations are what a
+        // source is about; posts and videos are its items.
         let accounts: Vec<_> = latest
             .iter()
-            // Breakdowns (followers by country, spend by age) are slices of these totals.
-            .filter(|p| p.point.entity.kind == EntityKind::Account && p.point.dimensions.is_empty())
+            .filter(|p| {
+                matches!(
+                    p.point.entity.kind,
+                    EntityKind::Account | EntityKind::Property | EntityKind::Location
+                ) && p.point.dimensions.is_empty()
+            })
             .collect();
         let items = latest.len() - accounts.len();
         let name = accounts
@@ -146,8 +154,9 @@ fn refuse_foreign_files(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Writes a demo config for two clients with a YouTube channel and a Mastodon
-/// account each (and, for the bakery, a Facebook Page, an Instagram account
-/// and a Meta ad account), next to a fresh store. Returns the config's path.
+/// account each, and for the bakery a Facebook Page, an Instagram account,
+/// a Meta ad account, a GA4 property, a Business Profile location and its
+/// channel's analytics, next to a fresh store. Returns the config's path.
 fn write_demo_files(dir: &Path, sandbox: &Sandbox) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for name in &DEMO_FILES[1..] {
@@ -160,6 +169,9 @@ fn write_demo_files(dir: &Path, sandbox: &Sandbox) -> anyhow::Result<PathBuf> {
     let youtube = sandbox.base_url("youtube");
     let mastodon = sandbox.base_url("mastodon");
     let meta = sandbox.base_url("meta");
+    let ga4 = sandbox.base_url("ga4");
+    let gbp = sandbox.base_url("google_business_profile");
+    let youtube_analytics = sandbox.base_url("youtube_analytics");
     let config = format!(
         r#"{DEMO_MARK}: every source points at the local sandbox.
 [storage]
@@ -248,6 +260,54 @@ client = "gym"
 base_url = "{mastodon}"
 [sources.settings]
 acct = "riverside_gym@sandbox.example"
+
+# The bakery's Google side: visits and conversions by campaign (GA4), reviews
+# and calls (Business Profile) and its channel's daily analytics.
+[[sources]]
+id = "bakery-ga4"
+connector = "ga4"
+client = "bakery"
+base_url = "{ga4}"
+settle_days = 3
+[sources.settings]
+property_id = "{SAMPLE_GA4_PROPERTY}"
+lead_events = ["generate_lead"]
+[sources.auth]
+kind = "bearer"
+token = "{SAMPLE_GOOGLE_TOKEN}"
+
+[[sources]]
+id = "bakery-gbp"
+connector = "google_business_profile"
+client = "bakery"
+base_url = "{gbp}"
+[sources.settings]
+account_id = "{SAMPLE_GBP_ACCOUNT}"
+timezone = "America/Chicago"
+[sources.auth]
+kind = "bearer"
+token = "{SAMPLE_GOOGLE_TOKEN}"
+
+[[sources]]
+id = "bakery-youtube-analytics"
+connector = "youtube_analytics"
+client = "bakery"
+base_url = "{youtube_analytics}"
+settle_days = 3
+[sources.settings]
+channel_id = "UCcorner_bakery"
+[sources.auth]
+kind = "bearer"
+token = "{SAMPLE_GOOGLE_TOKEN}"
+
+[[goals]]
+id = "bakery-reviews"
+client = "bakery"
+metric = "reviews.count"
+sources = ["bakery-gbp"]
+kind = "level"
+target = 50
+by = 2026-12-31
 {goals}"#,
         goals = super::demo_offline::GOALS
     );

@@ -226,7 +226,16 @@ mod tests {
         let parsed: toml::Table = toml::from_str(&text).expect("valid TOML");
         let sources = parsed["sources"].as_array().expect("sources");
         let connectors: Vec<_> = sources.iter().map(|s| s["connector"].as_str()).collect();
-        assert_eq!(connectors, [Some("youtube"), Some("mastodon")]);
+        assert_eq!(
+            connectors,
+            [
+                Some("youtube"),
+                Some("mastodon"),
+                Some("ga4"),
+                Some("google_business_profile"),
+                Some("youtube_analytics")
+            ]
+        );
         assert!(!parsed.contains_key("plugins"));
         assert!(
             text.contains("# `cargo build --release -p tally-bluesky`, load it with\n")

@@ -494,6 +494,19 @@ fn the_demo_prints_goal_status_and_writes_a_report() {
     );
     let html = std::fs::read_to_string(dir.path().join("demo/report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("Corner Bakery"));
+    // The bakery's Google side: the reviews goal, sessions and conversions by
+    // the demo campaign's source, the review count, rating and new reviews.
+    assert!(stdout.contains("bakery-reviews"), "{stdout}");
+    for figure in [
+        "traffic.sessions",
+        "conversions.count",
+        "june-launch",
+        "reviews.count",
+        "reviews.rating",
+        "reviews.new",
+    ] {
+        assert!(html.contains(figure), "{figure} in the report");
+    }
 }
 
 /// Counts the pixels within a small distance of `rgb`.

@@ -97,8 +97,8 @@ fn new_item(s: &Series) -> TopPost {
     }
 }
 
-/// For each metric and single dimension with breakdowns in `period`, the
-/// `limit` largest values: totals of sums, latest readings of gauges.
+/// For each metric and dimension with breakdowns in `period`, the `limit`
+/// largest values: totals of sums, latest readings of gauges.
 pub(crate) fn segments(
     data: &Data,
     period: &Period,
@@ -110,14 +110,15 @@ pub(crate) fn segments(
     // (metric, dimension, value, source, entity) -> latest (time, value).
     type SeriesKey = (String, String, String, String, String);
     let mut latest: BTreeMap<SeriesKey, (DateTime<Utc>, f64)> = BTreeMap::new();
-    for sp in &data.breakdowns {
+    // A point broken down by several dimensions at once (GA4's source, medium
+    // and campaign of one session) counts in the segment of each of them.
+    let single = data
+        .breakdowns
+        .iter()
+        .filter(|sp| addable(&sp.point))
+        .flat_map(|sp| sp.point.dimensions.iter().map(move |dim| (sp, dim)));
+    for (sp, (dim, value)) in single {
         let p = &sp.point;
-        if p.dimensions.len() != 1 || !addable(p) {
-            continue;
-        }
-        let Some((dim, value)) = p.dimensions.iter().next() else {
-            continue;
-        };
         match p.time {
             PointTime::Period { start, .. } => {
                 if start >= period.start && start < period.end && start < at {

@@ -3,7 +3,9 @@
 use super::pacing::Pacer;
 use super::quota::{quota_window, LedgerError, QuotaLedger};
 use super::redact::{redact_headers, redact_url};
-use super::retry::{backoff, is_cut_short, is_retryable_status, parse_retry_after};
+use super::retry::{
+    backoff, google_quota_reset, is_cut_short, is_retryable_status, parse_retry_after,
+};
 use super::token::TokenSource;
 use super::usage::read_usage;
 use crate::error_chain::error_chain;
@@ -480,6 +482,7 @@ impl HttpClient for SourceHttp {
                         .header("retry-after")
                         .and_then(|v| parse_retry_after(v, now))
                         .or_else(|| usage.and_then(|u| u.reset_in).filter(|_| throttled))
+                        .or_else(|| google_quota_reset(&response, now))
                         .filter(|_| retry);
                     // Everyone on this credential pauses for a hint, not just this request.
                     let pause = hinted.filter(|wait| *wait <= settings.max_throttle_wait);

@@ -1,6 +1,6 @@
 //! When to retry and how long to wait.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Days, TimeZone, Timelike, Utc};
 use rand::Rng;
 use std::time::Duration;
 use tally_model::HttpResponse;
@@ -44,6 +44,44 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     Some((when - now).to_std().unwrap_or(Duration::ZERO))
 }
 
+/// How long until a Google quota that a 429 `RESOURCE_EXHAUSTED` says is spent
+/// comes back: Google sends no `Retry-After`, and retrying sooner only spends
+/// the next attempts on the same refusal. A quota per day (GA4's property
+/// tokens per day, the Data API's daily units) resets at midnight Pacific,
+/// Google's quota day; anything else (per hour, per minute) at the top of the
+/// hour, the latest a per-minute or per-hour bucket can take. `None` for any
+/// other answer.
+pub fn google_quota_reset(response: &HttpResponse, now: DateTime<Utc>) -> Option<Duration> {
+    if response.status != 429 {
+        return None;
+    }
+    let body: serde_json::Value = serde_json::from_slice(&response.body).ok()?;
+    let error = body.get("error")?;
+    if error.get("status").and_then(serde_json::Value::as_str) != Some("RESOURCE_EXHAUSTED") {
+        return None;
+    }
+    let message = error
+        .get("message")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let reset = if message.contains("per day") {
+        let pacific = chrono_tz::America::Los_Angeles;
+        let tomorrow = now
+            .with_timezone(&pacific)
+            .date_naive()
+            .checked_add_days(Days::new(1))?;
+        pacific
+            .from_local_datetime(&tomorrow.and_hms_opt(0, 0, 0)?)
+            .earliest()?
+            .with_timezone(&Utc)
+    } else {
+        let hour = now.with_minute(0)?.with_second(0)?.with_nanosecond(0)?;
+        hour + chrono::Duration::hours(1)
+    };
+    (reset - now).to_std().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +108,36 @@ mod tests {
             backoff(1, Duration::from_millis(100), Duration::from_secs(2))
                 <= Duration::from_millis(100)
         );
+    }
+
+    #[test]
+    fn a_spent_google_quota_waits_for_its_reset() {
+        let answer = |status: u16, message: &str| {
+            HttpResponse {
+            status,
+            headers: Vec::new(),
+            body: serde_json::json!({"error": {"code": status, "message": message, "status": "RESOURCE_EXHAUSTED"}})
+                .to_string()
+                .into_bytes(),
+        }
+        };
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 10, 40, 0).unwrap();
+        assert_eq!(
+            google_quota_reset(&answer(429, "Exhausted property tokens per hour."), now),
+            Some(Duration::from_secs(20 * 60))
+        );
+        // Midnight Pacific (PDT, UTC-7) is 07:00 UTC on the 2nd.
+        assert_eq!(
+            google_quota_reset(&answer(429, "Exhausted property tokens per day."), now),
+            Some(Duration::from_secs(20 * 3600 + 20 * 60))
+        );
+        assert_eq!(google_quota_reset(&answer(503, "per hour"), now), None);
+        let other = HttpResponse {
+            status: 429,
+            headers: Vec::new(),
+            body: b"{\"error\": {\"status\": \"UNAVAILABLE\"}}".to_vec(),
+        };
+        assert_eq!(google_quota_reset(&other, now), None);
     }
 
     #[test]

@@ -21,10 +21,10 @@ async fn base_urls_point_at_the_bound_port() {
 async fn sources_toml_is_valid_and_points_at_the_sandbox() {
     let sb = start(roomy()).await;
     let text = sb.sources_toml();
-    assert_eq!(text.matches("# Tally sandbox").count(), 3);
+    assert_eq!(text.matches("# Tally sandbox").count(), 6);
     let doc: toml::Table = text.parse().expect("valid TOML");
     let sources = doc["sources"].as_array().expect("[[sources]]");
-    assert_eq!(sources.len(), 3);
+    assert_eq!(sources.len(), 6);
     let find = |connector: &str| {
         sources
             .iter()

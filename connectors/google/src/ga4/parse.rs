@@ -1,0 +1,344 @@
+//! Pure mapping of a GA4 `runReport` response to canonical points, and of its
+//! `propertyQuota` to what is left.
+//!
+//! Every metric value is a string: its type comes from `metricHeaders[].type`
+//! (`TYPE_INTEGER`, `TYPE_CURRENCY`, …), never from the text. `date` is
+//! `YYYYMMDD` in the property's time zone (`metadata.timeZone`), so a day is
+//! the period between two local midnights. `(other)` rows, where GA4 lumps what
+//! exceeds its row limits, stay a segment of their own named `(other)`.
+
+use crate::google;
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::Deserialize;
+use tally_model::{Entity, Point, Unit};
+
+/// Platform name written on every point.
+pub const PLATFORM: &str = "ga4";
+
+/// `RunReportResponse` (the fields Tally reads).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReportResponse {
+    /// Column names of `rows[].dimensionValues`.
+    #[serde(default)]
+    pub dimension_headers: Vec<Header>,
+    /// Column names and types of `rows[].metricValues`.
+    #[serde(default)]
+    pub metric_headers: Vec<Header>,
+    /// This page's rows; absent when the report is empty.
+    #[serde(default)]
+    pub rows: Vec<Row>,
+    /// Rows in the whole report, whatever `limit` and `offset` cut out.
+    #[serde(default)]
+    pub row_count: u64,
+    /// Time zone and currency of the property.
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
+    /// What this request cost and what is left (`returnPropertyQuota: true`).
+    #[serde(default)]
+    pub property_quota: Option<PropertyQuota>,
+}
+
+/// `DimensionHeader` / `MetricHeader`.
+#[derive(Debug, Deserialize)]
+pub struct Header {
+    /// The API name (`sessions`, `sessionSource`).
+    pub name: String,
+    /// `MetricType` for metrics (`TYPE_INTEGER`); absent for dimensions.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// One report row.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    /// Values in `dimensionHeaders` order.
+    #[serde(default)]
+    pub dimension_values: Vec<Value>,
+    /// Values in `metricHeaders` order, as strings.
+    #[serde(default)]
+    pub metric_values: Vec<Value>,
+}
+
+/// `DimensionValue` / `MetricValue`.
+#[derive(Debug, Deserialize)]
+pub struct Value {
+    /// The value as text.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// `ResponseMetaData` (the fields Tally reads).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    /// The property's IANA time zone: `date` values are days in it.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// The property's ISO 4217 currency: `purchaseRevenue` is in it.
+    #[serde(default)]
+    pub currency_code: Option<String>,
+}
+
+/// `PropertyQuota`: the property's token buckets after this request.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyQuota {
+    /// Tokens per property per day.
+    #[serde(default)]
+    pub tokens_per_day: Option<QuotaStatus>,
+    /// Tokens per property per hour.
+    #[serde(default)]
+    pub tokens_per_hour: Option<QuotaStatus>,
+    /// Tokens per project per property per hour.
+    #[serde(default)]
+    pub tokens_per_project_per_hour: Option<QuotaStatus>,
+    /// Requests in flight at once.
+    #[serde(default)]
+    pub concurrent_requests: Option<QuotaStatus>,
+}
+
+/// `QuotaStatus`.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+pub struct QuotaStatus {
+    /// Consumed by this request.
+    #[serde(default)]
+    pub consumed: u64,
+    /// Left in the bucket after it.
+    #[serde(default)]
+    pub remaining: u64,
+}
+
+impl PropertyQuota {
+    /// The first token bucket that could not pay for another request like
+    /// this one: its name, what is left and what one request consumed.
+    pub fn nearly_spent(&self) -> Option<(&'static str, QuotaStatus)> {
+        [
+            ("tokensPerHour", self.tokens_per_hour),
+            ("tokensPerDay", self.tokens_per_day),
+            ("tokensPerProjectPerHour", self.tokens_per_project_per_hour),
+        ]
+        .into_iter()
+        .find_map(|(name, status)| {
+            let s = status?;
+            (s.consumed > 0 && s.remaining < s.consumed).then_some((name, s))
+        })
+    }
+}
+
+/// GA4 metric → (canonical metric). Key events named in settings are added by the caller.
+pub const METRICS: [(&str, &str); 5] = [
+    ("sessions", "traffic.sessions"),
+    ("totalUsers", "traffic.users"),
+    ("newUsers", "traffic.new_users"),
+    ("keyEvents", "conversions.count"),
+    ("purchaseRevenue", "conversions.revenue"),
+];
+
+/// GA4 dimension → the dimension name on Tally's points.
+pub const DIMENSIONS: [(&str, &str); 4] = [
+    ("sessionSource", "source"),
+    ("sessionMedium", "medium"),
+    ("sessionCampaignName", "campaign"),
+    ("country", "country"),
+];
+
+/// What one page of a report gives.
+#[derive(Debug, Default)]
+pub struct Page {
+    /// Points of this page.
+    pub points: Vec<Point>,
+    /// The latest day seen, for the next pull's window.
+    pub latest_day: Option<NaiveDate>,
+}
+
+/// Maps one page of a report on `property` to points: one sum per row, metric
+/// and day, with the row's non-date dimensions (renamed per [`DIMENSIONS`]).
+/// `metric_names` maps each requested GA4 metric to its canonical metric.
+pub fn report_points(
+    property: &Entity,
+    response: &RunReportResponse,
+    metric_names: &[(String, &'static str)],
+) -> Result<Page, String> {
+    let mut page = Page::default();
+    if response.rows.is_empty() {
+        return Ok(page);
+    }
+    let metadata = response.metadata.as_ref();
+    let tz_name = metadata
+        .and_then(|m| m.time_zone.as_deref())
+        .ok_or("metadata.timeZone is missing, so the days of `date` cannot be placed")?;
+    let tz: Tz = google::time_zone(tz_name, "metadata.timeZone")?;
+    let date_column = response
+        .dimension_headers
+        .iter()
+        .position(|h| h.name == "date")
+        .ok_or("dimensionHeaders has no `date`")?;
+    for (i, row) in response.rows.iter().enumerate() {
+        let text = |v: Option<&Value>| v.and_then(|v| v.value.clone()).unwrap_or_default();
+        let date_text = text(row.dimension_values.get(date_column));
+        let day = NaiveDate::parse_from_str(&date_text, "%Y%m%d").map_err(|_| {
+            format!("rows[{i}].dimensionValues[{date_column}] `{date_text}` is not a YYYYMMDD date")
+        })?;
+        page.latest_day = page.latest_day.max(Some(day));
+        let time = google::day_period(day, tz)?;
+        let mut dimensions = Vec::new();
+        for (column, header) in response.dimension_headers.iter().enumerate() {
+            if column == date_column {
+                continue;
+            }
+            let name = DIMENSIONS
+                .iter()
+                .find(|(ga, _)| *ga == header.name)
+                .map_or(header.name.as_str(), |(_, ours)| ours);
+            let value = text(row.dimension_values.get(column));
+            dimensions.push((name, value));
+        }
+        for (column, header) in response.metric_headers.iter().enumerate() {
+            let Some((_, metric)) = metric_names.iter().find(|(ga, _)| *ga == header.name) else {
+                continue;
+            };
+            let raw = text(row.metric_values.get(column));
+            let value = metric_value(&raw, header.kind.as_deref())
+                .map_err(|e| format!("rows[{i}].metricValues[{column}] ({}): {e}", header.name))?;
+            let mut point = Point::new(
+                PLATFORM,
+                metric,
+                &header.name,
+                property.clone(),
+                value,
+                time,
+            );
+            if header.kind.as_deref() == Some("TYPE_CURRENCY") {
+                let code = metadata
+                    .and_then(|m| m.currency_code.as_deref())
+                    .ok_or("metadata.currencyCode is missing, so revenue has no currency")?;
+                point = point.with_unit(Unit::parse(code).map_err(|e| e.to_string())?);
+            }
+            for (name, value) in &dimensions {
+                point = point.with_dimension(name, value);
+            }
+            page.points.push(point);
+        }
+    }
+    Ok(page)
+}
+
+/// A metric value by its declared type: integers and floats as numbers,
+/// currencies in the property's currency.
+fn metric_value(raw: &str, kind: Option<&str>) -> Result<f64, String> {
+    match kind {
+        Some("TYPE_INTEGER") => raw.parse::<u64>().map(|n| n as f64).map_err(|_| {
+            format!("`{raw}` is not an integer although the header says TYPE_INTEGER")
+        }),
+        Some("TYPE_FLOAT" | "TYPE_CURRENCY" | "TYPE_STANDARD") => raw
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| format!("`{raw}` is not a number")),
+        other => Err(format!(
+            "metric type {} is not one Tally maps",
+            other.unwrap_or("(none)")
+        )),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use tally_model::{EntityKind, PointTime};
+
+    fn property() -> Entity {
+        Entity::new(EntityKind::Property, "properties/1", None)
+    }
+
+    fn names() -> Vec<(String, &'static str)> {
+        METRICS.iter().map(|(g, c)| (g.to_string(), *c)).collect()
+    }
+
+    fn response(rows: serde_json::Value) -> RunReportResponse {
+        serde_json::from_value(json!({
+            "dimensionHeaders": [{"name": "date"}, {"name": "sessionSource"}],
+            "metricHeaders": [
+                {"name": "sessions", "type": "TYPE_INTEGER"},
+                {"name": "purchaseRevenue", "type": "TYPE_CURRENCY"}
+            ],
+            "rows": rows,
+            "rowCount": 1,
+            "metadata": {"timeZone": "America/Chicago", "currencyCode": "USD"},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn values_are_parsed_by_their_header_type_and_days_are_local() {
+        let r = response(json!([{
+            "dimensionValues": [{"value": "20260601"}, {"value": "instagram"}],
+            "metricValues": [{"value": "42"}, {"value": "19.5"}]
+        }]));
+        let page = report_points(&property(), &r, &names()).unwrap();
+        assert_eq!(page.points.len(), 2);
+        let sessions = &page.points[0];
+        assert_eq!(sessions.metric, "traffic.sessions");
+        assert_eq!(sessions.value, 42.0);
+        assert_eq!(sessions.dimensions["source"], "instagram");
+        let PointTime::Period { start, .. } = sessions.time else {
+            panic!()
+        };
+        assert_eq!(start.to_rfc3339(), "2026-06-01T05:00:00+00:00");
+        let revenue = &page.points[1];
+        assert_eq!(revenue.unit, Unit::Currency("USD".into()));
+        assert_eq!(revenue.value, 19.5);
+        assert_eq!(revenue.raw_name, "purchaseRevenue");
+        assert_eq!(page.latest_day, NaiveDate::from_ymd_opt(2026, 6, 1));
+    }
+
+    #[test]
+    fn a_value_that_does_not_fit_its_type_is_named() {
+        let r = response(json!([{
+            "dimensionValues": [{"value": "20260601"}, {"value": "x"}],
+            "metricValues": [{"value": "4.5"}, {"value": "1"}]
+        }]));
+        assert_eq!(
+            report_points(&property(), &r, &names()).unwrap_err(),
+            "rows[0].metricValues[0] (sessions): `4.5` is not an integer although the header says TYPE_INTEGER"
+        );
+        let r = response(json!([{
+            "dimensionValues": [{"value": "2026-06-01"}, {"value": "x"}],
+            "metricValues": [{"value": "4"}, {"value": "1"}]
+        }]));
+        assert_eq!(
+            report_points(&property(), &r, &names()).unwrap_err(),
+            "rows[0].dimensionValues[0] `2026-06-01` is not a YYYYMMDD date"
+        );
+    }
+
+    #[test]
+    fn other_rows_are_kept_apart_as_their_own_segment() {
+        let r = response(json!([{
+            "dimensionValues": [{"value": "20260601"}, {"value": "(other)"}],
+            "metricValues": [{"value": "3"}, {"value": "0"}]
+        }]));
+        let page = report_points(&property(), &r, &names()).unwrap();
+        assert_eq!(page.points[0].dimensions["source"], "(other)");
+    }
+
+    #[test]
+    fn a_bucket_that_cannot_pay_for_another_request_is_nearly_spent() {
+        let q: PropertyQuota = serde_json::from_value(json!({
+            "tokensPerDay": {"consumed": 10, "remaining": 500},
+            "tokensPerHour": {"consumed": 10, "remaining": 9}
+        }))
+        .unwrap();
+        let (name, status) = q.nearly_spent().unwrap();
+        assert_eq!((name, status.remaining), ("tokensPerHour", 9));
+        let q: PropertyQuota =
+            serde_json::from_value(json!({"tokensPerHour": {"consumed": 10, "remaining": 10}}))
+                .unwrap();
+        assert!(q.nearly_spent().is_none());
+    }
+}

@@ -1,0 +1,283 @@
+//! The three connectors against the sandbox `tally demo` pulls: what the
+//! bakery's report is built from, and the sandbox's own Google behaviour
+//! (a 400 for an unknown metric, property tokens counting down to
+//! `RESOURCE_EXHAUSTED`).
+
+use crate::support::*;
+use chrono::Utc;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use tally_google::{google, Ga4, GoogleBusinessProfile, YoutubeAnalytics};
+use tally_model::{Connector, ConnectorError, HttpClient, HttpError, HttpRequest, PointBuffer};
+use tally_sandbox::{Limit, PlatformLimits, Sandbox, SandboxOptions};
+use tally_testkit::Source;
+
+async fn sandbox(limits: PlatformLimits) -> Sandbox {
+    Sandbox::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SandboxOptions {
+            limits,
+            ..SandboxOptions::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn pull_now(
+    connector: &dyn Connector,
+    base: &str,
+    settings: Value,
+) -> Result<PointBuffer, ConnectorError> {
+    let http = tally_testkit::host_for(base, &connector.describe(), credential());
+    let source = Source {
+        now: Utc::now(),
+        ..Source::new(base, settings)
+    };
+    tally_testkit::pull(connector, &http, &source).await
+}
+
+/// Sums of `metric` per day: the totals, and the breakdown by `dimension` added up.
+fn per_day(buffer: &PointBuffer, metric: &str, dimension: Option<&str>) -> BTreeMap<String, f64> {
+    let mut days = BTreeMap::new();
+    for p in buffer.points.iter().filter(|p| p.metric == metric) {
+        let keep = match dimension {
+            None => p.dimensions.is_empty(),
+            Some(d) => p.dimensions.contains_key(d),
+        };
+        if keep {
+            *days.entry(start(p)).or_insert(0.0) += p.value;
+        }
+    }
+    days
+}
+
+#[tokio::test]
+async fn ga4_from_the_sandbox_attributes_sessions_to_the_demo_campaign() {
+    let sb = sandbox(PlatformLimits::default()).await;
+    let buffer = pull_now(
+        &Ga4,
+        &sb.base_url("ga4"),
+        json!({"property_id": "123", "lead_events": ["generate_lead"]}),
+    )
+    .await
+    .unwrap();
+
+    let totals = per_day(&buffer, "traffic.sessions", None);
+    assert_eq!(totals.len(), 29, "28 days back and today");
+    assert_eq!(
+        totals,
+        per_day(&buffer, "traffic.sessions", Some("source")),
+        "sources add up to the totals"
+    );
+    assert_eq!(
+        totals,
+        per_day(&buffer, "traffic.sessions", Some("country")),
+        "so do countries"
+    );
+    let campaigns: BTreeSet<(String, String, String)> = buffer
+        .points
+        .iter()
+        .filter(|p| p.dimensions.contains_key("campaign"))
+        .map(|p| {
+            (
+                p.dimensions["source"].clone(),
+                p.dimensions["medium"].clone(),
+                p.dimensions["campaign"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        campaigns.contains(&("mastodon".into(), "social".into(), "june-launch".into())),
+        "{campaigns:?}"
+    );
+    let revenue = buffer
+        .points
+        .iter()
+        .find(|p| p.metric == "conversions.revenue")
+        .unwrap();
+    assert_eq!(revenue.unit.as_str(), "USD");
+    assert!(buffer
+        .points
+        .iter()
+        .any(|p| p.metric == "conversions.leads"));
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sandbox_answers_an_unknown_ga4_metric_with_googles_400() {
+    let sb = sandbox(PlatformLimits::default()).await;
+    let base = sb.base_url("ga4");
+    let http = tally_testkit::host_for(&base, &Ga4.describe(), credential());
+    let body = json!({"dateRanges": [{"startDate": "7daysAgo", "endDate": "today"}], "metrics": [{"name": "conversions"}, {"name": "sessionz"}]});
+    let response = http
+        .send(HttpRequest::post_json(
+            format!("{base}/properties/123:runReport"),
+            &body,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status, 400);
+    assert_eq!(
+        google::error_for("Google Analytics", "/ga4/v1beta/properties/123:runReport", 400, &response.body).to_string(),
+        "/ga4/v1beta/properties/123:runReport answered HTTP 400: Google Analytics refused the request (INVALID_ARGUMENT); Google Analytics said: Field conversions is not a valid metric. For a list of valid dimensions and metrics, see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema"
+    );
+    let unknown_dimension = json!({"dateRanges": [{"startDate": "today", "endDate": "today"}], "dimensions": [{"name": "utmSource"}], "metrics": [{"name": "sessions"}]});
+    let response = http
+        .send(HttpRequest::post_json(
+            format!("{base}/properties/123:runReport"),
+            &unknown_dimension,
+        ))
+        .await
+        .unwrap();
+    let said: Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(
+        (response.status, said["error"]["status"].as_str(), said["error"]["message"].as_str()),
+        (
+            400,
+            Some("INVALID_ARGUMENT"),
+            Some("Field utmSource is not a valid dimension. For a list of valid dimensions and metrics, see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema")
+        )
+    );
+    let unknown_field =
+        json!({"dateRanges": [], "metrics": [{"name": "sessions"}], "returnQuota": true});
+    let response = http
+        .send(HttpRequest::post_json(
+            format!("{base}/properties/123:runReport"),
+            &unknown_field,
+        ))
+        .await
+        .unwrap();
+    let said: Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(
+        said["error"]["message"],
+        "Invalid JSON payload received. Unknown name \"returnQuota\": Cannot find field."
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn ga4_property_tokens_count_down_and_the_pull_stops_before_they_run_out() {
+    // 10 tokens a request: room for 5 requests in the day.
+    let sb = sandbox(PlatformLimits {
+        ga4_tokens_per_hour: 0,
+        ga4_tokens_per_day: 55,
+        ..PlatformLimits::default()
+    })
+    .await;
+    let base = sb.base_url("ga4");
+    let first = pull_now(&Ga4, &base, json!({"property_id": "77"}))
+        .await
+        .unwrap();
+    assert!(!first.points.is_empty(), "3 requests, 25 tokens left");
+    let e = pull_now(&Ga4, &base, json!({"property_id": "77"}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "/ga4/v1beta/properties/77:runReport: GA4 property 77 has 5 of its tokensPerDay left and the last request used 10; stopping before the property is refused. The tokens come back at midnight in the property's time zone; the source will be pulled again on its next run"
+    );
+    // The stop came before GA4 refused anything: 5 requests, all answered 200.
+    assert_eq!(sb.stats().per_platform["ga4"].requests, 5);
+    assert_eq!(sb.stats().throttled, 0);
+    // Asked anyway, the property is refused with RESOURCE_EXHAUSTED, and the
+    // host waits for the reset (midnight Pacific) instead of retrying.
+    let http = tally_testkit::host_for(&base, &Ga4.describe(), credential());
+    let body = json!({"dateRanges": [{"startDate": "today", "endDate": "today"}], "metrics": [{"name": "sessions"}]});
+    let refused = http
+        .send(HttpRequest::post_json(
+            format!("{base}/properties/77:runReport"),
+            &body,
+        ))
+        .await
+        .unwrap_err();
+    let HttpError::Throttled { path, wait_secs } = &refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(path, "/ga4/v1beta/properties/77:runReport");
+    assert!(*wait_secs > 0 && *wait_secs <= 25 * 3600, "{wait_secs}");
+    assert_eq!(
+        sb.stats().per_platform["ga4"].requests,
+        6,
+        "one refusal, no retry"
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn business_profile_from_the_sandbox_counts_every_review_and_stores_zero_days() {
+    let sb = sandbox(PlatformLimits::default()).await;
+    let buffer = pull_now(
+        &GoogleBusinessProfile,
+        &sb.base_url("google_business_profile"),
+        json!({"account_id": "1234567890", "timezone": "America/Chicago"}),
+    )
+    .await
+    .unwrap();
+
+    let count = buffer
+        .points
+        .iter()
+        .find(|p| p.metric == "reviews.count")
+        .unwrap()
+        .value;
+    let new: f64 = per_day(&buffer, "reviews.new", None).values().sum();
+    assert_eq!(new, count, "every review is read and counted on its day");
+    let by_rating: f64 = per_day(&buffer, "reviews.new", Some("rating"))
+        .values()
+        .sum();
+    assert_eq!(by_rating, count);
+    let rating = buffer
+        .points
+        .iter()
+        .find(|p| p.metric == "reviews.rating")
+        .unwrap()
+        .value;
+    assert!((1.0..=5.0).contains(&rating));
+    // The sandbox leaves zero days out; each metric still has a point for every day.
+    let days = |metric: &str| per_day(&buffer, metric, None).len();
+    assert!(days("actions.bookings") > 20);
+    for metric in [
+        "traffic.clicks",
+        "actions.calls",
+        "actions.directions",
+        "actions.conversations",
+        "reach.impressions",
+    ] {
+        assert_eq!(days(metric), days("actions.bookings"), "{metric}");
+    }
+    assert!(buffer
+        .points
+        .iter()
+        .any(|p| p.metric == "actions.bookings" && p.value == 0.0));
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn youtube_analytics_from_the_sandbox_has_daily_watch_time_in_seconds_and_traffic_sources() {
+    let sb = sandbox(PlatformLimits {
+        google: Limit::new(1000, 1),
+        ..PlatformLimits::default()
+    })
+    .await;
+    let buffer = pull_now(
+        &YoutubeAnalytics,
+        &sb.base_url("youtube_analytics"),
+        json!({"channel_id": "UCcorner_bakery"}),
+    )
+    .await
+    .unwrap();
+    let watch = per_day(&buffer, "engagement.watch_time", None);
+    assert!(watch.len() >= 26, "{} days", watch.len());
+    assert!(
+        watch.values().all(|s| s % 60.0 == 0.0),
+        "minutes become seconds"
+    );
+    let views = per_day(&buffer, "reach.views", None);
+    let by_source = per_day(&buffer, "reach.views", Some("source"));
+    for (day, total) in &views {
+        assert!(by_source[day] <= *total, "{day}");
+    }
+    assert!(buffer.points.iter().all(|p| p.platform == "youtube"));
+    sb.shutdown().await;
+}
