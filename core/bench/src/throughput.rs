@@ -56,7 +56,8 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     let tally_requests = sandbox.stats().requests - after_plain;
     // The same feed through the Bluesky manifest built into `tally`
     // (connectors/manifest/builtin/bluesky.connector.toml).
-    let (manifest, _) = pull(tally, "bluesky_manifest", &[], &base, &actor, args.posts).await?;
+    let (manifest, manifest_stored) =
+        pull(tally, "bluesky_manifest", &[], &base, &actor, args.posts).await?;
     sandbox.shutdown().await;
 
     anyhow::ensure!(
@@ -82,7 +83,10 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
         "store size        {bytes} bytes for {points} points, {:.1} bytes a point",
         bytes as f64 / points.max(1) as f64
     );
-    println!("manifest          the same pull with the Bluesky manifest instead of the plugin:");
+    let (manifest_bytes, manifest_points) = manifest_stored?;
+    println!(
+        "manifest          the same pull with the Bluesky manifest instead of the plugin: {manifest_points} points, {manifest_bytes} bytes"
+    );
     for (name, f, unit) in [
         (
             "wall time",
