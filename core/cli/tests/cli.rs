@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod manifests;
 mod new_connector;
 
 use serde_json::Value;
@@ -129,7 +130,8 @@ fn connectors_lists_the_built_in_connectors() {
             "meta_ads",
             "ga4",
             "google_business_profile",
-            "youtube_analytics"
+            "youtube_analytics",
+            "bluesky_manifest"
         ]
     );
 }
