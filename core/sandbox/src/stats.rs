@@ -41,10 +41,10 @@ struct Counters {
 #[derive(Debug)]
 pub(crate) struct Stats {
     total: Counters,
-    platforms: [Counters; 3],
+    platforms: [Counters; Platform::COUNT],
     started: Instant,
     /// Per platform; `None` when arrivals are not recorded.
-    arrivals: Option<[Mutex<Vec<Duration>>; 3]>,
+    arrivals: Option<[Mutex<Vec<Duration>>; Platform::COUNT]>,
 }
 
 impl Stats {
