@@ -1,0 +1,3 @@
+//! Declarative connectors: a platform described in a TOML manifest.
+//!
+//! The manifest format is documented in `REFERENCE.md` beside this crate.
