@@ -1,7 +1,9 @@
 //! X API v2 (`/x`, paths from `/2/`): user lookup by username or id, a
 //! user's posts paged by `pagination_token` (`meta.next_token` until the
-//! last page), fields only when asked for (`user.fields`, `tweet.fields`),
-//! metric names as in the vendored OpenAPI 2.167 (`post_count`,
+//! last page), fields only when asked for (`user.fields`, and
+//! `tweet.fields` as the docs name it or `post.fields` as the vendored
+//! OpenAPI 2.167 does), metrics under both their documented names
+//! (`tweet_count`, `retweet_count`) and the spec's (`post_count`,
 //! `repost_count`), unknown users as HTTP 200 with an `errors` array, the
 //! `x-rate-limit-*` headers (reset in epoch seconds), RFC 7807 problem
 //! bodies, and an OAuth 2.0 token endpoint whose refresh tokens work once.
@@ -129,7 +131,8 @@ async fn posts(State(s): State<Arc<Shared>>, Path(id): Path<String>, uri: Uri) -
         },
     };
     let page = &user.posts[start.min(user.posts.len())..(start + max).min(user.posts.len())];
-    let fields = fields(&p, "tweet.fields");
+    let mut fields = fields(&p, "tweet.fields");
+    fields.extend(self::fields(&p, "post.fields"));
     let mut meta = json!({ "result_count": page.len() });
     if let (Some(first), Some(last)) = (page.first(), page.last()) {
         meta["newest_id"] = json!(first.id);
@@ -188,10 +191,13 @@ fn user_json(u: &UserData, p: &Params) -> Value {
             "description" => json!("Simulated by the Tally sandbox."),
             "verified" => json!(false),
             "protected" => json!(false),
+            // Which names the live API sends is unconfirmed (the docs say
+            // `tweet_count`, spec 2.167 `post_count`): both are sent.
             "public_metrics" => json!({
                 "followers_count": u.followers,
                 "following_count": u.following,
                 "post_count": u.post_count,
+                "tweet_count": u.post_count,
                 "listed_count": u.listed,
                 "like_count": u.post_count * 2,
                 "media_count": u.post_count / 4,
@@ -216,6 +222,7 @@ fn post_json(u: &UserData, post: &XPostData, fields: &[String]) -> Value {
             "lang" => json!("en"),
             "public_metrics" => json!({
                 "repost_count": post.reposts,
+                "retweet_count": post.reposts,
                 "reply_count": post.replies,
                 "like_count": post.likes,
                 "quote_count": post.quotes,

@@ -33,6 +33,7 @@ use tally_model::{
 pub mod conformance;
 pub mod process;
 pub mod props;
+pub mod spec;
 
 use conformance::Fixtures;
 
