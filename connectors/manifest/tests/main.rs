@@ -1,1 +1,9 @@
-//! Manifest engine tests.
+//! The manifest engine from the outside: the Bluesky manifest against the
+//! Bluesky plugin, every primitive against a mock platform, and every bad
+//! input the format promises to refuse.
+
+#![allow(clippy::unwrap_used)]
+
+mod bad_input;
+mod bluesky;
+mod primitives;

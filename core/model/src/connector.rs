@@ -435,6 +435,13 @@ pub trait Emitter: Send {
         self.save_state(state);
         Ok(())
     }
+
+    /// Reports something a user should know that does not stop the pull (a
+    /// records path that matched nothing, a skipped partition). The host logs
+    /// it with the source id; the default drops it.
+    fn warn(&mut self, message: &str) {
+        let _ = message;
+    }
 }
 
 /// A platform connector. Built-in connectors and plugins implement exactly this.
@@ -465,6 +472,8 @@ pub struct PointBuffer {
     pub points: Vec<Point>,
     /// The state the connector asked to save, if any.
     pub state: Option<serde_json::Value>,
+    /// Warnings the connector reported, in order.
+    pub warnings: Vec<String>,
 }
 
 impl PointBuffer {
@@ -474,6 +483,7 @@ impl PointBuffer {
             connector: connector.to_string(),
             points: Vec::new(),
             state: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -490,6 +500,10 @@ impl Emitter for PointBuffer {
 
     fn save_state(&mut self, state: serde_json::Value) {
         self.state = Some(state);
+    }
+
+    fn warn(&mut self, message: &str) {
+        self.warnings.push(message.to_string());
     }
 }
 

@@ -147,12 +147,21 @@ pub fn next_link_within(
     let Some(next) = link_header.and_then(next_link) else {
         return Ok(None);
     };
+    within_origin(next, base_url, url).map(Some)
+}
+
+/// A next-page URL a platform gave (in a `Link` header or a body field), kept
+/// only when it stays on `base_url`'s origin: a `/`-rooted target is resolved
+/// against that origin, a target on another origin is refused with a
+/// [`ConnectorError::Pagination`] naming `url`'s path, since the host would
+/// send the source's credential along with it.
+pub fn within_origin(next: String, base_url: &str, url: &str) -> Result<String, ConnectorError> {
     let origin = origin(base_url).unwrap_or(base_url);
     if next.starts_with('/') && !next.starts_with("//") {
-        return Ok(Some(format!("{origin}{next}")));
+        return Ok(format!("{origin}{next}"));
     }
     match origin_of_link(&next) {
-        Some(link_origin) if link_origin.eq_ignore_ascii_case(origin) => Ok(Some(next)),
+        Some(link_origin) if link_origin.eq_ignore_ascii_case(origin) => Ok(next),
         _ => Err(ConnectorError::Pagination {
             path: url_path(url),
             message: format!(

@@ -407,6 +407,10 @@ impl Emitter for HostEmitter {
             self.deferred.get_or_insert(e);
         }
     }
+
+    fn warn(&mut self, message: &str) {
+        log(Level::Warn, message);
+    }
 }
 
 /// An error on its way out of an exported function (boxed: it is large and rare).

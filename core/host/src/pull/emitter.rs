@@ -150,6 +150,10 @@ impl Emitter for CommitEmitter {
         }
         Ok(())
     }
+
+    fn warn(&mut self, message: &str) {
+        tracing::warn!(source = %self.source, "{message}");
+    }
 }
 
 fn add(total: &mut WriteStats, more: WriteStats) {
