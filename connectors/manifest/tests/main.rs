@@ -6,4 +6,5 @@
 
 mod bad_input;
 mod bluesky;
+mod platforms;
 mod primitives;

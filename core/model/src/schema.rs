@@ -284,16 +284,11 @@ pub const CANONICAL_METRICS: &[MetricSpec] = &[
         GAUGE,
         Some(Conversion),
     ),
-    // Eventbrite: what an event offered and sold, beside who came.
+    // Eventbrite: what an event offered and sold, beside who came
+    // (`events.attendees`).
     spec("events.capacity", UnitClass::Count, GAUGE, None),
     spec(
         "events.tickets_sold",
-        UnitClass::Count,
-        GAUGE,
-        Some(Conversion),
-    ),
-    spec(
-        "events.checked_in",
         UnitClass::Count,
         GAUGE,
         Some(Conversion),
