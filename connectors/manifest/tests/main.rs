@@ -8,3 +8,4 @@ mod bad_input;
 mod bluesky;
 mod platforms;
 mod primitives;
+mod yelp;
