@@ -8,8 +8,10 @@
 //! unit struct implementing `Connector`. A crate that holds a family of
 //! connectors (one API, several products) names its unit structs instead, in
 //! its own `Cargo.toml`: `[package.metadata.tally] connectors = ["FacebookPages",
-//! "Instagram"]`. The list is written to `$OUT_DIR/builtin.rs` and included by
-//! `src/builtin.rs`.
+//! "Instagram"]`. A crate whose connectors are data rather than types (the
+//! manifest engine's built-in `*.connector.toml` files) names functions
+//! returning them instead: `connector_sets = ["builtin_connectors"]`. The list
+//! is written to `$OUT_DIR/builtin.rs` and included by `src/builtin.rs`.
 
 use std::path::Path;
 
@@ -55,10 +57,23 @@ fn main() {
                 .map(move |type_name| format!("    || std::sync::Arc::new({lib}::{type_name}),\n"))
         })
         .collect();
+    let sets: Vec<String> = connectors
+        .iter()
+        .flat_map(|(name, path)| {
+            let lib = name.replace('-', "_");
+            metadata_list(&manifest.join("../..").join(path), "connector_sets")
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |f| format!("    || Ok({lib}::{f}()?),\n"))
+        })
+        .collect();
     let code = format!(
         "/// Makers of the connectors compiled in: the `connectors/` crates among this crate's dependencies.\n\
-         const BUILTIN: &[fn() -> std::sync::Arc<dyn tally_model::Connector>] = &[\n{}];\n",
-        entries.concat()
+         const BUILTIN: &[fn() -> std::sync::Arc<dyn tally_model::Connector>] = &[\n{}];\n\
+         /// Makers of the connector sets compiled in (built-in manifests).\n\
+         const BUILTIN_SETS: &[fn() -> ConnectorSet] = &[\n{}];\n",
+        entries.concat(),
+        sets.concat()
     );
     let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|e| panic!("OUT_DIR: {e}")))
         .join("builtin.rs");
@@ -66,8 +81,17 @@ fn main() {
 }
 
 /// The connector types a crate exports: those its `[package.metadata.tally]`
-/// names, or the one named after the crate.
+/// names, none when it lists only `connector_sets`, or the one named after the crate.
 fn type_names(crate_name: &str, dir: &Path) -> Vec<String> {
+    match metadata_list(dir, "connectors") {
+        Some(list) => list,
+        None if metadata_list(dir, "connector_sets").is_some() => Vec::new(),
+        None => vec![names::title_words(crate_name.trim_start_matches("tally-")).concat()],
+    }
+}
+
+/// A list of names under the crate's `[package.metadata.tally]`, if it has the key.
+fn metadata_list(dir: &Path, key: &str) -> Option<Vec<String>> {
     let manifest = dir.join("Cargo.toml");
     println!("cargo:rerun-if-changed={}", manifest.display());
     let own = table(&manifest);
@@ -75,21 +99,20 @@ fn type_names(crate_name: &str, dir: &Path) -> Vec<String> {
         .get("package")
         .and_then(|p| p.get("metadata"))
         .and_then(|m| m.get("tally"))
-        .and_then(|t| t.get("connectors"))
-        .and_then(toml::Value::as_array);
-    match listed {
-        Some(list) => list
+        .and_then(|t| t.get(key))
+        .and_then(toml::Value::as_array)?;
+    Some(
+        listed
             .iter()
             .map(|v| {
                 v.as_str()
                     .unwrap_or_else(|| {
-                        panic!("{}: connectors must be type names", manifest.display())
+                        panic!("{}: `{key}` must be a list of names", manifest.display())
                     })
                     .to_string()
             })
             .collect(),
-        None => vec![names::title_words(crate_name.trim_start_matches("tally-")).concat()],
-    }
+    )
 }
 
 /// A TOML file, parsed.

@@ -8,6 +8,9 @@
 use std::sync::Arc;
 use tally_host::catalog::{Catalog, Origin};
 
+/// What a crate whose connectors are data (built-in manifests) hands over.
+type ConnectorSet = anyhow::Result<Vec<Arc<dyn tally_model::Connector>>>;
+
 include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 
 /// A catalog holding every built-in connector.
@@ -16,6 +19,11 @@ pub fn catalog() -> anyhow::Result<Catalog> {
     for make in BUILTIN {
         let connector: Arc<dyn tally_model::Connector> = make();
         catalog.add(connector, Origin::BuiltIn)?;
+    }
+    for make in BUILTIN_SETS {
+        for connector in make()? {
+            catalog.add(connector, Origin::BuiltIn)?;
+        }
     }
     Ok(catalog)
 }

@@ -1,5 +1,6 @@
 //! Connectors from shared libraries: `--plugin FILE` on the command line and
-//! `[plugins] dirs` and `files` in the config, added to the built-in catalog.
+//! `[plugins] dirs` and `files` in the config, added to the built-in catalog;
+//! and connector manifests (`*.connector.toml`) found in the same `dirs`.
 //!
 //! The config can only be validated once every connector is known (a source may
 //! name a plugin's connector), so the `[plugins]` table is read on its own first.
@@ -9,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use tally_config::PluginsConfig;
-use tally_host::catalog::Catalog;
+use tally_host::catalog::{Catalog, Origin};
 use tally_host::plugin::{load_into, open_plugin, register};
 
 static COMMAND_LINE_PLUGINS: OnceLock<Vec<PathBuf>> = OnceLock::new();
@@ -32,6 +33,9 @@ pub fn catalog(config_path: &Path) -> anyhow::Result<Catalog> {
         let dirs: Vec<PathBuf> = plugins.dirs.iter().map(|d| base.join(d)).collect();
         let (_, refused) = load_into(&mut catalog, &dirs, &plugins.sha256);
         report(&refused);
+        for dir in &dirs {
+            load_manifests(&mut catalog, dir);
+        }
         for file in &plugins.files {
             let pin = file
                 .file_name()
@@ -40,6 +44,24 @@ pub fn catalog(config_path: &Path) -> anyhow::Result<Catalog> {
         }
     }
     Ok(catalog)
+}
+
+/// Adds every `*.connector.toml` manifest in `dir` to the catalog; one that
+/// does not compile (or clashes) is reported on stderr with its
+/// `file:line:column` and left out.
+fn load_manifests(catalog: &mut Catalog, dir: &Path) {
+    for file in tally_manifest::manifest_files(dir) {
+        let added = tally_manifest::load_file(&file)
+            .map_err(|e| e.to_string())
+            .and_then(|connector| {
+                catalog
+                    .add(std::sync::Arc::new(connector), Origin::Plugin(file.clone()))
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(error) = added {
+            eprintln!("warning: manifest refused: {error}");
+        }
+    }
 }
 
 /// Loads one plugin file into the catalog, reporting a refusal on stderr.

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod manifests;
 mod new_connector;
 
 use serde_json::Value;
@@ -126,7 +127,8 @@ fn connectors_lists_the_built_in_connectors() {
             "mastodon",
             "facebook_pages",
             "instagram",
-            "meta_ads"
+            "meta_ads",
+            "bluesky_manifest"
         ]
     );
 }

@@ -25,6 +25,9 @@ pub struct Args {
     /// The Tally checkout the crate depends on by path (default: the one this `tally` was built from).
     #[arg(long, value_name = "PATH")]
     tally_path: Option<PathBuf>,
+    /// A connector manifest (`NAME.connector.toml`, no Rust) and the tests that check it, instead of a crate.
+    #[arg(long)]
+    manifest: bool,
 }
 
 /// A template: its path in the new crate and its text, embedded from
@@ -54,6 +57,30 @@ const TEMPLATES: &[(&str, &str)] = &[
     template!("testdata/posts_2.json"),
     template!("testdata/posts_3.json"),
     template!("testdata/posts_empty.json"),
+];
+
+/// A manifest template: embedded from `core/cli/templates/manifest/<path>.tmpl`.
+macro_rules! manifest_template {
+    ($path:literal) => {
+        (
+            $path,
+            include_str!(concat!("../../templates/manifest/", $path, ".tmpl")),
+        )
+    };
+}
+
+/// Every file of a new manifest and its tests; `{{name}}` in a path is the connector name.
+const MANIFEST_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "{{name}}.connector.toml",
+        include_str!("../../templates/manifest/connector.toml.tmpl"),
+    ),
+    manifest_template!("Cargo.toml"),
+    manifest_template!("README.md"),
+    manifest_template!("tests/manifest.rs"),
+    manifest_template!("testdata/account.json"),
+    manifest_template!("testdata/posts_1.json"),
+    manifest_template!("testdata/posts_2.json"),
 ];
 
 /// Type names the templates import; a connector type with one of these names would clash.
@@ -93,7 +120,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let names = Names::new(&args.name)?;
     let tally = tally_checkout(args.tally_path)?;
     let dir = args.dir.unwrap_or_else(|| PathBuf::from(&args.name));
-    let files = render(&names, &tally)?;
+    let templates = if args.manifest {
+        MANIFEST_TEMPLATES
+    } else {
+        TEMPLATES
+    };
+    let files = render(&names, &tally, templates)?;
     prepare_dir(&dir)?;
     for (relative, text) in &files {
         let path = dir.join(relative);
@@ -117,6 +149,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     for (relative, _) in &files {
         println!("  {relative}");
+    }
+    if args.manifest {
+        println!(
+            "\nNext:\n  cd {}\n  cargo test        # the manifest's tests and Tally's conformance kit pass as generated\n\
+             Then replace the made-up API with your platform's (the manifest's comments say how; every key\n\
+             is in {}), and put {}.connector.toml in one of `[plugins] dirs`.",
+            dir.display(),
+            tally.join("connectors/manifest/REFERENCE.md").display(),
+            names.name
+        );
+        return Ok(ExitCode::SUCCESS);
     }
     println!(
         "\nNext:\n  cd {}\n  cargo test        # its tests and Tally's conformance kit pass as generated\n\
@@ -208,8 +251,14 @@ fn tally_checkout(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Every template with its placeholders filled in.
-fn render(names: &Names, tally: &Path) -> anyhow::Result<Vec<(&'static str, String)>> {
+/// Every template with its placeholders filled in, in its text and its path.
+/// A placeholder is `{{word}}`; `{{ record.id }}` (with a space) is a
+/// manifest's own template and is kept.
+fn render(
+    names: &Names,
+    tally: &Path,
+    templates: &[(&str, &str)],
+) -> anyhow::Result<Vec<(String, String)>> {
     let Some(tally) = tally.to_str() else {
         bail!(
             "the Tally path {} is not valid UTF-8, which Cargo.toml cannot hold; pass --tally-path",
@@ -228,19 +277,25 @@ fn render(names: &Names, tally: &Path) -> anyhow::Result<Vec<(&'static str, Stri
         ("{{ENV}}", names.env.as_str()),
         ("{{tally}}", tally),
     ];
-    TEMPLATES
+    let fill = |template: &str| {
+        values
+            .iter()
+            .fold(template.to_string(), |text, (key, value)| {
+                text.replace(key, value)
+            })
+    };
+    templates
         .iter()
         .map(|(relative, template)| {
-            let text = values
-                .iter()
-                .fold(template.to_string(), |text, (key, value)| {
-                    text.replace(key, value)
-                });
-            if let Some(at) = text.find("{{") {
+            let text = fill(template);
+            let unknown = text
+                .match_indices("{{")
+                .find(|(at, _)| text[at + 2..].starts_with(|c: char| c.is_ascii_alphabetic()));
+            if let Some((at, _)) = unknown {
                 let near: String = text[at..].chars().take(24).collect();
                 bail!("template {relative} has an unknown placeholder at `{near}`");
             }
-            Ok((*relative, text))
+            Ok((fill(relative), text))
         })
         .collect()
 }
@@ -248,7 +303,7 @@ fn render(names: &Names, tally: &Path) -> anyhow::Result<Vec<(&'static str, Stri
 /// Formats the new crate's Rust files with rustfmt, so the crate starts
 /// `cargo fmt`-clean whatever the length of its names; returns whether it ran.
 /// Without rustfmt the files are as valid, only wrapped as the templates are.
-fn rustfmt(dir: &Path, files: &[(&str, String)]) -> bool {
+fn rustfmt(dir: &Path, files: &[(String, String)]) -> bool {
     let sources: Vec<PathBuf> = files
         .iter()
         .filter(|(relative, _)| relative.ends_with(".rs"))
@@ -334,7 +389,7 @@ mod tests {
     #[test]
     fn every_placeholder_is_filled_and_the_manifest_points_at_the_checkout() {
         let tally = tally_checkout(None).unwrap();
-        let files = render(&Names::new("acme").unwrap(), &tally).unwrap();
+        let files = render(&Names::new("acme").unwrap(), &tally, TEMPLATES).unwrap();
         assert_eq!(files.len(), TEMPLATES.len());
         let manifest = &files.iter().find(|(p, _)| *p == "Cargo.toml").unwrap().1;
         let model = format!("path = '{}/core/model'", tally.display());
@@ -344,6 +399,32 @@ mod tests {
         assert!(lib.contains("pub struct Acme;") && lib.contains("export_connector!(Acme);"));
         let sample = &files.iter().find(|(p, _)| *p == "sample.toml").unwrap().1;
         assert!(sample.contains("token = \"${ACME_TOKEN}\""), "{sample}");
+    }
+
+    #[test]
+    fn a_manifest_scaffold_keeps_the_manifests_own_templates_and_compiles() {
+        let tally = tally_checkout(None).unwrap();
+        let files = render(
+            &Names::new("acme-social").unwrap(),
+            &tally,
+            MANIFEST_TEMPLATES,
+        )
+        .unwrap();
+        let (path, text) = &files[0];
+        assert_eq!(path, "acme-social.connector.toml");
+        assert!(text.contains("id = \"{{ record.id }}\""), "{text}");
+        let connector = tally_manifest::load(path, text).unwrap_or_else(|e| panic!("{e}"));
+        use tally_model::Connector;
+        assert_eq!(connector.describe().name, "acme-social");
+        let test = &files
+            .iter()
+            .find(|(p, _)| p == "tests/manifest.rs")
+            .unwrap()
+            .1;
+        assert!(
+            test.contains("include_str!(\"../acme-social.connector.toml\")"),
+            "{test}"
+        );
     }
 
     #[test]

@@ -104,3 +104,37 @@ fn bad_names_occupied_directories_and_foreign_checkouts_are_refused() {
     );
     assert!(!dir.path().join("acme").exists());
 }
+
+#[test]
+fn a_generated_manifest_passes_its_own_tests_and_the_conformance_kit_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tally(
+        dir.path(),
+        &[
+            "new-connector",
+            "acme-social",
+            "--manifest",
+            "--dir",
+            "acme",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    assert!(
+        listing.contains("acme-social.connector.toml") && listing.contains("tests/manifest.rs"),
+        "{listing}"
+    );
+    let crate_dir = dir.path().join("acme");
+    let test = cargo(&crate_dir, &["test"]);
+    let report = format!("{}\n{}", text(&test.stdout), text(&test.stderr));
+    assert!(test.status.success(), "{report}");
+    for passed in [
+        "test conformance ... ok",
+        "test the_fixtures_become_account_and_post_points ... ok",
+    ] {
+        assert!(
+            report.contains(passed),
+            "`{passed}` missing from:\n{report}"
+        );
+    }
+}
