@@ -43,31 +43,25 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     let plain = run_child(&me, &["plain-loop", "--url", &url]).await?;
     let after_plain = sandbox.stats().requests;
 
-    let dir = std::env::temp_dir().join(format!("tally-bench-throughput-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let config = dir.join("tally.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\npath = \"tally.db\"\n\n[[sources]]\nid = \"bulk\"\nconnector = \"bluesky\"\nbase_url = \"{base}\"\nmax_pages = 100000\n[sources.settings]\nactor = \"{actor}\"\nmax_posts = {}\n[sources.rate_limit]\nrequests = 100000\nper = \"1s\"\n",
-            args.posts
-        ),
-    )?;
-    let config_arg = config.display().to_string();
     let plugin_arg = args.plugin.display().to_string();
-    let tallied = run_child(
+    let (tallied, stored) = pull(
         tally,
-        &["--config", &config_arg, "--plugin", &plugin_arg, "pull"],
+        "bluesky",
+        &["--plugin", &plugin_arg],
+        &base,
+        &actor,
+        args.posts,
     )
     .await?;
     let tally_requests = sandbox.stats().requests - after_plain;
+    // The same feed through the Bluesky manifest built into `tally`
+    // (connectors/manifest/builtin/bluesky.connector.toml).
+    let (manifest, _) = pull(tally, "bluesky_manifest", &[], &base, &actor, args.posts).await?;
     sandbox.shutdown().await;
-    let stored = store_size(&dir.join("tally.db"));
-    std::fs::remove_dir_all(&dir).ok();
 
     anyhow::ensure!(
-        plain.success && tallied.success,
-        "a client failed: plain {plain:?}, tally {tallied:?}"
+        plain.success && tallied.success && manifest.success,
+        "a client failed: plain {plain:?}, tally {tallied:?}, manifest {manifest:?}"
     );
     println!(
         "scenario          throughput (one Bluesky feed of {} posts, 100 a page, no rate limit)",
@@ -88,7 +82,59 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
         "store size        {bytes} bytes for {points} points, {:.1} bytes a point",
         bytes as f64 / points.max(1) as f64
     );
+    println!("manifest          the same pull with the Bluesky manifest instead of the plugin:");
+    for (name, f, unit) in [
+        (
+            "wall time",
+            (|m: Measured| m.wall.as_secs_f64()) as fn(Measured) -> f64,
+            "s",
+        ),
+        ("cpu time", |m: Measured| m.cpu.as_secs_f64(), "s"),
+        (
+            "peak rss",
+            |m: Measured| m.peak_rss_kib as f64 / 1024.0,
+            "MiB",
+        ),
+    ] {
+        let (p, m) = (f(tallied), f(manifest));
+        println!(
+            "{name:<17} plugin {p:.3} {unit}, manifest {m:.3} {unit}, manifest / plugin {:.2}",
+            m / p
+        );
+    }
     Ok(())
+}
+
+/// Runs `tally pull` of the feed with `connector` (and `extra` arguments) in
+/// a fresh directory; returns its figures and the size of the store it left.
+async fn pull(
+    tally: &Path,
+    connector: &str,
+    extra: &[&str],
+    base: &str,
+    actor: &str,
+    posts: u32,
+) -> anyhow::Result<(Measured, anyhow::Result<(u64, usize)>)> {
+    let dir = std::env::temp_dir().join(format!(
+        "tally-bench-throughput-{connector}-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("tally.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\npath = \"tally.db\"\n\n[[sources]]\nid = \"bulk\"\nconnector = \"{connector}\"\nbase_url = \"{base}\"\nmax_pages = 100000\n[sources.settings]\nactor = \"{actor}\"\nmax_posts = {posts}\n[sources.rate_limit]\nrequests = 100000\nper = \"1s\"\n"
+        ),
+    )?;
+    let config_arg = config.display().to_string();
+    let mut child_args = vec!["--config", config_arg.as_str()];
+    child_args.extend_from_slice(extra);
+    child_args.push("pull");
+    let measured = run_child(tally, &child_args).await?;
+    let stored = store_size(&dir.join("tally.db"));
+    std::fs::remove_dir_all(&dir).ok();
+    Ok((measured, stored))
 }
 
 /// The size of the store `tally pull` left (its WAL included, if any) and the
