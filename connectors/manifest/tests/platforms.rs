@@ -205,3 +205,19 @@ async fn x_reads_the_account_and_every_page_of_posts() {
         .count();
     assert_eq!(posts, u.posts.len());
 }
+
+#[test]
+fn each_platform_manifest_has_its_sample_and_readme_in_step() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("builtin");
+    for name in ["yelp", "eventbrite", "surveymonkey", "x"] {
+        let settings = tally_testkit::assert_described_settings_documented(
+            connector(name).as_ref(),
+            &dir.join(format!("{name}.sample.toml")),
+            &dir.join(format!("{name}.README.md")),
+        );
+        assert!(
+            settings.as_object().is_some_and(|s| !s.is_empty()),
+            "{name}"
+        );
+    }
+}
