@@ -86,7 +86,15 @@ pub const SAMPLE_TOKEN: &str = "sandbox-token";
 
 /// The platforms the sandbox simulates, by connector name, in the order
 /// [`Sandbox::sources_toml`] prints them.
-pub const SIMULATED: [&str; 3] = ["youtube", "mastodon", "bluesky"];
+pub const SIMULATED: [&str; 7] = [
+    "youtube",
+    "mastodon",
+    "bluesky",
+    "yelp",
+    "eventbrite",
+    "surveymonkey",
+    "x",
+];
 
 /// How to run a sandbox: which simulated world, which limits, which failures.
 #[derive(Debug, Clone, PartialEq)]
@@ -325,7 +333,7 @@ impl Sandbox {
     }
 
     /// The ready-to-paste `[[sources]]` block of one simulated platform
-    /// (`youtube`, `mastodon`, `bluesky`), with a comment line naming it;
+    /// (one of [`SIMULATED`]), with a comment line naming it;
     /// `None` for a platform the sandbox does not simulate.
     pub fn source_toml(&self, platform: &str) -> Option<String> {
         let (label, settings, auth) = match platform {
@@ -357,8 +365,8 @@ impl Sandbox {
             "surveymonkey" => (
                 "SurveyMonkey API v3",
                 format!(
-                    "survey_id = \"{SAMPLE_SURVEYMONKEY_SURVEY}\"\nquestion_heading = \"{}\"",
-                    data::SURVEYMONKEY_SOURCE_QUESTION
+                    "survey_id = \"{SAMPLE_SURVEYMONKEY_SURVEY}\"\nquestion_id = \"{}\"",
+                    self.source_question()
                 ),
                 bearer(),
             ),
@@ -381,6 +389,19 @@ impl Sandbox {
              {auth}\n",
             self.base_url(platform)
         ))
+    }
+
+    /// The id of [`data::SURVEYMONKEY_SOURCE_QUESTION`] in the sample survey,
+    /// which is a function of the seed.
+    fn source_question(&self) -> String {
+        data::surveymonkey_survey(
+            self.shared.seed,
+            SAMPLE_SURVEYMONKEY_SURVEY,
+            chrono::Utc::now(),
+        )
+        .and_then(|s| s.questions.into_iter().next())
+        .map(|q| q.id)
+        .unwrap_or_default()
     }
 
     /// Requests and 429s served so far, in total and per platform.
