@@ -128,7 +128,11 @@ fn connectors_lists_the_built_in_connectors() {
             "facebook_pages",
             "instagram",
             "meta_ads",
-            "bluesky_manifest"
+            "bluesky_manifest",
+            "eventbrite",
+            "surveymonkey",
+            "x",
+            "yelp"
         ]
     );
 }

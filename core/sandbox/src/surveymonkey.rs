@@ -170,11 +170,15 @@ async fn responses(
     // Every simulated response is complete.
     let complete = p.get("status").is_none_or(|st| st == "completed");
     let simple = p.flag("simple");
+    // `question_ids`: only those questions' answers, and only pages holding one.
+    let only: Option<Vec<&str>> = p
+        .get("question_ids")
+        .map(|q| q.split(',').map(str::trim).collect());
     let items = sv
         .responses
         .iter()
         .filter(|r| complete && in_range(r.created, from, to))
-        .map(|r| response_json(&sv, r, simple))
+        .map(|r| response_json(&sv, r, simple, only.as_deref()))
         .collect();
     paged(&p, &Here::of(&s, &headers, &uri), items, MAX_BULK_PER_PAGE)
 }
@@ -371,11 +375,12 @@ fn answer_json(q: &QuestionData, a: &Answer, simple: bool) -> Value {
     }
 }
 
-fn response_json(sv: &SurveyData, r: &ResponseData, simple: bool) -> Value {
+fn response_json(sv: &SurveyData, r: &ResponseData, simple: bool, only: Option<&[&str]>) -> Value {
     let questions: Vec<Value> = sv
         .questions
         .iter()
         .zip(&r.answers)
+        .filter(|(q, _)| only.is_none_or(|ids| ids.contains(&q.id.as_str())))
         .map(|(q, a)| {
             let mut v = json!({ "id": q.id, "answers": [answer_json(q, a, simple)] });
             if simple {
@@ -394,7 +399,11 @@ fn response_json(sv: &SurveyData, r: &ResponseData, simple: bool) -> Value {
         "date_created": date(r.created),
         "date_modified": date(r.created + chrono::Duration::minutes(3)),
         "total_time": 180,
-        "pages": [{ "id": sv.page_id, "questions": questions }],
+        "pages": if questions.is_empty() {
+            json!([])
+        } else {
+            json!([{ "id": sv.page_id, "questions": questions }])
+        },
     })
 }
 

@@ -226,7 +226,18 @@ mod tests {
         let parsed: toml::Table = toml::from_str(&text).expect("valid TOML");
         let sources = parsed["sources"].as_array().expect("sources");
         let connectors: Vec<_> = sources.iter().map(|s| s["connector"].as_str()).collect();
-        assert_eq!(connectors, [Some("youtube"), Some("mastodon")]);
+        // Every block but the missing plugin's, the built-in manifests included.
+        assert_eq!(
+            connectors,
+            [
+                Some("youtube"),
+                Some("mastodon"),
+                Some("yelp"),
+                Some("eventbrite"),
+                Some("surveymonkey"),
+                Some("x")
+            ]
+        );
         assert!(!parsed.contains_key("plugins"));
         assert!(
             text.contains("# `cargo build --release -p tally-bluesky`, load it with\n")

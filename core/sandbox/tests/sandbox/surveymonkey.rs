@@ -58,6 +58,19 @@ async fn details_responses_and_rollups_agree() {
         assert_eq!(responses.len(), survey.responses.len());
     }
 
+    // Asking for one question leaves only its answers.
+    let satisfaction = d["pages"][0]["questions"][1]["id"]
+        .as_str()
+        .expect("second question");
+    let narrowed = sm(&format!(
+        "{base}/surveys/400000001/responses/bulk?per_page=1&question_ids={satisfaction}"
+    ))
+    .await
+    .json();
+    let questions = &narrowed["data"][0]["pages"][0]["questions"];
+    assert_eq!(questions.as_array().map(Vec::len), Some(1));
+    assert_eq!(questions[0]["id"], satisfaction);
+
     // The rollup's counts are the responses' answers, counted.
     let qid = question["id"].as_str().expect("question id");
     let page_id = d["pages"][0]["id"].as_str().expect("page id");
