@@ -17,11 +17,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::data::{
-    decode, encode, eventbrite_event_parts, eventbrite_organization,
-    eventbrite_organization_of_token, AttendeeData, EventData, OrganizationData, TicketClassData,
+    eventbrite_event_parts, eventbrite_organization, eventbrite_organization_of_token,
+    offset_token, token_offset, AttendeeData, EventData, OrganizationData, TicketClassData,
     BASE64URL,
 };
-use crate::hash::{permute, unpermute};
 use crate::state::Shared;
 use crate::web::{bearer, json, Params, Refusal};
 
@@ -212,19 +211,15 @@ fn page(p: &Params, key: &str, items: Vec<Value>) -> Answer {
     Ok(json(StatusCode::OK, Value::Object(body)))
 }
 
+/// Eventbrite's continuation tokens: opaque base64-like text.
+const CONTINUATION: (&str, usize) = ("dGFsbHk", 11);
+
 fn continuation(offset: usize) -> String {
-    let mut s = String::from("dGFsbHk");
-    encode(permute(offset as u64), 11, BASE64URL, &mut s);
-    s
+    offset_token(CONTINUATION.0, offset, CONTINUATION.1, BASE64URL)
 }
 
 fn decode_continuation(token: &str) -> Option<usize> {
-    let rest = token.strip_prefix("dGFsbHk")?;
-    (rest.len() == 11)
-        .then(|| decode(rest, BASE64URL))
-        .flatten()
-        .map(unpermute)
-        .and_then(|o| usize::try_from(o).ok())
+    token_offset(token, CONTINUATION.0, CONTINUATION.1, BASE64URL)
 }
 
 fn utc(t: DateTime<Utc>) -> String {

@@ -19,8 +19,9 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use crate::data::{decode, encode, x_user, x_username_valid, UserData, XPostData, BASE32};
-use crate::hash::{permute, unpermute};
+use crate::data::{
+    offset_token, token_offset, x_user, x_username_valid, UserData, XPostData, BASE32,
+};
 use crate::limit::Usage;
 use crate::oauth::{grant, Policy};
 use crate::state::Shared;
@@ -236,18 +237,13 @@ fn post_json(u: &UserData, post: &XPostData, fields: &[String]) -> Value {
     v
 }
 
+/// X's pagination tokens: 13 base32 characters.
 fn next_token(offset: usize) -> String {
-    let mut s = String::with_capacity(13);
-    encode(permute(offset as u64), 13, BASE32, &mut s);
-    s
+    offset_token("", offset, 13, BASE32)
 }
 
 fn decode_token(token: &str) -> Option<usize> {
-    (token.len() == 13)
-        .then(|| decode(token, BASE32))
-        .flatten()
-        .map(unpermute)
-        .and_then(|o| usize::try_from(o).ok())
+    token_offset(token, "", 13, BASE32)
 }
 
 /// An RFC 7807 problem (`application/problem+json`), with extra members.

@@ -285,6 +285,29 @@ pub(crate) fn decode(s: &str, alphabet: &[u8]) -> Option<u64> {
     })
 }
 
+/// An opaque page token for the item at `offset`: `prefix` then `chars`
+/// digits of `alphabet` (bijectively scrambled, so tokens look random and
+/// a made-up one is almost never valid).
+pub(crate) fn offset_token(prefix: &str, offset: usize, chars: usize, alphabet: &[u8]) -> String {
+    let mut s = String::with_capacity(prefix.len() + chars);
+    s.push_str(prefix);
+    encode(crate::hash::permute(offset as u64), chars, alphabet, &mut s);
+    s
+}
+
+/// The offset an [`offset_token`] with the same shape encodes.
+pub(crate) fn token_offset(
+    token: &str,
+    prefix: &str,
+    chars: usize,
+    alphabet: &[u8],
+) -> Option<usize> {
+    let rest = token.strip_prefix(prefix).filter(|r| r.len() == chars)?;
+    decode(rest, alphabet)
+        .map(crate::hash::unpermute)
+        .and_then(|o| usize::try_from(o).ok())
+}
+
 pub(crate) const BASE64URL: &[u8; 64] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 pub(crate) const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
