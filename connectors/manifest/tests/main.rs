@@ -6,4 +6,9 @@
 
 mod bad_input;
 mod bluesky;
+mod eventbrite;
+mod platforms;
 mod primitives;
+mod surveymonkey;
+mod x;
+mod yelp;

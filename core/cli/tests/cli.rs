@@ -131,7 +131,11 @@ fn connectors_lists_the_built_in_connectors() {
             "ga4",
             "google_business_profile",
             "youtube_analytics",
-            "bluesky_manifest"
+            "bluesky_manifest",
+            "eventbrite",
+            "surveymonkey",
+            "x",
+            "yelp"
         ]
     );
 }

@@ -301,6 +301,24 @@ pub const CANONICAL_METRICS: &[MetricSpec] = &[
         SUM,
         Some(Conversion),
     ),
+    // Eventbrite: what an event offered and sold, beside who came
+    // (`events.attendees`).
+    spec("events.capacity", UnitClass::Count, GAUGE, None),
+    spec(
+        "events.tickets_sold",
+        UnitClass::Count,
+        GAUGE,
+        Some(Conversion),
+    ),
+    // Survey answers (SurveyMonkey): a survey's running total is a gauge,
+    // responses per day a sum; a `source` dimension carries the answer to
+    // "How did you hear about us?", closing the loop back to the channels.
+    spec(
+        "surveys.responses",
+        UnitClass::Count,
+        EITHER,
+        Some(Conversion),
+    ),
     // Tally's own pipeline health, written by `tally run` per source and pull,
     // so goals and reports can track data freshness like any other metric.
     spec("pipeline.pulls", UnitClass::Count, SUM, None),

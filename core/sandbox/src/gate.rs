@@ -12,11 +12,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
-use crate::limit::{Decision, Usage};
+use crate::limit::{Charge, DayUsage, Decision, Usage};
 use crate::platform::Platform;
 use crate::state::Shared;
-use crate::web::{bearer, Params};
-use crate::{bluesky, faults, google, mastodon, youtube};
+use crate::web::{bearer, Params, Refusal};
+use crate::{bluesky, eventbrite, faults, google, mastodon, surveymonkey, x, yelp, youtube};
 
 /// Counts every request, whatever its path.
 pub(crate) async fn count(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
@@ -37,24 +37,33 @@ pub(crate) async fn gate(
     }
     let token = bearer(req.headers());
     let credential = match platform {
-        Platform::YouTube => {
-            match youtube::credential(&Params::from_uri(req.uri()), token.as_deref()) {
-                Ok(key) => key,
-                Err(e) => return e.into_response(),
-            }
+        Platform::YouTube => youtube::credential(&Params::from_uri(req.uri()), token.as_deref())
+            .map_err(|e| Refusal::from(e.into_response())),
+        Platform::Mastodon => Ok(token.clone().unwrap_or_else(|| "anonymous".to_string())),
+        Platform::Bluesky => Ok("anonymous".to_string()),
+        Platform::Yelp => yelp::credential(token.as_deref()),
+        Platform::Eventbrite => {
+            eventbrite::credential(&Params::from_uri(req.uri()), token.as_deref())
         }
-        Platform::Mastodon => token.clone().unwrap_or_else(|| "anonymous".to_string()),
-        Platform::Bluesky => "anonymous".to_string(),
+        Platform::SurveyMonkey => surveymonkey::credential(token.as_deref()),
+        Platform::X => x::credential(req.uri().path(), token.as_deref()),
         Platform::Ga4 | Platform::BusinessProfile | Platform::YoutubeAnalytics => {
-            match google::credential(token.as_deref()) {
-                Some(token) => token,
-                None => return google::unauthorized(),
-            }
+            google::credential(token.as_deref())
+                .ok_or_else(|| Refusal::from(google::unauthorized()))
         }
     };
-    if platform == Platform::YouTube && !shared.quota.try_charge(&credential, Utc::now()) {
-        return youtube::quota_exceeded();
-    }
+    let credential = match credential {
+        Ok(c) => c,
+        Err(refused) => return refused.into_response(),
+    };
+    let day = match shared.quota(platform).charge(&credential, Utc::now()) {
+        Charge::Unlimited => None,
+        Charge::Charged(day) => Some(day),
+        Charge::Spent(day) => {
+            shared.stats.throttled(platform);
+            return quota_spent(platform, &day, shared.usage_headers);
+        }
+    };
     let now = Instant::now();
     shared.stats.arrived(platform, now);
     let headers = shared.usage_headers;
@@ -72,7 +81,7 @@ pub(crate) async fn gate(
             None => throttled_unlimited(platform),
         };
     }
-    let usage = usage.filter(|_| headers);
+    let (usage, day) = (usage.filter(|_| headers), day.filter(|_| headers));
     let mut resp = if token.is_some_and(|t| shared.tokens.is_expired(&t)) {
         unauthorized(platform)
     } else if shared.faults.internal_error(platform, n) {
@@ -82,9 +91,7 @@ pub(crate) async fn gate(
     } else {
         next.run(req).await
     };
-    if let Some(usage) = &usage {
-        usage_headers(platform, resp.headers_mut(), usage);
-    }
+    usage_headers(platform, resp.headers_mut(), usage.as_ref(), day.as_ref());
     resp
 }
 
@@ -100,6 +107,21 @@ fn throttled(platform: Platform, usage: &Usage, headers: bool) -> Response {
         Platform::Ga4 | Platform::BusinessProfile | Platform::YoutubeAnalytics => {
             google::rate_limited()
         }
+        Platform::Yelp => yelp::too_many_per_second(),
+        Platform::Eventbrite => eventbrite::hit_rate_limit(),
+        Platform::SurveyMonkey => surveymonkey::throttled(usage, None),
+        Platform::X => x::throttled(usage),
+    }
+}
+
+/// The platform's answer once a credential's calls for the day are spent.
+fn quota_spent(platform: Platform, day: &DayUsage, headers: bool) -> Response {
+    let day = headers.then_some(day);
+    match platform {
+        Platform::Yelp => yelp::access_limit_reached(day),
+        Platform::SurveyMonkey => surveymonkey::throttled(None, day),
+        // YouTube's units; no other platform has a daily quota.
+        _ => youtube::quota_exceeded(),
     }
 }
 
@@ -113,6 +135,10 @@ fn throttled_unlimited(platform: Platform) -> Response {
         Platform::Ga4 | Platform::BusinessProfile | Platform::YoutubeAnalytics => {
             google::rate_limited()
         }
+        Platform::Yelp => yelp::too_many_per_second(),
+        Platform::Eventbrite => eventbrite::hit_rate_limit(),
+        Platform::SurveyMonkey => surveymonkey::throttled(None, None),
+        Platform::X => x::throttled(None),
     }
 }
 
@@ -125,16 +151,32 @@ fn unauthorized(platform: Platform) -> Response {
         Platform::Ga4 | Platform::BusinessProfile | Platform::YoutubeAnalytics => {
             google::unauthorized()
         }
+        Platform::Yelp => yelp::unauthorized(),
+        Platform::Eventbrite => eventbrite::unauthorized(),
+        Platform::SurveyMonkey => surveymonkey::unauthorized(),
+        Platform::X => x::unauthorized(),
     }
 }
 
-fn usage_headers(platform: Platform, headers: &mut HeaderMap, usage: &Usage) {
-    match platform {
-        // YouTube documents no usage headers.
-        Platform::YouTube => {}
+/// Stamps what the platform reports of its bucket (`usage`) and daily quota
+/// (`day`); either is `None` when unlimited or when headers are off.
+fn usage_headers(
+    platform: Platform,
+    headers: &mut HeaderMap,
+    usage: Option<&Usage>,
+    day: Option<&DayUsage>,
+) {
+    match (platform, usage) {
+        // YouTube and Eventbrite document no usage headers.
+        (Platform::YouTube | Platform::Eventbrite, _) => {}
         // Google's newer APIs send none either.
-        Platform::Ga4 | Platform::BusinessProfile | Platform::YoutubeAnalytics => {}
-        Platform::Mastodon => mastodon::usage_headers(headers, usage),
-        Platform::Bluesky => bluesky::usage_headers(headers, usage),
+        (Platform::Ga4 | Platform::BusinessProfile | Platform::YoutubeAnalytics, _) => {}
+        (Platform::Mastodon, Some(u)) => mastodon::usage_headers(headers, u),
+        (Platform::Bluesky, Some(u)) => bluesky::usage_headers(headers, u),
+        // Yelp reports its daily quota only.
+        (Platform::Yelp, _) => yelp::usage_headers(headers, day),
+        (Platform::SurveyMonkey, _) => surveymonkey::usage_headers(headers, usage, day),
+        (Platform::X, Some(u)) => x::usage_headers(headers, u),
+        (Platform::Mastodon | Platform::Bluesky | Platform::X, None) => {}
     }
 }

@@ -1,6 +1,7 @@
 //! A local server that simulates the platform APIs Tally's connectors call
-//! (YouTube Data v3, Mastodon, Bluesky, and Google Analytics 4, Business
-//! Profile and YouTube Analytics), for `tally demo`, integration tests,
+//! (YouTube Data v3, Mastodon, Bluesky, Google Analytics 4, Business
+//! Profile, YouTube Analytics, Yelp Places, Eventbrite v3, SurveyMonkey v3
+//! and X v2), for `tally demo`, integration tests,
 //! benchmarks, and integrators trying a connector without credentials.
 //!
 //! Why a simulation and not recorded fixtures: connectors are only right if
@@ -31,6 +32,7 @@
 pub mod data;
 
 mod bluesky;
+mod eventbrite;
 mod faults;
 mod gate;
 mod google;
@@ -43,7 +45,10 @@ mod platform;
 mod registry;
 mod state;
 mod stats;
+mod surveymonkey;
 mod web;
+mod x;
+mod yelp;
 mod youtube;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -69,6 +74,17 @@ pub const SAMPLE_YOUTUBE_API_KEY: &str = "sandbox-key";
 pub const SAMPLE_MASTODON_ACCT: &str = "tally@sandbox.example";
 /// The Bluesky actor [`Sandbox::sources_toml`] configures.
 pub const SAMPLE_BLUESKY_ACTOR: &str = "tally.bsky.social";
+/// The Yelp business (alias) [`Sandbox::sources_toml`] configures.
+pub const SAMPLE_YELP_BUSINESS: &str = "tally-sandbox-cafe";
+/// The Eventbrite organization [`Sandbox::sources_toml`] configures.
+pub const SAMPLE_EVENTBRITE_ORGANIZATION: &str = "1000000001";
+/// The SurveyMonkey survey [`Sandbox::sources_toml`] configures.
+pub const SAMPLE_SURVEYMONKEY_SURVEY: &str = "400000001";
+/// The X username [`Sandbox::sources_toml`] configures.
+pub const SAMPLE_X_USERNAME: &str = "tally_sandbox";
+/// The bearer token [`Sandbox::sources_toml`] configures for Yelp,
+/// Eventbrite, SurveyMonkey and X (any non-empty token but `bad` works).
+pub const SAMPLE_TOKEN: &str = "sandbox-token";
 
 /// The GA4 property [`Sandbox::sources_toml`] configures (any digits work).
 pub const SAMPLE_GA4_PROPERTY: &str = "123456789";
@@ -80,13 +96,17 @@ pub const SAMPLE_GOOGLE_TOKEN: &str = "sandbox-token";
 
 /// The platforms the sandbox simulates, by connector name, in the order
 /// [`Sandbox::sources_toml`] prints them.
-pub const SIMULATED: [&str; 6] = [
+pub const SIMULATED: [&str; 10] = [
     "youtube",
     "mastodon",
     "bluesky",
     "ga4",
     "google_business_profile",
     "youtube_analytics",
+    "yelp",
+    "eventbrite",
+    "surveymonkey",
+    "x",
 ];
 
 /// How to run a sandbox: which simulated world, which limits, which failures.
@@ -157,6 +177,21 @@ pub struct PlatformLimits {
     pub ga4_tokens_per_day: u64,
     /// YouTube units per key per Pacific day (each call costs 1); 0 disables.
     pub youtube_quota_per_day: u64,
+    /// Per API key: Yelp's per-second limit (the docs give no figure; 10 a
+    /// second stands in), answered with `TOO_MANY_REQUESTS_PER_SECOND`.
+    pub yelp: Limit,
+    /// Yelp calls per API key per UTC day (the Starter trial's 300); 0
+    /// disables. Spent, it answers `ACCESS_LIMIT_REACHED`.
+    pub yelp_per_day: u64,
+    /// Per private token: Eventbrite's documented 2,000 calls an hour.
+    pub eventbrite: Limit,
+    /// Per token: a draft or private SurveyMonkey app's 120 a minute.
+    pub surveymonkey: Limit,
+    /// SurveyMonkey calls per token per UTC day (draft and private apps:
+    /// 500); 0 disables.
+    pub surveymonkey_per_day: u64,
+    /// Per token: X's 900 per user per 15 minutes (user timelines).
+    pub x: Limit,
     /// How early a request may arrive before its token is due and still pass
     /// (like GCRA's delay-variation tolerance), so loopback jitter does not
     /// fail tests; [`Duration::ZERO`] is an exact bucket, as benchmarks need
@@ -171,7 +206,9 @@ pub struct PlatformLimits {
 impl Default for PlatformLimits {
     /// Mastodon 300/300 s, Bluesky 3000/300 s, YouTube 100/1 s plus 10,000
     /// units a day, each Google API 100/1 s, GA4 40,000 tokens an hour and
-    /// 200,000 a day per property; 10 ms of jitter tolerance; usage headers sent.
+    /// 200,000 a day per property, Yelp 10/1 s plus 300 a day, Eventbrite
+    /// 2000/3600 s, SurveyMonkey 120/60 s plus 500 a day, X 900/900 s; 10 ms of
+    /// jitter tolerance; usage headers sent.
     fn default() -> Self {
         PlatformLimits {
             youtube: Limit::new(100, 1),
@@ -181,8 +218,40 @@ impl Default for PlatformLimits {
             ga4_tokens_per_hour: 40_000,
             ga4_tokens_per_day: 200_000,
             youtube_quota_per_day: 10_000,
+            yelp: Limit::new(10, 1),
+            yelp_per_day: 300,
+            eventbrite: Limit::new(2000, 3600),
+            surveymonkey: Limit::new(120, 60),
+            surveymonkey_per_day: 500,
+            x: Limit::new(900, 900),
             jitter_tolerance: Duration::from_millis(10),
             usage_headers: true,
+        }
+    }
+}
+
+impl PlatformLimits {
+    /// The bucket of one platform.
+    pub(crate) fn limit(&self, platform: Platform) -> Limit {
+        match platform {
+            Platform::YouTube => self.youtube,
+            Platform::Mastodon => self.mastodon,
+            Platform::Bluesky => self.bluesky,
+            Platform::Ga4 | Platform::BusinessProfile | Platform::YoutubeAnalytics => self.google,
+            Platform::Yelp => self.yelp,
+            Platform::Eventbrite => self.eventbrite,
+            Platform::SurveyMonkey => self.surveymonkey,
+            Platform::X => self.x,
+        }
+    }
+
+    /// The daily quota of one platform, counted on its documented day.
+    pub(crate) fn daily_quota(&self, platform: Platform) -> limit::Quota {
+        match platform {
+            Platform::YouTube => limit::Quota::new(self.youtube_quota_per_day, limit::pacific_date),
+            Platform::Yelp => limit::Quota::new(self.yelp_per_day, limit::utc_date),
+            Platform::SurveyMonkey => limit::Quota::new(self.surveymonkey_per_day, limit::utc_date),
+            _ => limit::Quota::new(0, limit::utc_date),
         }
     }
 }
@@ -268,7 +337,9 @@ impl Sandbox {
     /// `http://HOST:PORT/youtube/v3`, `mastodon` → `…/mastodon` (an instance
     /// root), `bluesky` → `…/bluesky/xrpc`, `ga4` → `…/ga4/v1beta`,
     /// `google_business_profile` → `…/gbp`, `youtube_analytics` →
-    /// `…/youtube-analytics/v2`; any other name → `…/{name}`.
+    /// `…/youtube-analytics/v2`, `yelp` / `eventbrite` / `surveymonkey` →
+    /// `…/{name}/v3`, `x` → `…/x` (X's paths start with `/2/`); any other
+    /// name → `…/{name}`.
     pub fn base_url(&self, platform: &str) -> String {
         let root = Platform::from_name(platform)
             .map(|p| p.api_root().to_string())
@@ -289,7 +360,7 @@ impl Sandbox {
     }
 
     /// The ready-to-paste `[[sources]]` block of one simulated platform
-    /// (a name of [`SIMULATED`]), with a comment line naming it;
+    /// (one of [`SIMULATED`]), with a comment line naming it;
     /// `None` for a platform the sandbox does not simulate.
     pub fn source_toml(&self, platform: &str) -> Option<String> {
         let (label, settings, auth) = match platform {
@@ -323,6 +394,29 @@ impl Sandbox {
                 format!("channel_id = \"{SAMPLE_YOUTUBE_CHANNEL}\""),
                 google_bearer(),
             ),
+            "yelp" => (
+                "Yelp Places API",
+                format!("business = \"{SAMPLE_YELP_BUSINESS}\""),
+                bearer(),
+            ),
+            "eventbrite" => (
+                "Eventbrite API v3",
+                format!("organization_id = \"{SAMPLE_EVENTBRITE_ORGANIZATION}\""),
+                bearer(),
+            ),
+            "surveymonkey" => (
+                "SurveyMonkey API v3",
+                format!(
+                    "survey_id = \"{SAMPLE_SURVEYMONKEY_SURVEY}\"\nquestion_id = \"{}\"",
+                    self.source_question()
+                ),
+                bearer(),
+            ),
+            "x" => (
+                "X API v2",
+                format!("username = \"{SAMPLE_X_USERNAME}\""),
+                bearer(),
+            ),
             _ => return None,
         };
         Some(format!(
@@ -337,6 +431,19 @@ impl Sandbox {
              {auth}\n",
             self.base_url(platform)
         ))
+    }
+
+    /// The id of [`data::SURVEYMONKEY_SOURCE_QUESTION`] in the sample survey,
+    /// which is a function of the seed.
+    fn source_question(&self) -> String {
+        data::surveymonkey_survey(
+            self.shared.seed,
+            SAMPLE_SURVEYMONKEY_SURVEY,
+            chrono::Utc::now(),
+        )
+        .and_then(|s| s.questions.into_iter().next())
+        .map(|q| q.id)
+        .unwrap_or_default()
     }
 
     /// Requests and 429s served so far, in total and per platform.
@@ -384,6 +491,11 @@ fn google_bearer() -> String {
     format!("kind = \"bearer\"\ntoken = \"{SAMPLE_GOOGLE_TOKEN}\"")
 }
 
+/// The `[sources.auth]` lines of a platform taking a bearer token.
+fn bearer() -> String {
+    format!("kind = \"bearer\"\ntoken = \"{SAMPLE_TOKEN}\"")
+}
+
 /// All platforms, each behind its gate, plus the request counter.
 fn router(shared: Arc<Shared>) -> Router {
     let gated = |platform: Platform, routes: Router<Arc<Shared>>| {
@@ -418,6 +530,19 @@ fn router(shared: Arc<Shared>) -> Router {
                 google::youtube_analytics::router(),
             ),
         )
+        .nest(
+            Platform::Yelp.api_root(),
+            gated(Platform::Yelp, yelp::router()),
+        )
+        .nest(
+            Platform::Eventbrite.api_root(),
+            gated(Platform::Eventbrite, eventbrite::router()),
+        )
+        .nest(
+            Platform::SurveyMonkey.api_root(),
+            gated(Platform::SurveyMonkey, surveymonkey::router()),
+        )
+        .nest(Platform::X.api_root(), gated(Platform::X, x::router()))
         .layer(from_fn_with_state(shared.clone(), gate::count))
         .with_state(shared)
 }

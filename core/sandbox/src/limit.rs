@@ -1,5 +1,6 @@
 //! Rate limits as the platforms enforce them: a token bucket per credential
-//! (what the usage headers describe) and YouTube's daily unit quota.
+//! (what the usage headers describe) and the daily quotas of YouTube (units),
+//! Yelp and SurveyMonkey (calls).
 //!
 //! The bucket is continuous (no fixed windows), so a client that paces
 //! itself at `requests / per_seconds` never sees a 429: that is what
@@ -14,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc, Weekday};
 
 use crate::Limit;
 
@@ -115,29 +116,54 @@ impl Limiter {
     }
 }
 
-/// YouTube's daily unit quota per key, reset at midnight Pacific time.
+/// A daily request (or unit) quota per credential: YouTube's units reset at
+/// midnight Pacific time, Yelp's and SurveyMonkey's calls at midnight UTC.
 #[derive(Debug)]
 pub(crate) struct Quota {
     per_day: u64,
+    /// The calendar day an instant counts towards.
+    day_of: fn(DateTime<Utc>) -> NaiveDate,
     used: Mutex<HashMap<String, (NaiveDate, u64)>>,
 }
 
+/// What one charge left of a daily quota, for the platforms that report it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct DayUsage {
+    /// Calls (units) a day.
+    pub limit: u64,
+    /// Calls left today after this one.
+    pub remaining: u64,
+    /// When the day's calls come back.
+    pub reset_at: DateTime<Utc>,
+}
+
+/// The outcome of charging a daily quota.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Charge {
+    /// The platform has no daily quota.
+    Unlimited,
+    /// Charged; what is left.
+    Charged(DayUsage),
+    /// The day's calls are spent (nothing charged).
+    Spent(DayUsage),
+}
+
 impl Quota {
-    /// `per_day == 0` disables the quota.
-    pub fn new(per_day: u64) -> Quota {
+    /// `per_day == 0` disables the quota; days are counted by `day_of`.
+    pub fn new(per_day: u64, day_of: fn(DateTime<Utc>) -> NaiveDate) -> Quota {
         Quota {
             per_day,
+            day_of,
             used: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Charges one unit to `key` for the Pacific day of `now`; `false` (and
-    /// no charge) when the day's units are spent.
-    pub fn try_charge(&self, key: &str, now: DateTime<Utc>) -> bool {
+    /// Charges one unit to `key` for the day of `now` and says what is left.
+    pub fn charge(&self, key: &str, now: DateTime<Utc>) -> Charge {
         if self.per_day == 0 {
-            return true;
+            return Charge::Unlimited;
         }
-        let today = pacific_date(now);
+        let today = (self.day_of)(now);
         let mut used = lock(&self.used);
         let entry = match used.get_mut(key) {
             Some(e) => e,
@@ -146,12 +172,41 @@ impl Quota {
         if entry.0 != today {
             *entry = (today, 0);
         }
-        if entry.1 >= self.per_day {
-            return false;
+        let spent = entry.1 >= self.per_day;
+        if !spent {
+            entry.1 += 1;
         }
-        entry.1 += 1;
-        true
+        let usage = DayUsage {
+            limit: self.per_day,
+            remaining: self.per_day - entry.1,
+            reset_at: self.next_day(now),
+        };
+        if spent {
+            Charge::Spent(usage)
+        } else {
+            Charge::Charged(usage)
+        }
     }
+
+    /// The first instant after `now` that counts towards another day.
+    fn next_day(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let today = (self.day_of)(now);
+        // Days change on the hour: step hours forward until the day does.
+        let hour = now
+            .date_naive()
+            .and_hms_opt(now.hour(), 0, 0)
+            .map(|t| Utc.from_utc_datetime(&t))
+            .unwrap_or(now);
+        (1..=26)
+            .map(|h| hour + chrono::Duration::hours(h))
+            .find(|t| (self.day_of)(*t) != today)
+            .unwrap_or(now)
+    }
+}
+
+/// The calendar date in UTC, the day of Yelp's and SurveyMonkey's quotas.
+pub(crate) fn utc_date(now: DateTime<Utc>) -> NaiveDate {
+    now.date_naive()
 }
 
 /// The calendar date in America/Los_Angeles (US DST rules since 2007),
@@ -282,22 +337,42 @@ mod tests {
         }
     }
 
+    fn try_charge(q: &Quota, key: &str, now: DateTime<Utc>) -> bool {
+        !matches!(q.charge(key, now), Charge::Spent(_))
+    }
+
     #[test]
     fn quota_resets_on_the_pacific_day() {
-        let q = Quota::new(2);
+        let q = Quota::new(2, pacific_date);
         // 2026-06-01 06:00 UTC is still May 31 in Los Angeles (PDT).
         let night = Utc
             .with_ymd_and_hms(2026, 6, 1, 6, 0, 0)
             .single()
             .expect("valid");
-        assert!(q.try_charge("k", night));
-        assert!(q.try_charge("k", night));
-        assert!(!q.try_charge("k", night));
+        assert!(try_charge(&q, "k", night));
+        assert!(try_charge(&q, "k", night));
+        assert!(!try_charge(&q, "k", night));
         let morning = Utc
             .with_ymd_and_hms(2026, 6, 1, 7, 0, 0)
             .single()
             .expect("valid");
-        assert!(q.try_charge("k", morning));
+        assert!(try_charge(&q, "k", morning));
+        match q.charge("k", morning) {
+            Charge::Charged(day) => {
+                assert_eq!(day.remaining, 0);
+                // Midnight in Los Angeles (PDT) is 07:00 UTC.
+                assert_eq!(
+                    day.reset_at,
+                    Utc.with_ymd_and_hms(2026, 6, 2, 7, 0, 0)
+                        .single()
+                        .expect("valid")
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(q.charge("k", morning), Charge::Spent(_)));
+        let utc = Quota::new(1, utc_date);
+        assert!(matches!(utc.charge("k", night), Charge::Charged(d) if d.reset_at.hour() == 0));
         assert_eq!(
             pacific_date(
                 Utc.with_ymd_and_hms(2026, 1, 15, 7, 59, 0)

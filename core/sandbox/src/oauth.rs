@@ -81,6 +81,11 @@ impl Tokens {
     pub fn knows_refresh(&self, refresh_token: &str) -> bool {
         lock(&self.refresh).contains(refresh_token)
     }
+
+    /// Uses up a refresh token (X rotates them: each works once).
+    pub fn redeem_refresh(&self, refresh_token: &str) -> bool {
+        lock(&self.refresh).remove(refresh_token)
+    }
 }
 
 /// A 43-character URL-safe token, like Mastodon's.
@@ -93,6 +98,21 @@ fn token(h: u64) -> String {
     s
 }
 
+/// How a platform's token endpoint treats clients and refresh tokens.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy {
+    /// Public (PKCE) clients identify with `client_id` alone.
+    pub public_clients: bool,
+    /// A refresh token works once; the answer carries its successor.
+    pub rotate_refresh: bool,
+}
+
+/// Mastodon's Doorkeeper: confidential clients, reusable refresh tokens.
+const DOORKEEPER: Policy = Policy {
+    public_clients: false,
+    rotate_refresh: false,
+};
+
 /// `POST /oauth/token` (grant types `client_credentials`, `refresh_token`,
 /// `authorization_code`); form or JSON body; client credentials in the body
 /// or as HTTP Basic.
@@ -101,9 +121,14 @@ pub(crate) async fn token_endpoint(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = parse_body(&headers, &body);
+    grant(&shared, &headers, &body, DOORKEEPER)
+}
+
+/// Answers a token request under `policy`.
+pub(crate) fn grant(shared: &Shared, headers: &HeaderMap, body: &[u8], policy: Policy) -> Response {
+    let form = parse_body(headers, body);
     let client_authenticated = (form.get("client_id").is_some()
-        && form.get("client_secret").is_some())
+        && (policy.public_clients || form.get("client_secret").is_some()))
         || headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -115,9 +140,13 @@ pub(crate) async fn token_endpoint(
             return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", INVALID_CLIENT)
         }
         Some("client_credentials") => true,
-        Some("refresh_token") => form
-            .get("refresh_token")
-            .is_some_and(|rt| tokens.knows_refresh(rt)),
+        Some("refresh_token") => form.get("refresh_token").is_some_and(|rt| {
+            if policy.rotate_refresh {
+                tokens.redeem_refresh(rt)
+            } else {
+                tokens.knows_refresh(rt)
+            }
+        }),
         Some("authorization_code") => form.get("code").is_some(),
         Some(_) => {
             return oauth_error(

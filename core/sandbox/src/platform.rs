@@ -9,9 +9,16 @@ pub(crate) enum Platform {
     Ga4,
     BusinessProfile,
     YoutubeAnalytics,
+    Yelp,
+    Eventbrite,
+    SurveyMonkey,
+    X,
 }
 
 impl Platform {
+    /// How many platforms there are: the length of per-platform arrays.
+    pub const COUNT: usize = 10;
+
     pub const ALL: [Platform; Platform::COUNT] = [
         Platform::YouTube,
         Platform::Mastodon,
@@ -19,10 +26,11 @@ impl Platform {
         Platform::Ga4,
         Platform::BusinessProfile,
         Platform::YoutubeAnalytics,
+        Platform::Yelp,
+        Platform::Eventbrite,
+        Platform::SurveyMonkey,
+        Platform::X,
     ];
-
-    /// How many platforms there are: the length of per-platform arrays.
-    pub const COUNT: usize = 6;
 
     /// The connector name, also the key in [`crate::SandboxStats::per_platform`].
     pub const fn name(self) -> &'static str {
@@ -33,10 +41,15 @@ impl Platform {
             Platform::Ga4 => "ga4",
             Platform::BusinessProfile => "google_business_profile",
             Platform::YoutubeAnalytics => "youtube_analytics",
+            Platform::Yelp => "yelp",
+            Platform::Eventbrite => "eventbrite",
+            Platform::SurveyMonkey => "surveymonkey",
+            Platform::X => "x",
         }
     }
 
     /// The documented API root (what a connector's `base_url` points at).
+    /// X's paths carry their version (`/2/users/...`), so its root is the host.
     pub const fn api_root(self) -> &'static str {
         match self {
             Platform::YouTube => "/youtube/v3",
@@ -45,6 +58,10 @@ impl Platform {
             Platform::Ga4 => "/ga4/v1beta",
             Platform::BusinessProfile => "/gbp",
             Platform::YoutubeAnalytics => "/youtube-analytics/v2",
+            Platform::Yelp => "/yelp/v3",
+            Platform::Eventbrite => "/eventbrite/v3",
+            Platform::SurveyMonkey => "/surveymonkey/v3",
+            Platform::X => "/x",
         }
     }
 
@@ -60,6 +77,10 @@ impl Platform {
             Platform::Ga4 => 3,
             Platform::BusinessProfile => 4,
             Platform::YoutubeAnalytics => 5,
+            Platform::Yelp => 6,
+            Platform::Eventbrite => 7,
+            Platform::SurveyMonkey => 8,
+            Platform::X => 9,
         }
     }
 }

@@ -17,6 +17,8 @@ pub(crate) struct Registry {
     channels: RwLock<HashMap<u64, String>>,
     accounts: RwLock<HashMap<String, String>>,
     dids: RwLock<HashMap<String, String>>,
+    /// Yelp business ids and X user ids, each prefixed with its platform.
+    names: RwLock<HashMap<String, String>>,
 }
 
 impl Registry {
@@ -45,6 +47,15 @@ impl Registry {
 
     pub fn handle(&self, did: &str) -> Option<String> {
         recall(&self.dids, did)
+    }
+
+    /// Remembers an opaque `id` of `platform` (`yelp`, `x`) as naming `name`.
+    pub fn remember_name(&self, platform: &str, id: &str, name: &str) {
+        remember(&self.names, format!("{platform}:{id}"), name);
+    }
+
+    pub fn name(&self, platform: &str, id: &str) -> Option<String> {
+        recall(&self.names, &format!("{platform}:{id}"))
     }
 }
 

@@ -19,7 +19,8 @@ pub(crate) struct Shared {
     pub addr: SocketAddr,
     pub faults: Faults,
     limiters: [Limiter; Platform::COUNT],
-    pub quota: Quota,
+    /// Daily quotas per platform (disabled where a platform has none).
+    quotas: [Quota; Platform::COUNT],
     /// Whether responses carry usage headers.
     pub usage_headers: bool,
     pub stats: Stats,
@@ -36,15 +37,8 @@ impl Shared {
             seed: opts.seed,
             addr,
             faults: crate::faults::Faults::new(opts.seed, opts.faults.clone()),
-            limiters: [
-                Limiter::new(l.youtube, l.jitter_tolerance),
-                Limiter::new(l.mastodon, l.jitter_tolerance),
-                Limiter::new(l.bluesky, l.jitter_tolerance),
-                Limiter::new(l.google, l.jitter_tolerance),
-                Limiter::new(l.google, l.jitter_tolerance),
-                Limiter::new(l.google, l.jitter_tolerance),
-            ],
-            quota: Quota::new(l.youtube_quota_per_day),
+            limiters: Platform::ALL.map(|p| Limiter::new(l.limit(p), l.jitter_tolerance)),
+            quotas: Platform::ALL.map(|p| l.daily_quota(p)),
             usage_headers: l.usage_headers,
             stats: Stats::new(opts.record_arrivals),
             registry: Registry::default(),
@@ -55,5 +49,9 @@ impl Shared {
 
     pub fn limiter(&self, platform: Platform) -> &Limiter {
         &self.limiters[platform.index()]
+    }
+
+    pub fn quota(&self, platform: Platform) -> &Quota {
+        &self.quotas[platform.index()]
     }
 }

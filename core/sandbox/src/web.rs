@@ -80,3 +80,20 @@ pub(crate) fn set_header(headers: &mut HeaderMap, name: &'static str, value: &st
         headers.insert(HeaderName::from_static(name), v);
     }
 }
+
+/// A platform's error answer, boxed so that `Result`s carrying one stay
+/// small; `?` turns a built error [`Response`] into one.
+#[derive(Debug)]
+pub(crate) struct Refusal(Box<Response>);
+
+impl From<Response> for Refusal {
+    fn from(resp: Response) -> Refusal {
+        Refusal(Box::new(resp))
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}

@@ -475,6 +475,21 @@ pub fn assert_settings_documented<S: Settings>(connector: &dyn Connector, crate_
     })
 }
 
+/// [`assert_settings_documented`] for a connector whose settings are
+/// declared elsewhere than in a Rust struct (a manifest's `[settings.NAME]`):
+/// `describe().settings` is the source, `sample` and `readme` the files held
+/// to it the same way. Returns the sample's `[sources.settings]` as JSON.
+pub fn assert_described_settings_documented(
+    connector: &dyn Connector,
+    sample: &std::path::Path,
+    readme: &std::path::Path,
+) -> serde_json::Value {
+    let description = connector.describe();
+    let settings = sample_settings(&description, &read(sample), sample);
+    readme_settings(&description.settings, &read(readme), readme);
+    settings
+}
+
 /// A file's text, or a panic naming it.
 fn read(path: &std::path::Path) -> String {
     std::fs::read_to_string(path)

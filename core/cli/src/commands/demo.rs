@@ -38,7 +38,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "Sandbox of simulated platform APIs on http://{}",
         sandbox.addr()
     );
-    let config_path = write_demo_files(&args.dir, &sandbox)?;
+    let config_path = write_demo_files(&args.dir, &sandbox, args.seed)?;
     println!(
         "Wrote {} (store: {})\n",
         config_path.display(),
@@ -70,10 +70,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         // source is about; posts and videos are its items.
         let accounts: Vec<_> = latest
             .iter()
+            // A business (Yelp) or a survey is shown like an account;
+            // breakdowns (followers by country, spend by age) are slices of
+            // these totals.
             .filter(|p| {
                 matches!(
                     p.point.entity.kind,
-                    EntityKind::Account | EntityKind::Property | EntityKind::Location
+                    EntityKind::Account
+                        | EntityKind::Property
+                        | EntityKind::Location
+                        | EntityKind::Campaign
                 ) && p.point.dimensions.is_empty()
             })
             .collect();
@@ -91,7 +97,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 p.point.raw_name
             );
         }
-        println!("    + {items} per-post/video and breakdown values");
+        println!(
+            "    + {items} per-item and breakdown values (posts, videos, reviews, events, responses)"
+        );
     }
     {
         let mut store = runtime.store.lock().unwrap_or_else(|e| e.into_inner());
@@ -153,11 +161,49 @@ fn refuse_foreign_files(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The bakery's sources whose connectors are built-in manifests: its Yelp
+/// business, Eventbrite organization, SurveyMonkey survey (with its "How did
+/// you hear about us?" question) and X account.
+fn manifest_sources(sandbox: &Sandbox, seed: u64) -> String {
+    let survey = tally_sandbox::SAMPLE_SURVEYMONKEY_SURVEY;
+    // The sandbox's question ids are a function of the seed and the survey.
+    let question = tally_sandbox::data::surveymonkey_survey(seed, survey, chrono::Utc::now())
+        .and_then(|s| s.questions.into_iter().next())
+        .map(|q| q.id)
+        .unwrap_or_default();
+    let token = tally_sandbox::SAMPLE_TOKEN;
+    [
+        ("yelp", "business = \"corner-bakery\"".to_string()),
+        (
+            "eventbrite",
+            format!(
+                "organization_id = \"{}\"",
+                tally_sandbox::SAMPLE_EVENTBRITE_ORGANIZATION
+            ),
+        ),
+        (
+            "surveymonkey",
+            format!("survey_id = \"{survey}\"\nquestion_id = \"{question}\""),
+        ),
+        ("x", "username = \"corner_bakery\"".to_string()),
+    ]
+    .into_iter()
+    .map(|(connector, settings)| {
+        format!(
+            "\n[[sources]]\nid = \"bakery-{connector}\"\nconnector = \"{connector}\"\nclient = \"bakery\"\n\
+             base_url = \"{}\"\n[sources.settings]\n{settings}\n[sources.auth]\nkind = \"bearer\"\ntoken = \"{token}\"\n",
+            sandbox.base_url(connector)
+        )
+    })
+    .collect()
+}
+
 /// Writes a demo config for two clients with a YouTube channel and a Mastodon
 /// account each, and for the bakery a Facebook Page, an Instagram account,
-/// a Meta ad account, a GA4 property, a Business Profile location and its
-/// channel's analytics, next to a fresh store. Returns the config's path.
-fn write_demo_files(dir: &Path, sandbox: &Sandbox) -> anyhow::Result<PathBuf> {
+/// a Meta ad account, a GA4 property, a Business Profile location, its
+/// channel's analytics and the platforms built as manifests, next to a fresh
+/// store. Returns the config's path.
+fn write_demo_files(dir: &Path, sandbox: &Sandbox, seed: u64) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for name in &DEMO_FILES[1..] {
         let path = dir.join(name);
@@ -308,7 +354,8 @@ sources = ["bakery-gbp"]
 kind = "level"
 target = 50
 by = 2026-12-31
-{goals}"#,
+{manifests}{goals}"#,
+        manifests = manifest_sources(sandbox, seed),
         goals = super::demo_offline::GOALS
     );
     let path = dir.join("tally.toml");

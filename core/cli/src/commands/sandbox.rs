@@ -226,6 +226,7 @@ mod tests {
         let parsed: toml::Table = toml::from_str(&text).expect("valid TOML");
         let sources = parsed["sources"].as_array().expect("sources");
         let connectors: Vec<_> = sources.iter().map(|s| s["connector"].as_str()).collect();
+        // Every block but the missing plugin's, the built-in manifests included.
         assert_eq!(
             connectors,
             [
@@ -233,7 +234,11 @@ mod tests {
                 Some("mastodon"),
                 Some("ga4"),
                 Some("google_business_profile"),
-                Some("youtube_analytics")
+                Some("youtube_analytics"),
+                Some("yelp"),
+                Some("eventbrite"),
+                Some("surveymonkey"),
+                Some("x")
             ]
         );
         assert!(!parsed.contains_key("plugins"));

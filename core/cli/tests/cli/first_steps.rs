@@ -213,11 +213,25 @@ fn the_demo_runs_again_in_its_own_folder_and_names_accounts_after_their_client()
         let out = tally(dir.path(), &["demo", "--dir", "demo"]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         let stdout = text(&out.stdout);
+        for source in [
+            "bakery-yelp",
+            "bakery-eventbrite",
+            "bakery-surveymonkey",
+            "bakery-x",
+        ] {
+            let ok = stdout.lines().any(|l| {
+                l.split_whitespace().next() == Some(source)
+                    && l.split_whitespace().nth(2) == Some("ok")
+            });
+            assert!(ok, "{source} pulled ok in {stdout}");
+        }
         for line in [
             "  bakery-youtube (youtube) Corner Bakery\n",
             "  bakery-mastodon (mastodon) Corner Bakery\n",
             "  gym-youtube (youtube) Riverside Gym\n",
             "  gym-mastodon (mastodon) Riverside Gym\n",
+            "  bakery-yelp (yelp) Corner Bakery\n",
+            "  bakery-x (x) Corner Bakery\n",
         ] {
             assert!(stdout.contains(line), "{line:?} in {stdout}");
         }
@@ -255,7 +269,9 @@ fn what_the_sandbox_prints_works_as_pasted() {
     let mut printed = String::new();
     let mut lines = std::io::BufReader::new(sandbox.0.stdout.take().unwrap()).lines();
     // Up to the last line of the last block.
-    while printed.matches("[sources.auth]").count() < 3 || !printed.ends_with("kind = \"none\"\n") {
+    while printed.matches("[sources.auth]").count() < 7
+        || !printed.ends_with("token = \"sandbox-token\"\n")
+    {
         printed += &lines.next().unwrap().unwrap();
         printed.push('\n');
     }
@@ -272,13 +288,21 @@ fn what_the_sandbox_prints_works_as_pasted() {
         "{stdout}{}",
         text(&checked.stderr)
     );
-    for source in ["sandbox-youtube", "sandbox-mastodon", "sandbox-bluesky"] {
+    for source in [
+        "sandbox-youtube",
+        "sandbox-mastodon",
+        "sandbox-bluesky",
+        "sandbox-yelp",
+        "sandbox-eventbrite",
+        "sandbox-surveymonkey",
+        "sandbox-x",
+    ] {
         assert!(stdout.contains(&format!("{source}: ok")), "{stdout}");
     }
     let pulled = tally(dir.path(), &["pull", "--format", "json"]);
     assert!(pulled.status.success(), "{}", text(&pulled.stderr));
     let rows: Value = serde_json::from_slice(&pulled.stdout).unwrap();
-    assert_eq!(rows.as_array().unwrap().len(), 3);
+    assert_eq!(rows.as_array().unwrap().len(), 7);
     assert!(
         rows.as_array().unwrap().iter().all(|r| r["status"] == "ok"),
         "{rows}"

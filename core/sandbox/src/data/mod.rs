@@ -21,16 +21,33 @@
 //! request instead of caching.
 
 mod bluesky;
+mod eventbrite;
 mod mastodon;
+mod surveymonkey;
+mod x;
+mod yelp;
 mod youtube;
 
 pub use bluesky::{
     bluesky_did, bluesky_profile, FeedItem, PostData, ProfileData, RepostData, BLUESKY_BULK_PREFIX,
     BLUESKY_EMPTY, BLUESKY_MISSING,
 };
+pub(crate) use eventbrite::eventbrite_event_parts;
+pub use eventbrite::{
+    eventbrite_organization, eventbrite_organization_of_token, AttendeeData, EventData,
+    OrganizationData, TicketClassData,
+};
 pub use mastodon::{
     mastodon_account, mastodon_account_id, AccountData, StatusData, MASTODON_EMPTY,
     MASTODON_MISSING,
+};
+pub use surveymonkey::{
+    surveymonkey_survey, surveymonkey_surveys_of_token, Answer, QuestionData, ResponseData,
+    SurveyData, SURVEYMONKEY_SOURCES, SURVEYMONKEY_SOURCE_QUESTION,
+};
+pub use x::{x_user, x_user_id, x_username_valid, UserData, XPostData, X_EMPTY, X_MISSING};
+pub use yelp::{
+    yelp_business, yelp_business_id, BusinessData, ReviewData, YELP_EXCERPTS, YELP_MISSING,
 };
 pub(crate) use youtube::{uploads_playlist_for, youtube_channel_prefix, youtube_video_prefix};
 pub use youtube::{
@@ -268,9 +285,32 @@ pub(crate) fn decode(s: &str, alphabet: &[u8]) -> Option<u64> {
     })
 }
 
+/// An opaque page token for the item at `offset`: `prefix` then `chars`
+/// digits of `alphabet` (bijectively scrambled, so tokens look random and
+/// a made-up one is almost never valid).
+pub(crate) fn offset_token(prefix: &str, offset: usize, chars: usize, alphabet: &[u8]) -> String {
+    let mut s = String::with_capacity(prefix.len() + chars);
+    s.push_str(prefix);
+    encode(crate::hash::permute(offset as u64), chars, alphabet, &mut s);
+    s
+}
+
+/// The offset an [`offset_token`] with the same shape encodes.
+pub(crate) fn token_offset(
+    token: &str,
+    prefix: &str,
+    chars: usize,
+    alphabet: &[u8],
+) -> Option<usize> {
+    let rest = token.strip_prefix(prefix).filter(|r| r.len() == chars)?;
+    decode(rest, alphabet)
+        .map(crate::hash::unpermute)
+        .and_then(|o| usize::try_from(o).ok())
+}
+
 pub(crate) const BASE64URL: &[u8; 64] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+pub(crate) const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 const BASE32_SORTABLE: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
 
 /// Hex etag-like string for a response or item.

@@ -21,10 +21,10 @@ async fn base_urls_point_at_the_bound_port() {
 async fn sources_toml_is_valid_and_points_at_the_sandbox() {
     let sb = start(roomy()).await;
     let text = sb.sources_toml();
-    assert_eq!(text.matches("# Tally sandbox").count(), 6);
+    assert_eq!(text.matches("# Tally sandbox").count(), 10);
     let doc: toml::Table = text.parse().expect("valid TOML");
     let sources = doc["sources"].as_array().expect("[[sources]]");
-    assert_eq!(sources.len(), 6);
+    assert_eq!(sources.len(), 10);
     let find = |connector: &str| {
         sources
             .iter()
@@ -51,6 +51,26 @@ async fn sources_toml_is_valid_and_points_at_the_sandbox() {
     assert_eq!(
         bs["base_url"].as_str(),
         Some(sb.base_url("bluesky").as_str())
+    );
+
+    // The platforms built as manifests take the sample token; the survey's
+    // block names its "How did you hear about us?" question.
+    for name in ["yelp", "eventbrite", "surveymonkey", "x"] {
+        assert_eq!(
+            find(name)["auth"]["kind"].as_str(),
+            Some("bearer"),
+            "{name}"
+        );
+    }
+    let survey = tally_sandbox::data::surveymonkey_survey(
+        42,
+        tally_sandbox::SAMPLE_SURVEYMONKEY_SURVEY,
+        chrono::Utc::now(),
+    )
+    .expect("the sample survey");
+    assert_eq!(
+        find("surveymonkey")["settings"]["question_id"].as_str(),
+        Some(survey.questions[0].id.as_str())
     );
 
     // And the configured sources answer.

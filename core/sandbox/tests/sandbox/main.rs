@@ -2,11 +2,15 @@
 //! Small limits keep them fast; nothing but loopback is contacted.
 
 mod bluesky;
+mod eventbrite;
 mod faults;
 mod lifecycle;
 mod limits;
 mod mastodon;
 mod meta;
+mod surveymonkey;
+mod x;
+mod yelp;
 mod youtube;
 
 use chrono::{DateTime, Utc};

@@ -3,9 +3,10 @@
 //! are held to the documents the platforms publish, not to our reading of them.
 //!
 //! One module per description language: [`discovery`] for Google's discovery
-//! documents.
+//! documents, [`openapi`] for OpenAPI 3 descriptions.
 
 pub mod discovery;
+pub mod openapi;
 
 use std::path::PathBuf;
 
