@@ -75,6 +75,13 @@ async fn media_too_new_for_insights_is_skipped_not_failed() {
     };
     assert_eq!(of("179001"), ["engagement.likes", "engagement.comments"]);
     assert!(of("179002").contains(&"reach.views".to_string()));
+    assert_eq!(
+        buffer.warnings,
+        [
+            "media 179001 has no insights yet (Meta error 10: too new or too few viewers); \
+          its likes and comments are stored, its insights come with a later pull"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -348,6 +348,11 @@ async fn media(
             // Too new, or too few viewers: Meta answers #10; keep the item's
             // likes and comments and go on.
             if GraphError::parse(&response.body).is_some_and(|e| e.code == 10) {
+                out.warn(&format!(
+                    "media {} has no insights yet (Meta error 10: too new or too few viewers); \
+                     its likes and comments are stored, its insights come with a later pull",
+                    item.id
+                ));
                 continue;
             }
             return Err(mapper.map(&url_path, response.status, &response.body));
