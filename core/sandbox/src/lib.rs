@@ -82,17 +82,15 @@ pub const SAMPLE_EVENTBRITE_ORGANIZATION: &str = "1000000001";
 pub const SAMPLE_SURVEYMONKEY_SURVEY: &str = "400000001";
 /// The X username [`Sandbox::sources_toml`] configures.
 pub const SAMPLE_X_USERNAME: &str = "tally_sandbox";
-/// The bearer token [`Sandbox::sources_toml`] configures for Yelp,
-/// Eventbrite, SurveyMonkey and X (any non-empty token but `bad` works).
+/// The bearer token [`Sandbox::sources_toml`] configures for Google's newer
+/// APIs, Yelp, Eventbrite, SurveyMonkey and X (any non-empty token but `bad`
+/// works).
 pub const SAMPLE_TOKEN: &str = "sandbox-token";
 
 /// The GA4 property [`Sandbox::sources_toml`] configures (any digits work).
 pub const SAMPLE_GA4_PROPERTY: &str = "123456789";
 /// The Business Profile account [`Sandbox::sources_toml`] configures (any digits work).
 pub const SAMPLE_GBP_ACCOUNT: &str = "1234567890";
-/// The OAuth access token [`Sandbox::sources_toml`] gives Google's newer APIs
-/// (any non-empty bearer token works).
-pub const SAMPLE_GOOGLE_TOKEN: &str = "sandbox-token";
 
 /// The platforms the sandbox simulates, by connector name, in the order
 /// [`Sandbox::sources_toml`] prints them.
@@ -382,17 +380,17 @@ impl Sandbox {
             "ga4" => (
                 "Google Analytics 4 Data API",
                 format!("property_id = \"{SAMPLE_GA4_PROPERTY}\""),
-                google_bearer(),
+                bearer(),
             ),
             "google_business_profile" => (
                 "Google Business Profile",
                 format!("account_id = \"{SAMPLE_GBP_ACCOUNT}\""),
-                google_bearer(),
+                bearer(),
             ),
             "youtube_analytics" => (
                 "YouTube Analytics API v2",
                 format!("channel_id = \"{SAMPLE_YOUTUBE_CHANNEL}\""),
-                google_bearer(),
+                bearer(),
             ),
             "yelp" => (
                 "Yelp Places API",
@@ -484,11 +482,6 @@ impl Sandbox {
         }
         addr
     }
-}
-
-/// The `[sources.auth]` lines of a Google source in the sandbox.
-fn google_bearer() -> String {
-    format!("kind = \"bearer\"\ntoken = \"{SAMPLE_GOOGLE_TOKEN}\"")
 }
 
 /// The `[sources.auth]` lines of a platform taking a bearer token.

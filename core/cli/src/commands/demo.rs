@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tally_model::EntityKind;
 use tally_sandbox::{
-    Sandbox, SandboxOptions, SAMPLE_GA4_PROPERTY, SAMPLE_GBP_ACCOUNT, SAMPLE_GOOGLE_TOKEN,
+    Sandbox, SandboxOptions, SAMPLE_GA4_PROPERTY, SAMPLE_GBP_ACCOUNT, SAMPLE_TOKEN,
 };
 
 /// Arguments of `tally demo`.
@@ -320,7 +320,7 @@ property_id = "{SAMPLE_GA4_PROPERTY}"
 lead_events = ["generate_lead"]
 [sources.auth]
 kind = "bearer"
-token = "{SAMPLE_GOOGLE_TOKEN}"
+token = "{SAMPLE_TOKEN}"
 
 [[sources]]
 id = "bakery-gbp"
@@ -332,7 +332,7 @@ account_id = "{SAMPLE_GBP_ACCOUNT}"
 timezone = "America/Chicago"
 [sources.auth]
 kind = "bearer"
-token = "{SAMPLE_GOOGLE_TOKEN}"
+token = "{SAMPLE_TOKEN}"
 
 [[sources]]
 id = "bakery-youtube-analytics"
@@ -344,7 +344,7 @@ settle_days = 3
 channel_id = "UCcorner_bakery"
 [sources.auth]
 kind = "bearer"
-token = "{SAMPLE_GOOGLE_TOKEN}"
+token = "{SAMPLE_TOKEN}"
 
 [[goals]]
 id = "bakery-reviews"

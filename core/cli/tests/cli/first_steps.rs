@@ -269,7 +269,7 @@ fn what_the_sandbox_prints_works_as_pasted() {
     let mut printed = String::new();
     let mut lines = std::io::BufReader::new(sandbox.0.stdout.take().unwrap()).lines();
     // Up to the last line of the last block.
-    while printed.matches("[sources.auth]").count() < 7
+    while printed.matches("[sources.auth]").count() < 10
         || !printed.ends_with("token = \"sandbox-token\"\n")
     {
         printed += &lines.next().unwrap().unwrap();
@@ -292,6 +292,9 @@ fn what_the_sandbox_prints_works_as_pasted() {
         "sandbox-youtube",
         "sandbox-mastodon",
         "sandbox-bluesky",
+        "sandbox-ga4",
+        "sandbox-google_business_profile",
+        "sandbox-youtube_analytics",
         "sandbox-yelp",
         "sandbox-eventbrite",
         "sandbox-surveymonkey",
@@ -302,7 +305,7 @@ fn what_the_sandbox_prints_works_as_pasted() {
     let pulled = tally(dir.path(), &["pull", "--format", "json"]);
     assert!(pulled.status.success(), "{}", text(&pulled.stderr));
     let rows: Value = serde_json::from_slice(&pulled.stdout).unwrap();
-    assert_eq!(rows.as_array().unwrap().len(), 7);
+    assert_eq!(rows.as_array().unwrap().len(), 10);
     assert!(
         rows.as_array().unwrap().iter().all(|r| r["status"] == "ok"),
         "{rows}"
