@@ -2,14 +2,18 @@
 //! time: every source's `every` is divided by the compression factor, so a day
 //! of six-hourly pulls happens in minutes. Reports how late pulls start
 //! against their plan (drift), peak RSS and CPU per 1,000 pulls of the daemon
-//! process, and 429s seen by the sandbox.
+//! process, and 429s seen by the sandbox. With `--postgres` the store is a
+//! throwaway PostgreSQL database, and `--workers N` runs N daemons sharing the
+//! schedule through it; then the server's CPU, the database's size and
+//! whether every planned pull ran once (from `pull_slots` and `runs`) are
+//! reported too.
 
-use crate::child::wait_measured;
+use crate::child::Measured;
+use crate::postgres::{storage_toml, Database};
+use crate::running::{drift_quantile, failed_pulls, sum_of, Running};
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tally_sandbox::{Sandbox, SandboxOptions};
 
@@ -28,11 +32,27 @@ pub struct Args {
     /// Global concurrent pulls (`[http] max_concurrency`).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// `tally run --worker wK` processes sharing the schedule (more than one needs `--postgres`).
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Store into a throwaway PostgreSQL server on 127.0.0.1 instead of a SQLite file.
+    #[arg(long)]
+    postgres: bool,
 }
 
 /// Runs the scenario and prints its figures.
 pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.day_seconds > 0, "--day-seconds must be at least 1");
+    anyhow::ensure!(args.workers > 0, "--workers must be at least 1");
+    anyhow::ensure!(
+        args.workers == 1 || args.postgres,
+        "--workers {} needs --postgres: workers share the schedule through a PostgreSQL store",
+        args.workers
+    );
+    let database = match args.postgres {
+        true => Some(tokio::task::spawn_blocking(Database::create).await?),
+        false => None,
+    };
     let sandbox = Sandbox::start(
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         SandboxOptions::default(),
@@ -43,56 +63,70 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     let every_secs = (args.every_hours * 3600 * args.day_seconds / 86_400).max(1);
     std::fs::write(
         dir.join("tally.toml"),
-        config_text(&sandbox, &args, every_secs),
+        config_text(&sandbox, &args, every_secs, database.as_ref()),
     )?;
     let tally = tally.to_path_buf();
     let config = dir.join("tally.toml").display().to_string();
     let day = Duration::from_secs(args.day_seconds);
-    // The child is driven and waited for off the runtime serving the sandbox.
-    let (measured, metrics) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    let names: Vec<String> = (1..=args.workers).map(|k| format!("w{k}")).collect();
+    let shared = args.postgres;
+    let server_cpu_before = database.as_ref().map(Database::server_cpu).transpose()?;
+    // The children are driven and waited for off the runtime serving the sandbox.
+    let workers = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Worker>> {
         let started = Instant::now();
-        let mut child = Command::new(&tally)
-            .args(["--config", &config, "run", "--listen", "127.0.0.1:0"])
-            .env("TALLY_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let mut line = String::new();
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-        let mut stdout = BufReader::new(stdout);
-        stdout.read_line(&mut line)?;
-        // Keep reading, so the daemon's last lines find an open pipe.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let addr: SocketAddr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .and_then(|a| a.parse().ok())
-            .ok_or_else(|| anyhow::anyhow!("tally run printed no address: {line:?}"))?;
+        let running = names
+            .into_iter()
+            .map(|name| {
+                let extra = match shared {
+                    true => vec!["--worker", name.as_str()],
+                    false => vec![],
+                };
+                Ok((name.clone(), Running::start(&tally, &config, &extra)?))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         std::thread::sleep(day.saturating_sub(started.elapsed()));
-        let metrics = scrape(addr)?;
-        let peak_kib = tally_testkit::process::holdings(child.id())?.peak_rss_kib;
-        let pid = libc::pid_t::try_from(child.id())?;
-        // SAFETY: signalling our own child process.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let mut measured = wait_measured(&child, started)?;
-        // wait4's ru_maxrss keeps the parent's RSS from before exec on Linux;
-        // the child's own high-water mark is the figure that matters.
-        measured.peak_rss_kib = peak_kib;
-        Ok((measured, metrics))
+        let metrics = running
+            .iter()
+            .map(|(_, r)| r.scrape())
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        running
+            .into_iter()
+            .zip(metrics)
+            .map(|((name, r), metrics)| {
+                Ok(Worker {
+                    name,
+                    measured: r.stop()?,
+                    metrics,
+                })
+            })
+            .collect()
     })
     .await??;
+    let server_cpu = match (&database, server_cpu_before) {
+        (Some(db), Some(before)) => Some(db.server_cpu()?.saturating_sub(before)),
+        _ => None,
+    };
     let stats = sandbox.stats();
     sandbox.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();
 
-    let value = |name: &str| sum_of(&metrics, name);
-    let pulls = value("tally_pulls_total");
+    let pulls: f64 = workers.iter().map(Worker::pulls).sum();
+    let worst = |q: &str| {
+        workers
+            .iter()
+            .filter_map(|w| drift_quantile(&w.metrics, q))
+            .fold(f64::NAN, f64::max)
+    };
     let planned_per_source = args.day_seconds as f64 / every_secs as f64;
     println!("scenario            daemon (tally run, time-compressed day)");
+    println!(
+        "store               {}",
+        match args.postgres {
+            true => "PostgreSQL (throwaway server on 127.0.0.1)",
+            false => "SQLite file",
+        }
+    );
+    println!("workers             {}", args.workers);
     println!(
         "sources             {} ({} YouTube, {} Mastodon)",
         args.sources,
@@ -105,40 +139,118 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
         86_400 / args.day_seconds,
         args.day_seconds
     );
+    let failed_exits: Vec<&str> = workers
+        .iter()
+        .filter(|w| !w.measured.success)
+        .map(|w| w.name.as_str())
+        .collect();
     println!(
         "exit                {}",
-        if measured.success {
-            "ok (SIGTERM, graceful)"
-        } else {
-            "FAILED"
+        match failed_exits.is_empty() {
+            true => "ok (SIGTERM, graceful)".to_string(),
+            false => format!("FAILED: {}", failed_exits.join(", ")),
         }
     );
     println!(
-        "pulls               {pulls:.0} (plan: {:.0})",
-        planned_per_source * args.sources as f64
+        "pulls               {pulls:.0} (plan: {:.0}), {:.0} not ok, {:.1} per second",
+        planned_per_source * args.sources as f64,
+        workers
+            .iter()
+            .map(|w| failed_pulls(&w.metrics))
+            .sum::<f64>(),
+        pulls / args.day_seconds as f64
     );
     println!("requests            {}", stats.requests);
     println!(
         "429 responses       {} (sandbox) / {:.0} (tally)",
         stats.throttled,
-        value("tally_throttled_total")
+        workers
+            .iter()
+            .map(|w| sum_of(&w.metrics, "tally_throttled_total"))
+            .sum::<f64>()
+    );
+    println!("drift p50           {:.3} s (worst worker)", worst("0.5"));
+    println!("drift p99           {:.3} s (worst worker)", worst("0.99"));
+    println!("worker  pulls  drift p50  drift p99  cpu s   cpu/1000 pulls  peak rss MiB");
+    for w in &workers {
+        let cpu = w.measured.cpu.as_secs_f64();
+        println!(
+            "{:<7} {:>5.0}  {:>9.3}  {:>9.3}  {:>6.2}  {:>14.2}  {:>12.1}",
+            w.name,
+            w.pulls(),
+            drift_quantile(&w.metrics, "0.5").unwrap_or(f64::NAN),
+            drift_quantile(&w.metrics, "0.99").unwrap_or(f64::NAN),
+            cpu,
+            cpu * 1000.0 / w.pulls().max(1.0),
+            w.measured.peak_rss_kib as f64 / 1024.0
+        );
+    }
+    if let (Some(db), Some(cpu)) = (&database, server_cpu) {
+        println!(
+            "server cpu          {:.2} s (PostgreSQL, all its processes), {:.2} s per 1000 pulls",
+            cpu.as_secs_f64(),
+            cpu.as_secs_f64() * 1000.0 / pulls.max(1.0)
+        );
+        let size = db.size()?;
+        println!(
+            "database size       {:.1} MiB (pg_database_size), Tally's tables {:.1} MiB",
+            size.database as f64 / MIB,
+            size.tables as f64 / MIB
+        );
+        print_slots(db)?;
+    }
+    Ok(())
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// What one `tally run` did.
+struct Worker {
+    name: String,
+    measured: Measured,
+    metrics: String,
+}
+
+impl Worker {
+    fn pulls(&self) -> f64 {
+        sum_of(&self.metrics, "tally_pulls_total")
+    }
+}
+
+/// Whether every planned pull ran once, from the database: each run is
+/// matched to its source's latest planned slot at or before its start (a
+/// second of slack), so two runs on one slot are a doubled pull.
+fn print_slots(db: &Database) -> anyhow::Result<()> {
+    let out = db.sql(
+        "WITH r AS (
+             SELECT r.source, (SELECT max(s.slot_at) FROM pull_slots s
+                               WHERE s.source = r.source
+                                 AND s.slot_at <= r.started_at + interval '1 second') AS slot
+             FROM runs r)
+         SELECT (SELECT count(*) FROM pull_slots),
+                (SELECT count(*) FROM pull_slots WHERE done_at IS NULL),
+                (SELECT COALESCE(sum(takeovers), 0) FROM pull_slots),
+                (SELECT count(*) FROM runs),
+                (SELECT count(*) FROM r WHERE slot IS NULL),
+                (SELECT count(*) - count(DISTINCT (source, slot)) FROM r WHERE slot IS NOT NULL)",
+    );
+    let n: Vec<u64> = out
+        .split('|')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("psql printed {out:?} for the slot counts: {e}"))?;
+    let [slots, open, takeovers, runs, unclaimed, doubled] = n[..] else {
+        anyhow::bail!("psql printed {out:?} for the slot counts");
+    };
+    println!(
+        "planned pulls       {slots} claimed, {open} unfinished at stop, {takeovers} taken over"
     );
     println!(
-        "drift p50           {:.3} s",
-        quantile(&metrics, "0.5").unwrap_or(f64::NAN)
-    );
-    println!(
-        "drift p99           {:.3} s",
-        quantile(&metrics, "0.99").unwrap_or(f64::NAN)
-    );
-    println!(
-        "peak rss            {:.1} MiB",
-        measured.peak_rss_kib as f64 / 1024.0
-    );
-    println!("cpu time            {:.2} s", measured.cpu.as_secs_f64());
-    println!(
-        "cpu per 1000 pulls  {:.2} s",
-        measured.cpu.as_secs_f64() * 1000.0 / pulls.max(1.0)
+        "runs                {runs} in the database, {doubled} on a slot already run, {unclaimed} without a claimed slot: {}",
+        match doubled == 0 && unclaimed == 0 {
+            true => "every claimed pull ran once",
+            false => "SOME PULLS RAN TWICE OR UNCLAIMED",
+        }
     );
     Ok(())
 }
@@ -147,9 +259,16 @@ fn youtube_count(sources: usize) -> usize {
     sources / 10
 }
 
-fn config_text(sandbox: &Sandbox, args: &Args, every_secs: u64) -> String {
-    let mut text = format!(
-        "[storage]\npath = \"tally.db\"\n\n[http]\nmax_concurrency = {}\n\n[schedule]\ncatch_up = \"skip\"\nmax_jitter = \"{every_secs}s\"\nboundary_captures = \"off\"\nper_platform_concurrency = {}\n\n",
+fn config_text(
+    sandbox: &Sandbox,
+    args: &Args,
+    every_secs: u64,
+    database: Option<&Database>,
+) -> String {
+    let mut text = storage_toml(database);
+    let _ = write!(
+        text,
+        "[http]\nmax_concurrency = {}\n\n[schedule]\ncatch_up = \"skip\"\nmax_jitter = \"{every_secs}s\"\nboundary_captures = \"off\"\nper_platform_concurrency = {}\n\n",
         args.concurrency,
         args.concurrency
     );
@@ -170,40 +289,4 @@ fn config_text(sandbox: &Sandbox, args: &Args, every_secs: u64) -> String {
         };
     }
     text
-}
-
-/// GETs `/metrics`.
-pub(crate) fn scrape(addr: SocketAddr) -> anyhow::Result<String> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    Ok(response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default())
-}
-
-/// The sum of every sample of the metric `name`.
-pub(crate) fn sum_of(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-/// A quantile of the drift summary.
-fn quantile(metrics: &str, q: &str) -> Option<f64> {
-    let prefix = format!("tally_schedule_drift_seconds{{quantile=\"{q}\"}} ");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&prefix)?.parse().ok())
 }

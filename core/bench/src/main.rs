@@ -6,7 +6,9 @@ mod child;
 mod daemon;
 mod goals;
 mod plugin_overhead;
+mod postgres;
 mod rate_limit;
+mod running;
 mod soak;
 mod throughput;
 
@@ -30,7 +32,7 @@ enum Scenario {
     RateLimit(rate_limit::Args),
     /// One large feed: `tally pull` against a plain reqwest + serde_json loop.
     Throughput(throughput::Args),
-    /// `tally run` with many sources over a time-compressed day: drift, RSS, CPU, 429s.
+    /// `tally run` with many sources over a time-compressed day: drift, RSS, CPU, 429s; several workers on PostgreSQL.
     Daemon(daemon::Args),
     /// The YouTube connector built in against the same connector loaded as a plugin.
     PluginOverhead(plugin_overhead::Args),

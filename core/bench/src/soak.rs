@@ -4,13 +4,10 @@
 //! (`/proc/PID/status`) after the first round of pulls and at the end, with the
 //! highest readings in between.
 
-use crate::child::wait_measured;
-use crate::daemon::{scrape, sum_of};
+use crate::running::{failed_pulls, sum_of, Running};
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tally_sandbox::{Limit, PlatformLimits, Sandbox, SandboxOptions};
 use tally_testkit::process::{holdings, Holdings};
@@ -58,49 +55,27 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     let (pulls, sources, target) = (args.pulls, args.sources as f64, args.pulls as f64);
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<Report> {
         let started = Instant::now();
-        let mut child = Command::new(&tally)
-            .args(["--config", &config, "run", "--listen", "127.0.0.1:0"])
-            .env("TALLY_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-        let mut stdout = BufReader::new(stdout);
-        let mut line = String::new();
-        stdout.read_line(&mut line)?;
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let addr: SocketAddr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .and_then(|a| a.parse().ok())
-            .ok_or_else(|| anyhow::anyhow!("tally run printed no address: {line:?}"))?;
+        let daemon = Running::start(&tally, &config, &[])?;
         let pulls_so_far =
-            || -> anyhow::Result<f64> { Ok(sum_of(&scrape(addr)?, "tally_pulls_total")) };
+            || -> anyhow::Result<f64> { Ok(sum_of(&daemon.scrape()?, "tally_pulls_total")) };
         // The first reading once every source has been pulled once: what the
         // daemon holds when it is warm, the base any growth is measured from.
         while pulls_so_far()? < sources {
             std::thread::sleep(Duration::from_millis(200));
         }
         let warm_at = started.elapsed();
-        let start = holdings(child.id())?;
+        let start = holdings(daemon.pid())?;
         let mut most = start;
         while pulls_so_far()? < target {
             std::thread::sleep(Duration::from_secs(1));
-            let now = holdings(child.id())?;
+            let now = holdings(daemon.pid())?;
             most.rss_kib = most.rss_kib.max(now.rss_kib);
             most.fds = most.fds.max(now.fds);
             most.threads = most.threads.max(now.threads);
         }
-        let end = holdings(child.id())?;
-        let metrics = scrape(addr)?;
-        let pid = libc::pid_t::try_from(child.id())?;
-        // SAFETY: signalling our own child process.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let measured = wait_measured(&child, started)?;
+        let end = holdings(daemon.pid())?;
+        let metrics = daemon.scrape()?;
+        let measured = daemon.stop()?;
         Ok(Report {
             start,
             end,
@@ -182,15 +157,6 @@ struct Report {
 
 fn youtube_count(sources: usize) -> usize {
     sources / 5
-}
-
-/// Pulls whose outcome was not `ok`.
-fn failed_pulls(metrics: &str) -> f64 {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with("tally_pulls_total{") && !l.contains("status=\"ok\""))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 /// The sandbox enforces no limit here, so neither does the host: a source's
