@@ -2,6 +2,7 @@
 //! spend compared with the plainest possible client, a reqwest + serde_json loop?
 
 use crate::child::{run_child, Measured};
+use crate::postgres::{storage_toml, Database};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use tally_sandbox::{Limit, Sandbox, SandboxOptions};
@@ -15,6 +16,9 @@ pub struct Args {
     /// The Bluesky connector plugin (a cdylib built from plugins/examples/bluesky).
     #[arg(long, default_value = "target/release/libtally_bluesky.so")]
     plugin: std::path::PathBuf,
+    /// Store into a throwaway PostgreSQL server on 127.0.0.1 instead of a SQLite file.
+    #[arg(long)]
+    postgres: bool,
 }
 
 /// Arguments of the plain loop, run as a child of the harness so it is measured alone.
@@ -44,20 +48,19 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     let after_plain = sandbox.stats().requests;
 
     let plugin_arg = args.plugin.display().to_string();
-    let (tallied, stored) = pull(
-        tally,
-        "bluesky",
-        &["--plugin", &plugin_arg],
-        &base,
-        &actor,
-        args.posts,
-    )
-    .await?;
+    let feed = Feed {
+        base: &base,
+        actor: &actor,
+        posts: args.posts,
+        postgres: args.postgres,
+    };
+    let plugin = pull(tally, "bluesky", &["--plugin", &plugin_arg], &feed).await?;
+    let (tallied, stored) = (plugin.measured, plugin.stored);
     let tally_requests = sandbox.stats().requests - after_plain;
     // The same feed through the Bluesky manifest built into `tally`
     // (connectors/manifest/builtin/bluesky.connector.toml).
-    let (manifest, manifest_stored) =
-        pull(tally, "bluesky_manifest", &[], &base, &actor, args.posts).await?;
+    let manifest = pull(tally, "bluesky_manifest", &[], &feed).await?;
+    let (manifest, manifest_stored) = (manifest.measured, manifest.stored);
     sandbox.shutdown().await;
 
     anyhow::ensure!(
@@ -65,8 +68,12 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
         "a client failed: plain {plain:?}, tally {tallied:?}, manifest {manifest:?}"
     );
     println!(
-        "scenario          throughput (one Bluesky feed of {} posts, 100 a page, no rate limit)",
-        args.posts
+        "scenario          throughput (one Bluesky feed of {} posts, 100 a page, no rate limit) into {}",
+        args.posts,
+        match args.postgres {
+            true => "PostgreSQL (throwaway server on 127.0.0.1)",
+            false => "SQLite",
+        }
     );
     println!("requests          plain {after_plain}, tally {tally_requests}");
     row("wall time", plain, tallied, |m| m.wall.as_secs_f64(), "s");
@@ -78,6 +85,12 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
         |m| m.peak_rss_kib as f64 / 1024.0,
         "MiB",
     );
+    if let Some(cpu) = plugin.server_cpu {
+        println!(
+            "server cpu        {:.3} s (PostgreSQL, all its processes, during tally pull)",
+            cpu.as_secs_f64()
+        );
+    }
     let (bytes, points) = stored?;
     println!(
         "store size        {bytes} bytes for {points} points, {:.1} bytes a point",
@@ -109,16 +122,34 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The feed every pull reads, and where they store it.
+struct Feed<'a> {
+    base: &'a str,
+    actor: &'a str,
+    posts: u32,
+    postgres: bool,
+}
+
+/// What one `tally pull` cost, the store it left, and with `--postgres`
+/// the server's CPU time during the pull.
+struct Pulled {
+    measured: Measured,
+    stored: anyhow::Result<(u64, usize)>,
+    server_cpu: Option<std::time::Duration>,
+}
+
 /// Runs `tally pull` of the feed with `connector` (and `extra` arguments) in
-/// a fresh directory; returns its figures and the size of the store it left.
+/// a fresh directory and a fresh store.
 async fn pull(
     tally: &Path,
     connector: &str,
     extra: &[&str],
-    base: &str,
-    actor: &str,
-    posts: u32,
-) -> anyhow::Result<(Measured, anyhow::Result<(u64, usize)>)> {
+    feed: &Feed<'_>,
+) -> anyhow::Result<Pulled> {
+    let database = match feed.postgres {
+        true => Some(tokio::task::spawn_blocking(Database::create).await?),
+        false => None,
+    };
     let dir = std::env::temp_dir().join(format!(
         "tally-bench-throughput-{connector}-{}",
         std::process::id()
@@ -128,17 +159,43 @@ async fn pull(
     std::fs::write(
         &config,
         format!(
-            "[storage]\npath = \"tally.db\"\n\n[[sources]]\nid = \"bulk\"\nconnector = \"{connector}\"\nbase_url = \"{base}\"\nmax_pages = 100000\n[sources.settings]\nactor = \"{actor}\"\nmax_posts = {posts}\n[sources.rate_limit]\nrequests = 100000\nper = \"1s\"\n"
+            "{}[[sources]]\nid = \"bulk\"\nconnector = \"{connector}\"\nbase_url = \"{}\"\nmax_pages = 100000\n[sources.settings]\nactor = \"{}\"\nmax_posts = {}\n[sources.rate_limit]\nrequests = 100000\nper = \"1s\"\n",
+            storage_toml(database.as_ref()),
+            feed.base,
+            feed.actor,
+            feed.posts
         ),
     )?;
     let config_arg = config.display().to_string();
     let mut child_args = vec!["--config", config_arg.as_str()];
     child_args.extend_from_slice(extra);
     child_args.push("pull");
+    let server_cpu_before = database.as_ref().map(Database::server_cpu).transpose()?;
     let measured = run_child(tally, &child_args).await?;
-    let stored = store_size(&dir.join("tally.db"));
+    let server_cpu = match (&database, server_cpu_before) {
+        (Some(db), Some(before)) => Some(db.server_cpu()?.saturating_sub(before)),
+        _ => None,
+    };
+    let stored = match database {
+        Some(db) => tokio::task::spawn_blocking(move || postgres_size(&db)).await?,
+        None => store_size(&dir.join("tally.db")),
+    };
     std::fs::remove_dir_all(&dir).ok();
-    Ok((measured, stored))
+    Ok(Pulled {
+        measured,
+        stored,
+        server_cpu,
+    })
+}
+
+/// The size of the PostgreSQL database `tally pull` filled (Tally's tables,
+/// without the catalogue every database carries) and the points it holds.
+fn postgres_size(db: &Database) -> anyhow::Result<(u64, usize)> {
+    let bytes = db.size()?.tables;
+    let points = tally_store::Store::connect(db.url(), None)?
+        .query(&tally_store::PointQuery::default())?
+        .len();
+    Ok((bytes, points))
 }
 
 /// The size of the store `tally pull` left (its WAL included, if any) and the
