@@ -156,7 +156,24 @@ pub fn storage_toml(database: Option<&Database>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::ProcStat;
+    use super::{Database, ProcStat};
+
+    #[test]
+    fn the_server_cpu_and_tables_grow_with_work_on_the_database() {
+        let db = Database::create();
+        let (cpu, size) = (db.server_cpu().unwrap(), db.size().unwrap());
+        db.sql(
+            "CREATE TABLE filler AS SELECT g, md5(g::text) AS h FROM generate_series(1, 200000) g;
+             SELECT count(DISTINCT h) FROM filler",
+        );
+        let (cpu_after, size_after) = (db.server_cpu().unwrap(), db.size().unwrap());
+        assert!(cpu_after > cpu, "{cpu:?} then {cpu_after:?}");
+        assert!(
+            size_after.tables > size.tables + 1_000_000,
+            "{size:?} then {size_after:?}"
+        );
+        assert!(size_after.database >= size_after.tables);
+    }
 
     #[test]
     fn reads_cpu_fields_after_a_comm_with_spaces_and_parentheses() {
