@@ -4,4 +4,5 @@
 
 mod backend;
 mod migrate;
+mod plans;
 mod store;

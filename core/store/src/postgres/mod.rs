@@ -93,6 +93,14 @@ impl PgStore {
             .recv()
             .map_err(|_| fail("the connection's thread stopped".into()))?
             .map_err(fail)?;
+        // The statements are prepared once per connection, and the server
+        // may settle on a generic plan for them after a few runs. A plan
+        // settled while the tables were nearly empty (a new database) scans
+        // `series` and `samples` whole on every later batch, until the
+        // autovacuum happens to analyse them; a plan made for each batch's
+        // own arrays keeps to the indexes.
+        wait(client.batch_execute("SET plan_cache_mode = force_custom_plan"))
+            .map_err(|e| fail(format!("cannot set up the session ({e})")))?;
         let mut store = PgStore {
             client,
             label,
