@@ -8,12 +8,13 @@
 
 use super::series_key::series_key_hash;
 use super::{corrupt, from_ms, sql_err, to_ms, SqliteStore, StoreError};
+use crate::decode;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use tally_model::{Entity, EntityKind, MetricKind, Point, PointTime, SmolStr, Unit};
+use tally_model::{Entity, EntityKind, MetricKind, Point, PointTime, SmolStr};
 
 /// What one [`SqliteStore::write_batch`] did, so runs can report new vs restated data.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -660,30 +661,10 @@ impl SqliteStore {
         let err = sql_err(path, "reading a point");
         let get_text = |name: &str| row.get::<_, String>(name).map_err(&err);
         let get_smol = |name: &str| get_text(name).map(SmolStr::from);
-        let entity_kind = get_text("entity_kind")?;
-        let entity_kind = EntityKind::parse(&entity_kind).ok_or_else(|| {
-            corrupt(
-                path,
-                "entity kind",
-                format!("`{entity_kind}` is not a known kind"),
-            )
-        })?;
-        let kind = match get_text("kind")?.as_str() {
-            "gauge" => MetricKind::Gauge,
-            "sum" => MetricKind::Sum,
-            other => {
-                return Err(corrupt(
-                    path,
-                    "metric kind",
-                    format!("`{other}` is neither gauge nor sum"),
-                ))
-            }
-        };
-        let unit_text = get_text("unit")?;
-        let unit = Unit::parse(&unit_text).map_err(|e| corrupt(path, "unit", e.to_string()))?;
-        let dimensions: BTreeMap<String, String> =
-            serde_json::from_str(&get_text("dimensions")?)
-                .map_err(|e| corrupt(path, "dimensions", e.to_string()))?;
+        let entity_kind = decode::entity_kind(path, &get_text("entity_kind")?)?;
+        let kind = decode::metric_kind(path, &get_text("kind")?)?;
+        let unit = decode::unit(path, &get_text("unit")?)?;
+        let dimensions = decode::dimensions(path, &get_text("dimensions")?)?;
         let time_of = |name: &str| -> Result<DateTime<Utc>, StoreError> {
             let ms: i64 = row.get(name).map_err(&err)?;
             from_ms(ms).ok_or_else(|| corrupt(path, "time", format!("{ms} ms is out of range")))

@@ -8,9 +8,10 @@
 //! a second.
 
 use super::{corrupt, from_ms, sql_err, to_ms, SqliteStore, StoreError};
+use crate::decode;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
-use tally_model::{Entity, EntityKind, MetricKind, Unit};
+use tally_model::{Entity, MetricKind, Unit};
 
 /// One value without dimensions, as goals add them up.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,26 +99,9 @@ impl SqliteStore {
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(&err)? {
             let text = |i: usize| row.get::<_, String>(i).map_err(&err);
-            let kind_text = text(1)?;
-            let entity_kind = EntityKind::parse(&kind_text).ok_or_else(|| {
-                corrupt(
-                    path,
-                    "entity kind",
-                    format!("`{kind_text}` is not a known kind"),
-                )
-            })?;
-            let kind = match text(3)?.as_str() {
-                "gauge" => MetricKind::Gauge,
-                "sum" => MetricKind::Sum,
-                other => {
-                    return Err(corrupt(
-                        path,
-                        "metric kind",
-                        format!("`{other}` is neither gauge nor sum"),
-                    ))
-                }
-            };
-            let unit = Unit::parse(&text(5)?).map_err(|e| corrupt(path, "unit", e.to_string()))?;
+            let entity_kind = decode::entity_kind(path, &text(1)?)?;
+            let kind = decode::metric_kind(path, &text(3)?)?;
+            let unit = decode::unit(path, &text(5)?)?;
             let time = |i: usize| -> Result<DateTime<Utc>, StoreError> {
                 let ms: i64 = row.get(i).map_err(&err)?;
                 from_ms(ms).ok_or_else(|| corrupt(path, "time", format!("{ms} ms is out of range")))
