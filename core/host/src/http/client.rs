@@ -448,7 +448,15 @@ impl HttpClient for SourceHttp {
             attempt += 1;
             let oauth_token = self.oauth_token().await?;
             self.charge_quota(request.cost)?;
-            let sent = self.pacer.ready().await;
+            let sent = match self.pacer.ready_within(settings.max_throttle_wait).await {
+                Ok(sent) => sent,
+                Err(wait) => {
+                    return Err(HttpError::Throttled {
+                        path,
+                        wait_secs: wait.as_secs(),
+                    });
+                }
+            };
             self.counts.requests.fetch_add(1, Ordering::Relaxed);
             self.host.requests.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();

@@ -119,7 +119,20 @@ impl Pacer {
     }
 
     /// Waits until a request may be sent, and counts it as in flight.
+    #[cfg(test)]
     pub async fn ready(&self) -> Sent<'_> {
+        match self.ready_within(Duration::MAX).await {
+            Ok(sent) => sent,
+            Err(_) => unreachable!("no wait exceeds Duration::MAX"),
+        }
+    }
+
+    /// Like waiting until a request may be sent, except when the server has
+    /// stated that its budget is spent until a reset more than `max_wait`
+    /// away (Yelp's daily calls, say): then the time to that reset is
+    /// returned at once, so a pull ends as throttled and says when to come
+    /// back instead of sleeping for hours.
+    pub async fn ready_within(&self, max_wait: Duration) -> Result<Sent<'_>, Duration> {
         let mut waiting = None;
         loop {
             let changed = self.changed.notified();
@@ -127,13 +140,20 @@ impl Pacer {
             changed.as_mut().enable();
             let wait = match self.lock().admit(Instant::now(), &self.declared) {
                 Admit::Go(at) => {
-                    return Sent {
+                    return Ok(Sent {
                         pacer: self,
                         at,
                         answered: false,
-                    }
+                    })
                 }
                 Admit::Until(until) => until,
+                Admit::Spent(until) => {
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left > max_wait {
+                        return Err(left);
+                    }
+                    Some(until)
+                }
                 Admit::WhenAnswered => None,
             };
             waiting.get_or_insert_with(|| Waiting::new(&self.waiting));
@@ -246,6 +266,8 @@ struct Pause {
 enum Admit {
     Go(Instant),
     Until(Option<Instant>),
+    /// The server's stated budget is spent until this reset.
+    Spent(Instant),
     WhenAnswered,
 }
 
@@ -275,7 +297,7 @@ impl State {
                     }
                 } else {
                     if learned.budget < 1.0 {
-                        return Admit::Until(Some(learned.until));
+                        return Admit::Spent(learned.until);
                     }
                     // Spread what is left over the reset; while more than half
                     // is left, the declared rate may go sooner.
@@ -557,6 +579,29 @@ mod tests {
         let sent = pacer.ready().await;
         assert_eq!((Instant::now() - t0).as_millis(), 400);
         drop(sent);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_budget_spent_until_a_distant_reset_is_reported_not_slept_through() {
+        let pacer = declared(10, 1, 3);
+        pacer
+            .ready()
+            .await
+            .answered(Some(&stated(300.0, 0.0, 3_600_000)), None);
+        let wait = match pacer.ready_within(Duration::from_secs(120)).await {
+            Err(wait) => wait,
+            Ok(_) => panic!("a spent budget let a request through"),
+        };
+        assert!(wait > Duration::from_secs(3_590), "{wait:?}");
+        // A reset within the longest wait allowed is waited for.
+        let pacer = declared(10, 1, 3);
+        pacer
+            .ready()
+            .await
+            .answered(Some(&stated(300.0, 0.0, 5_000)), None);
+        let t0 = Instant::now();
+        assert!(pacer.ready_within(Duration::from_secs(120)).await.is_ok());
+        assert!(t0.elapsed() >= Duration::from_millis(4_900));
     }
 
     #[tokio::test(start_paused = true)]
