@@ -195,6 +195,12 @@ fn manifest_sources(sandbox: &Sandbox, seed: u64) -> String {
             sandbox.base_url(connector)
         )
     })
+    // Bluesky through its manifest: public reads, no credential.
+    .chain(std::iter::once(format!(
+        "\n[[sources]]\nid = \"bakery-bluesky\"\nconnector = \"bluesky_manifest\"\nclient = \"bakery\"\n\
+         base_url = \"{}\"\n[sources.settings]\nactor = \"cornerbakery.bsky.social\"\n[sources.auth]\nkind = \"none\"\n",
+        sandbox.base_url("bluesky")
+    )))
     .collect()
 }
 
