@@ -220,10 +220,22 @@ impl Store {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        match &mut self.backend {
-            Backend::Sqlite(db) => db.cancel_open_runs(reason, at),
-            Backend::Postgres(db) => db.cancel_open_runs(reason, at),
+        let open = match &self.backend {
+            Backend::Sqlite(db) => db.open_run_ids(),
+            Backend::Postgres(db) => db.open_run_ids(),
+        };
+        for &id in &open {
+            self.finish_run(
+                id,
+                &RunOutcome {
+                    finished_at: at,
+                    status: RunStatus::Failed,
+                    error: Some(reason.to_string()),
+                    counts: RunCounts::default(),
+                },
+            )?;
         }
+        Ok(open.len())
     }
 
     /// Records that a pull of `source` started, before any request is sent, so

@@ -2,9 +2,7 @@
 //! `/metrics` of every worker.
 
 use super::{ms, pg_err, to_i64, to_u64, wait, PgStore};
-use crate::{
-    LastSuccess, RunCounts, RunOutcome, RunRecord, RunState, RunStatus, StoreError, HEARTBEAT_STALE,
-};
+use crate::{LastSuccess, RunCounts, RunOutcome, RunRecord, RunState, StoreError, HEARTBEAT_STALE};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use tokio_postgres::Row;
@@ -39,25 +37,9 @@ impl PgStore {
         Ok(out)
     }
 
-    /// See [`crate::Store::cancel_open_runs`].
-    pub fn cancel_open_runs(
-        &mut self,
-        reason: &str,
-        at: DateTime<Utc>,
-    ) -> Result<usize, StoreError> {
-        let open: Vec<i64> = self.open_runs.iter().copied().collect();
-        for &id in &open {
-            self.finish_run(
-                id,
-                &RunOutcome {
-                    finished_at: at,
-                    status: RunStatus::Failed,
-                    error: Some(reason.to_string()),
-                    counts: RunCounts::default(),
-                },
-            )?;
-        }
-        Ok(open.len())
+    /// The runs started through this handle and not finished yet.
+    pub(crate) fn open_run_ids(&self) -> Vec<i64> {
+        self.open_runs.iter().copied().collect()
     }
 
     /// See [`crate::Store::start_run`].

@@ -160,26 +160,9 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// Finishes every run started through this handle and not finished yet as
-    /// failed with `reason` (pulls cancelled at shutdown), and returns how many.
-    pub fn cancel_open_runs(
-        &mut self,
-        reason: &str,
-        at: DateTime<Utc>,
-    ) -> Result<usize, StoreError> {
-        let open: Vec<i64> = self.open_runs.iter().copied().collect();
-        for &id in &open {
-            self.finish_run(
-                id,
-                &RunOutcome {
-                    finished_at: at,
-                    status: RunStatus::Failed,
-                    error: Some(reason.to_string()),
-                    counts: RunCounts::default(),
-                },
-            )?;
-        }
-        Ok(open.len())
+    /// The runs started through this handle and not finished yet.
+    pub(crate) fn open_run_ids(&self) -> Vec<i64> {
+        self.open_runs.iter().copied().collect()
     }
 
     /// Records that a pull of `source` started, before any request is sent, so
