@@ -9,7 +9,7 @@ use crate::records::Selector;
 use crate::request::{Paginate, RequestSpec};
 use crate::spec::{RawManifest, RawStream, Tpl};
 use crate::template::{parse_path, toml_to_json, Names, Root, Template, Ty};
-use crate::window::{parse_duration, TimeFormat, WindowSpec};
+use crate::window::WindowSpec;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use tally_model::{Description, SettingSpec};
@@ -363,6 +363,48 @@ fn case_keys(switch: &Switch) -> BTreeSet<String> {
     keys
 }
 
+/// A stream whose points fold records must read each group whole on every
+/// pull, or a re-pull would overwrite a group's total with part of it.
+fn check_folding(raw: &RawStream, stream: &Stream, src: &Source<'_>) -> Result<(), ManifestError> {
+    let folded = raw
+        .points
+        .iter()
+        .zip(&stream.points)
+        .filter(|(_, p)| p.folding.is_some());
+    for (written, point) in folded {
+        let at = written
+            .aggregate
+            .as_ref()
+            .map_or(raw.name.span(), |a| a.span());
+        if matches!(stream.incremental, Some(Incremental::Field(_))) {
+            return Err(src.at(
+                at,
+                "`aggregate` with `incremental.field` would total only the records after the cursor: read whole days with `[streams.window]` (`align = \"day\"`) and `incremental = { cursor = \"window_end\" }`",
+            ));
+        }
+        let Some(window) = &stream.window else {
+            continue;
+        };
+        if point.time_is_now() {
+            return Err(src.at(
+                at,
+                "in a stream with windows, a total at `now` would be written once per window, each over the last: use `time = \"window\"` or a day of the record's time",
+            ));
+        }
+        if !point.time_from_record() {
+            continue;
+        }
+        let same_days = window.align_days && point.time_by_day() == Some(window.zone);
+        if !same_days {
+            return Err(src.at(
+                at,
+                "a total per day of the record's time needs whole-day windows: set `align = \"day\"` in `[streams.window]` and in `time`, with the same `zone`",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn compile_stream(
     raw: &RawStream,
     base: &Names,
@@ -445,52 +487,11 @@ fn compile_stream(
             })
         }
     };
-    let window = match &raw.window {
-        None => None,
-        Some(w) => {
-            let duration = |d: &toml::Spanned<String>| {
-                parse_duration(d.get_ref()).ok_or_else(|| {
-                    src.at(
-                        d.span(),
-                        format!(
-                            "`{}` is not a duration such as `1d`, `6h`, `30m`",
-                            d.get_ref()
-                        ),
-                    )
-                })
-            };
-            let zero = chrono::Duration::zero();
-            Some(WindowSpec {
-                step: duration(&w.step)?,
-                max_span: w.max_span.as_ref().map(duration).transpose()?,
-                lookback: w
-                    .lookback
-                    .as_ref()
-                    .map(duration)
-                    .transpose()?
-                    .unwrap_or(zero),
-                backfill: w
-                    .backfill
-                    .as_ref()
-                    .map(duration)
-                    .transpose()?
-                    .unwrap_or(chrono::Duration::days(30)),
-                format: match &w.format {
-                    None => TimeFormat::Rfc3339,
-                    Some(f) => TimeFormat::parse(f.get_ref()).ok_or_else(|| {
-                        src.at(
-                            f.span(),
-                            format!(
-                                "unknown time format `{}`: one of {}",
-                                f.get_ref(),
-                                TimeFormat::NAMES
-                            ),
-                        )
-                    })?,
-                },
-            })
-        }
-    };
+    let window = raw
+        .window
+        .as_ref()
+        .map(|w| WindowSpec::compile(w, src))
+        .transpose()?;
     let incremental = match &raw.incremental {
         None => None,
         Some(inc) => Some(match (&inc.cursor, &inc.field) {
@@ -630,12 +631,13 @@ fn compile_stream(
                 p,
                 &record_names,
                 src,
-                stream.entity.is_some(),
+                stream.entity.as_ref(),
                 stream.window.is_some(),
                 metrics,
             )
         })
         .collect::<Result<_, _>>()?;
+    check_folding(raw, &stream, src)?;
     stream.errors = raw
         .errors
         .iter()

@@ -1,6 +1,7 @@
 //! The pull: streams in order, each over its fan-out items, windows and pages,
 //! through the host's HTTP client.
 
+use crate::aggregate::Fold;
 use crate::compile::{fits, ty_word, FanOut, Incremental, ItemSource, Manifest, Stream};
 use crate::errors::{judge, Verdict};
 use crate::guard;
@@ -272,33 +273,47 @@ impl ManifestConnector {
         let mut seen: HashSet<String> = HashSet::new();
         let mut max_field: Option<Value> = None;
         let mut points: Vec<Point> = Vec::with_capacity(8);
-        'items: for item in &items {
-            let item_scope = Scope {
-                item: item.as_ref(),
-                state: Some(&state_value),
-                ..base
+        let folds = stream.points.iter().any(|p| p.folding.is_some());
+        let format = stream.window.as_ref().map(|w| (w.format, w.zone));
+        // Windows outside, items inside: a window is finished, its groups
+        // complete and its cursor safe to save, once every item has read it.
+        'windows: for window in &windows {
+            let window_value = window.zip(format).map(|((start, end), (format, zone))| {
+                serde_json::json!({ "start": format.write(start, zone), "end": format.write(end, zone) })
+            });
+            let times = Times {
+                now: ctx.now,
+                window: *window,
             };
-            let item_case = stream
-                .switch
-                .as_ref()
-                .filter(|s| !s.per_record)
-                .map(|s| choose(s, &item_scope));
-            let item_scope = Scope {
-                case: item_case,
-                ..item_scope
-            };
-            for window in &windows {
-                let window_value = window.map(|(start, end)| {
-                    let format = stream
-                        .window
-                        .as_ref()
-                        .map_or(crate::window::TimeFormat::Rfc3339, |w| w.format);
-                    serde_json::json!({ "start": format.write(start), "end": format.write(end) })
-                });
-                let scope = Scope {
+            let mut groups = Fold::default();
+            let mut stop = false;
+            for item in &items {
+                let item_scope = Scope {
+                    item: item.as_ref(),
+                    state: Some(&state_value),
                     window: window_value.as_ref(),
+                    ..base
+                };
+                let item_case = stream
+                    .switch
+                    .as_ref()
+                    .filter(|s| !s.per_record)
+                    .map(|s| choose(s, &item_scope));
+                let scope = Scope {
+                    case: item_case,
                     ..item_scope
                 };
+                // This partition's groups: kept apart until it is read to the
+                // end, so a skipped partition leaves no partial total.
+                let mut partition = Fold::default();
+                if folds {
+                    let entity = stream.entity.as_ref().and_then(|e| e.make(&scope));
+                    for spec in &stream.points {
+                        if let Some(zero) = spec.zero(&scope, entity.as_ref(), platform, times) {
+                            partition.add(zero);
+                        }
+                    }
+                }
                 let mut cursor: Option<String> = None;
                 let mut pages: Option<Paginator> = None;
                 'pages: loop {
@@ -332,6 +347,7 @@ impl ManifestConnector {
                                 "stream `{}`: skipped a partition: {message}",
                                 stream.name
                             ));
+                            partition = Fold::default();
                             break 'pages;
                         }
                         Some(Verdict::SkipRecords(message)) => {
@@ -364,10 +380,6 @@ impl ManifestConnector {
                         ));
                     }
                     let page_records = selected.records.len();
-                    let times = Times {
-                        now: ctx.now,
-                        window: *window,
-                    };
                     for (record, parent) in &selected.records {
                         let mut rscope = Scope {
                             record: Some(record.as_ref()),
@@ -412,6 +424,11 @@ impl ManifestConnector {
                                     ));
                                 }
                             }
+                            if spec.folding.is_some() {
+                                for point in points.drain(..) {
+                                    partition.add(point);
+                                }
+                            }
                         }
                         for point in points.drain(..) {
                             out.emit(point)?;
@@ -424,11 +441,13 @@ impl ManifestConnector {
                             run.kept.push(record.as_ref().clone());
                         }
                         if limit.is_some_and(|l| run.records as u64 >= l) {
-                            break 'items;
+                            stop = true;
+                            break 'pages;
                         }
                     }
                     if mode == Mode::Check {
-                        break 'items;
+                        stop = true;
+                        break 'pages;
                     }
                     let next = stream.paginate.next(
                         &response,
@@ -443,12 +462,23 @@ impl ManifestConnector {
                         None => break 'pages,
                     }
                 }
-                if let (Some(Incremental::WindowEnd), Some((_, end))) =
-                    (&stream.incremental, window)
-                {
-                    state.insert(stream.name.clone(), Value::String(end.to_rfc3339()));
-                    out.checkpoint(cursors(state))?;
+                groups.merge(partition);
+                if stop {
+                    break;
                 }
+            }
+            for point in groups.take() {
+                out.emit(point)?;
+            }
+            if stop {
+                break 'windows;
+            }
+            if let (Some(Incremental::WindowEnd), Some((_, end)), Some(w)) =
+                (&stream.incremental, window, &stream.window)
+            {
+                let cursor = w.cursor_after(*end);
+                state.insert(stream.name.clone(), Value::String(cursor.to_rfc3339()));
+                out.checkpoint(cursors(state))?;
             }
         }
         if let Some(v) = max_field {

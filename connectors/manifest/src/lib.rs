@@ -17,6 +17,7 @@
 //! Built-in manifests live in `builtin/` and are listed by `build.rs`, so
 //! adding one is adding its file.
 
+mod aggregate;
 mod compile;
 mod engine;
 pub mod error;

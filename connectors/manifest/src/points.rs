@@ -4,12 +4,13 @@
 //! holding a number is parsed, null (or a declared null marker) is no point,
 //! because absent is not zero; anything else is an error naming the path.
 
+use crate::aggregate::{self, Folding, Parts};
 use crate::error::{ManifestError, Source};
 use crate::guard::{self, Guard};
 use crate::spec::{RawEntity, RawPoint};
 use crate::template::{parse_number, Names, Scope, Template};
-use crate::window::{parse_duration, parse_zone, TimeFormat};
-use chrono::{DateTime, Duration, FixedOffset, Offset, Utc};
+use crate::window::{parse_duration, TimeFormat, Zone};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use tally_model::schema::{self, MetricKind, Unit};
@@ -59,6 +60,11 @@ impl EntitySpec {
             .filter(|n| !n.is_empty());
         Some(Entity::new(self.kind, id, name))
     }
+
+    /// Whether the id or the name reads the record.
+    pub fn reads_record(&self) -> bool {
+        aggregate::reads_record(&self.id) || self.name.as_ref().is_some_and(aggregate::reads_record)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -86,8 +92,10 @@ enum Time {
     At {
         value: Template,
         format: TimeFormat,
-        zone: FixedOffset,
+        zone: Zone,
         period: Option<Duration>,
+        /// Moved to the start of its day in `zone`.
+        align_day: bool,
     },
 }
 
@@ -101,6 +109,8 @@ pub struct PointSpec {
     entity: Option<EntitySpec>,
     dimensions: Vec<(String, Template)>,
     guards: Vec<Guard>,
+    /// Set when the records fold into one point per group.
+    pub folding: Option<Folding>,
 }
 
 /// What a record gave that is not a point.
@@ -122,13 +132,13 @@ pub struct Times {
 }
 
 impl PointSpec {
-    /// Compiles one points table; `has_entity` says the stream gives a default
-    /// entity and `has_window` that the stream has windows.
+    /// Compiles one points table; `stream_entity` is the stream's default
+    /// entity and `has_window` says that the stream has windows.
     pub fn compile(
         raw: &RawPoint,
         names: &Names,
         src: &Source<'_>,
-        has_entity: bool,
+        stream_entity: Option<&EntitySpec>,
         has_window: bool,
         metrics: &mut Vec<String>,
     ) -> Result<PointSpec, ManifestError> {
@@ -150,7 +160,16 @@ impl PointSpec {
             }
             Ok(SmolStr::new(name))
         };
-        let value = raw.value.as_ref().map(tpl).transpose()?;
+        let counted = raw.value.is_none()
+            && raw
+                .aggregate
+                .as_ref()
+                .is_some_and(|a| a.get_ref() == "count");
+        let value = match &raw.value {
+            Some(v) => Some(tpl(v)?),
+            None if counted => Some(Template::Literal(Value::from(1))),
+            None => None,
+        };
         let span = raw
             .metric
             .as_ref()
@@ -248,25 +267,101 @@ impl PointSpec {
             .as_ref()
             .map(|e| EntitySpec::compile(e, names, src))
             .transpose()?;
-        if entity.is_none() && !has_entity {
+        let Some(used_entity) = entity.as_ref().or(stream_entity) else {
             return Err(src.at(
                 span,
                 "a point needs an `entity` (or the stream a `[streams.entity]`)",
             ));
-        }
+        };
+        let dimensions: Vec<(String, Template)> = raw
+            .dimensions
+            .iter()
+            .map(|(k, t)| Ok((k.clone(), tpl(t)?)))
+            .collect::<Result<_, ManifestError>>()?;
+        let parts = Parts {
+            entity: used_entity.reads_record(),
+            time: matches!(&time, Time::At { value, .. } if aggregate::reads_record(value)),
+            dimensions: raw
+                .dimensions
+                .iter()
+                .zip(&dimensions)
+                .map(|((k, written), (_, compiled))| (k.as_str(), written, compiled))
+                .collect(),
+            span: span.clone(),
+        };
+        let value_template = match &metric {
+            Metric::Fixed { value, .. } => Some(value),
+            _ => None,
+        };
+        let folding = aggregate::compile(raw, value_template, names, &parts, src)?;
         Ok(PointSpec {
             metric,
             nulls: raw.nulls.clone(),
             unit,
             time,
             entity,
-            dimensions: raw
-                .dimensions
-                .iter()
-                .map(|(k, t)| Ok((k.clone(), tpl(t)?)))
-                .collect::<Result<_, ManifestError>>()?,
+            dimensions,
             guards: guard::compile(&raw.guards, names, src)?,
+            folding,
         })
+    }
+
+    /// Whether the time comes from the record (a day of `date_created`)
+    /// rather than the pull or the window.
+    pub fn time_from_record(&self) -> bool {
+        matches!(&self.time, Time::At { value, .. } if aggregate::reads_record(value))
+    }
+
+    /// Whether the point holds at the pull's time.
+    pub fn time_is_now(&self) -> bool {
+        matches!(self.time, Time::Now)
+    }
+
+    /// Whether the time is moved to the start of its day.
+    pub fn time_by_day(&self) -> Option<Zone> {
+        match &self.time {
+            Time::At {
+                align_day: true,
+                zone,
+                ..
+            } => Some(*zone),
+            _ => None,
+        }
+    }
+
+    /// The count of 0 a partition without records gives, for a counted
+    /// point whose group does not depend on the record; `None` otherwise.
+    pub fn zero(
+        &self,
+        scope: &Scope<'_>,
+        entity: Option<&Entity>,
+        platform: &str,
+        times: Times,
+    ) -> Option<Point> {
+        if !self.folding.is_some_and(|f| f.fixed) {
+            return None;
+        }
+        let Metric::Fixed { metric, raw, .. } = &self.metric else {
+            return None;
+        };
+        let own = self.entity.as_ref().and_then(|e| e.make(scope));
+        let entity = own.as_ref().or(entity)?;
+        let time = self.time(scope, times).ok()?;
+        let point = Point::new(platform, metric, raw, entity.clone(), 0.0, time);
+        Some(self.shape(point, scope))
+    }
+
+    /// A point with this table's unit and dimensions.
+    fn shape(&self, mut point: Point, scope: &Scope<'_>) -> Point {
+        if let Some(unit) = &self.unit {
+            point = point.with_unit(unit.clone());
+        }
+        for (key, tpl) in &self.dimensions {
+            if let Some(text) = tpl.text(scope) {
+                point.dimensions.insert(key.clone(), text);
+            }
+        }
+        point
     }
 
     /// The points of the record in `scope`, appended to `out`; `entity` is the
@@ -302,16 +397,8 @@ impl PointSpec {
             let Some(v) = measure(value, &self.nulls, what)? else {
                 return Ok(());
             };
-            let mut point = Point::new(platform, metric, raw, entity.clone(), v, time);
-            if let Some(unit) = &self.unit {
-                point = point.with_unit(unit.clone());
-            }
-            for (key, tpl) in &self.dimensions {
-                if let Some(text) = tpl.text(scope) {
-                    point.dimensions.insert(key.clone(), text);
-                }
-            }
-            out.push(point);
+            let point = Point::new(platform, metric, raw, entity.clone(), v, time);
+            out.push(self.shape(point, scope));
             Ok(())
         };
         match &self.metric {
@@ -349,14 +436,18 @@ impl PointSpec {
                 format,
                 zone,
                 period,
+                align_day,
             } => {
                 let raw = value.eval(scope);
-                let Some(at) = format.read(&raw, *zone) else {
+                let Some(mut at) = format.read(&raw, *zone) else {
                     return Err(Problem::Skipped(format!(
                         "{} is {raw}, not a time in the `{format:?}` format",
                         describe(value)
                     )));
                 };
+                if *align_day {
+                    at = zone.day_start(at);
+                }
                 match period {
                     Some(p) => PointTime::Period {
                         start: at,
@@ -444,8 +535,9 @@ fn compile_time(
         toml::Value::Table(table) => {
             let mut value = None;
             let mut format = TimeFormat::Rfc3339;
-            let mut zone = Utc.fix();
+            let mut zone = Zone::utc();
             let mut period = None;
+            let mut align_day = false;
             for (key, v) in table {
                 let text = v.as_str().unwrap_or_default();
                 match key.as_str() {
@@ -472,12 +564,19 @@ fn compile_time(
                         })?
                     }
                     "zone" => {
-                        zone = parse_zone(text).ok_or_else(|| {
+                        zone = Zone::parse(text).ok_or_else(|| {
                             src.at(
                                 span.clone(),
-                                format!("zone `{text}` is not `UTC` or an offset such as `-05:00`"),
+                                format!("zone `{text}` is not `UTC`, an offset such as `-05:00` or an IANA name such as `America/Chicago`"),
                             )
                         })?
+                    }
+                    "align" if text == "day" => align_day = true,
+                    "align" => {
+                        return Err(src.at(
+                            span,
+                            format!("`align = \"{text}\"` in `time`: the only alignment is `day`"),
+                        ))
                     }
                     "period" => {
                         period = Some(parse_duration(text).ok_or_else(|| {
@@ -490,7 +589,7 @@ fn compile_time(
                     other => {
                         return Err(src.at(
                             span,
-                            format!("unknown key `{other}` in `time`: value, format, zone, period"),
+                            format!("unknown key `{other}` in `time`: value, format, zone, period, align"),
                         ))
                     }
                 }
@@ -498,16 +597,23 @@ fn compile_time(
             let Some(value) = value else {
                 return Err(src.at(span, "a time table needs a `value` template"));
             };
+            if align_day && period != Some(Duration::days(1)) {
+                return Err(src.at(
+                    span,
+                    "`align = \"day\"` puts the time at the start of its day: set `period = \"1d\"`",
+                ));
+            }
             Ok(Time::At {
                 value,
                 format,
                 zone,
                 period,
+                align_day,
             })
         }
         _ => Err(src.at(
             span,
-            "`time` is \"now\", \"window\" or a table { value, format, zone, period }",
+            "`time` is \"now\", \"window\" or a table { value, format, zone, period, align }",
         )),
     }
 }

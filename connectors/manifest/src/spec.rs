@@ -242,8 +242,12 @@ pub struct RawWindow {
     pub lookback: Option<Spanned<String>>,
     /// First pull's reach.
     pub backfill: Option<Spanned<String>>,
-    /// date | rfc3339 | unix | unix_ms.
+    /// date | datetime | naive | rfc3339 | unix | unix_ms.
     pub format: Option<Spanned<String>>,
+    /// The zone of the formats without an offset, and of day windows.
+    pub zone: Option<Spanned<String>>,
+    /// `day`: windows of whole days.
+    pub align: Option<Spanned<String>>,
 }
 
 /// `[streams.incremental]`.
@@ -313,6 +317,10 @@ pub struct RawPoint {
     /// Guards.
     #[serde(default, rename = "where")]
     pub guards: Vec<RawGuard>,
+    /// count | sum: one point per group instead of one per record.
+    pub aggregate: Option<Spanned<String>>,
+    /// What tells the groups apart: `entity`, `time` and dimension names.
+    pub group_by: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// `[[errors]]`.

@@ -496,6 +496,29 @@ impl Template {
         }
     }
 
+    /// Whether the template can give a number at run time: false when it is
+    /// known at load time to give text (a word, text around placeholders, a
+    /// string setting, a text filter), a boolean or a list.
+    pub fn may_be_number(&self, names: &Names) -> bool {
+        match self {
+            Template::Literal(value) => {
+                value.is_number() || value.as_str().and_then(parse_number).is_some()
+            }
+            Template::Text(_) => false,
+            Template::Single(expr) => match expr.ty(names) {
+                Ty::Any | Ty::Int | Ty::Num => true,
+                Ty::Bool | Ty::List => false,
+                Ty::Str => {
+                    expr.lookup.root != Root::Settings
+                        && expr
+                            .filters
+                            .iter()
+                            .all(|f| matches!(f, Filter::Trim | Filter::Default(_)))
+                }
+            },
+        }
+    }
+
     /// What the template is known to give at load time.
     pub fn ty(&self, names: &Names) -> Ty {
         match self {

@@ -1,7 +1,81 @@
 //! Date windows and the time formats platforms write (primitive 6), pure.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use crate::error::{ManifestError, Source};
+use crate::spec::RawWindow;
+use chrono::{
+    DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc,
+};
+use chrono_tz::Tz;
 use serde_json::Value;
+use toml::Spanned;
+
+/// The zone a time without an offset is in: a fixed offset (`UTC`,
+/// `-05:00`) or an IANA zone (`America/Chicago`), whose days start at local
+/// midnight whatever the daylight-saving offset.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Zone {
+    /// A fixed offset from UTC.
+    Fixed(FixedOffset),
+    /// A zone of the IANA database.
+    Named(Tz),
+}
+
+impl Zone {
+    /// UTC.
+    pub fn utc() -> Zone {
+        Zone::Fixed(Utc.fix())
+    }
+
+    /// Parses `UTC`, `Z`, an offset such as `-05:00` or an IANA name.
+    pub fn parse(text: &str) -> Option<Zone> {
+        parse_zone(text)
+            .map(Zone::Fixed)
+            .or_else(|| text.parse::<Tz>().ok().map(Zone::Named))
+    }
+
+    /// The instant a wall-clock time in this zone stands for: the earlier of
+    /// two in a repeated hour, the end of the gap in a skipped one.
+    pub fn to_utc(self, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
+        fn pick<Z: TimeZone>(zone: &Z, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
+            match zone.from_local_datetime(&naive) {
+                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => {
+                    Some(t.with_timezone(&Utc))
+                }
+                LocalResult::None => zone
+                    .from_local_datetime(&(naive + Duration::hours(1)))
+                    .earliest()
+                    .map(|t| t.with_timezone(&Utc)),
+            }
+        }
+        match self {
+            Zone::Fixed(offset) => pick(&offset, naive),
+            Zone::Named(tz) => pick(&tz, naive),
+        }
+    }
+
+    /// The wall-clock time of `time` in this zone.
+    pub fn naive(self, time: DateTime<Utc>) -> NaiveDateTime {
+        match self {
+            Zone::Fixed(offset) => time.with_timezone(&offset).naive_local(),
+            Zone::Named(tz) => time.with_timezone(&tz).naive_local(),
+        }
+    }
+
+    /// The start of the day `time` falls in, in this zone.
+    pub fn day_start(self, time: DateTime<Utc>) -> DateTime<Utc> {
+        self.midnight(self.naive(time).date()).unwrap_or(time)
+    }
+
+    /// Local midnight of `date`.
+    fn midnight(self, date: NaiveDate) -> Option<DateTime<Utc>> {
+        self.to_utc(date.and_hms_opt(0, 0, 0)?)
+    }
+
+    /// The start of the day `days` days after the one `time` starts.
+    fn days_after(self, time: DateTime<Utc>, days: i64) -> Option<DateTime<Utc>> {
+        self.midnight(self.naive(time).date() + Duration::days(days))
+    }
+}
 
 /// How a time is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +86,8 @@ pub enum TimeFormat {
     Date,
     /// `2026-06-01 12:00:00` (in the zone).
     DateTime,
+    /// `2026-06-01T12:00:00`: ISO 8601 without an offset (in the zone).
+    Naive,
     /// Seconds since 1970.
     Unix,
     /// Milliseconds since 1970.
@@ -25,6 +101,7 @@ impl TimeFormat {
             "rfc3339" => TimeFormat::Rfc3339,
             "date" => TimeFormat::Date,
             "datetime" => TimeFormat::DateTime,
+            "naive" => TimeFormat::Naive,
             "unix" => TimeFormat::Unix,
             "unix_ms" => TimeFormat::UnixMs,
             _ => return None,
@@ -32,10 +109,10 @@ impl TimeFormat {
     }
 
     /// The accepted names, for messages.
-    pub const NAMES: &'static str = "rfc3339, date, datetime, unix, unix_ms";
+    pub const NAMES: &'static str = "rfc3339, date, datetime, naive, unix, unix_ms";
 
     /// Reads a time written this way, in `zone` where the text has no offset.
-    pub fn read(self, value: &Value, zone: FixedOffset) -> Option<DateTime<Utc>> {
+    pub fn read(self, value: &Value, zone: Zone) -> Option<DateTime<Utc>> {
         let number = || match value {
             Value::Number(n) => n.as_f64(),
             Value::String(s) => s.trim().parse::<f64>().ok(),
@@ -49,40 +126,37 @@ impl TimeFormat {
                 .map(|t| t.with_timezone(&Utc)),
             TimeFormat::Date => {
                 let date = NaiveDate::parse_from_str(value.as_str()?.trim(), "%Y-%m-%d").ok()?;
-                local(zone, date.and_hms_opt(0, 0, 0)?)
+                zone.midnight(date)
             }
-            TimeFormat::DateTime => {
+            TimeFormat::DateTime | TimeFormat::Naive => {
                 let text = value.as_str()?.trim();
                 let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
                     .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
                     .ok()?;
-                local(zone, naive)
+                zone.to_utc(naive)
             }
         }
     }
 
-    /// Writes a time this way (UTC).
-    pub fn write(self, time: DateTime<Utc>) -> Value {
+    /// Writes a time this way; the formats without an offset write the
+    /// wall-clock time in `zone`.
+    pub fn write(self, time: DateTime<Utc>, zone: Zone) -> Value {
+        let local = || zone.naive(time);
         match self {
             TimeFormat::Rfc3339 => {
                 Value::String(time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             }
-            TimeFormat::Date => Value::String(time.format("%Y-%m-%d").to_string()),
-            TimeFormat::DateTime => Value::String(time.format("%Y-%m-%d %H:%M:%S").to_string()),
+            TimeFormat::Date => Value::String(local().format("%Y-%m-%d").to_string()),
+            TimeFormat::DateTime => Value::String(local().format("%Y-%m-%d %H:%M:%S").to_string()),
+            TimeFormat::Naive => Value::String(local().format("%Y-%m-%dT%H:%M:%S").to_string()),
             TimeFormat::Unix => Value::from(time.timestamp()),
             TimeFormat::UnixMs => Value::from(time.timestamp_millis()),
         }
     }
 }
 
-fn local(zone: FixedOffset, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
-    zone.from_local_datetime(&naive)
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// Parses `+02:00`, `-05:00`, `Z` or `UTC`.
-pub fn parse_zone(text: &str) -> Option<FixedOffset> {
+fn parse_zone(text: &str) -> Option<FixedOffset> {
     if matches!(text, "Z" | "UTC" | "utc") {
         return FixedOffset::east_opt(0);
     }
@@ -126,12 +200,106 @@ pub struct WindowSpec {
     pub backfill: Duration,
     /// How `window.start`/`window.end` render.
     pub format: TimeFormat,
+    /// The zone the formats without an offset write, and whose midnights
+    /// aligned windows start at.
+    pub zone: Zone,
+    /// Whether windows are whole days: they start at midnight, `step` is a
+    /// number of days, and the cursor never passes the start of the day
+    /// still under way.
+    pub align_days: bool,
+}
+
+/// A `zone` key: `UTC`, an offset or an IANA name; an error at its place otherwise.
+pub fn compile_zone(zone: &Spanned<String>, src: &Source<'_>) -> Result<Zone, ManifestError> {
+    Zone::parse(zone.get_ref()).ok_or_else(|| {
+        src.at(
+            zone.span(),
+            format!(
+                "zone `{}` is not `UTC`, an offset such as `-05:00` or an IANA name such as `America/Chicago`",
+                zone.get_ref()
+            ),
+        )
+    })
 }
 
 impl WindowSpec {
+    /// Compiles `[streams.window]`.
+    pub fn compile(raw: &RawWindow, src: &Source<'_>) -> Result<WindowSpec, ManifestError> {
+        let duration = |d: &Spanned<String>| {
+            parse_duration(d.get_ref()).ok_or_else(|| {
+                src.at(
+                    d.span(),
+                    format!(
+                        "`{}` is not a duration such as `1d`, `6h`, `30m`",
+                        d.get_ref()
+                    ),
+                )
+            })
+        };
+        let step = duration(&raw.step)?;
+        let align_days = match &raw.align {
+            None => false,
+            Some(a) if a.get_ref() == "day" => {
+                if step.num_seconds() % 86_400 != 0 {
+                    return Err(src.at(
+                        raw.step.span(),
+                        format!(
+                            "`align = \"day\"` needs a `step` of whole days (`1d`, `7d`), not `{}`",
+                            raw.step.get_ref()
+                        ),
+                    ));
+                }
+                true
+            }
+            Some(a) => {
+                return Err(src.at(
+                    a.span(),
+                    format!("`align = \"{}\"`: the only alignment is `day`", a.get_ref()),
+                ))
+            }
+        };
+        Ok(WindowSpec {
+            step,
+            max_span: raw.max_span.as_ref().map(duration).transpose()?,
+            lookback: raw
+                .lookback
+                .as_ref()
+                .map(duration)
+                .transpose()?
+                .unwrap_or(Duration::zero()),
+            backfill: raw
+                .backfill
+                .as_ref()
+                .map(duration)
+                .transpose()?
+                .unwrap_or(Duration::days(30)),
+            format: match &raw.format {
+                None => TimeFormat::Rfc3339,
+                Some(f) => TimeFormat::parse(f.get_ref()).ok_or_else(|| {
+                    src.at(
+                        f.span(),
+                        format!(
+                            "unknown time format `{}`: one of {}",
+                            f.get_ref(),
+                            TimeFormat::NAMES
+                        ),
+                    )
+                })?,
+            },
+            zone: raw
+                .zone
+                .as_ref()
+                .map(|z| compile_zone(z, src))
+                .transpose()?
+                .unwrap_or(Zone::utc()),
+            align_days,
+        })
+    }
+
     /// The windows of one pull, oldest first: from `since` (a backfill), else
     /// the saved cursor minus the lookback (`lookback_days` overriding it),
-    /// else now minus the backfill; up to now, at most `max_span` long.
+    /// else now minus the backfill; up to now, at most `max_span` long. Day
+    /// windows start at the midnight at or before that start.
     pub fn windows(
         &self,
         now: DateTime<Utc>,
@@ -146,13 +314,34 @@ impl WindowSpec {
         if let Some(max) = self.max_span {
             start = start.max(now - max);
         }
+        if self.align_days {
+            start = self.zone.day_start(start);
+        }
         let mut out = Vec::new();
         while start < now {
-            let end = (start + self.step).min(now);
+            let next = if self.align_days {
+                self.zone
+                    .days_after(start, self.step.num_days())
+                    .unwrap_or(start + self.step)
+            } else {
+                start + self.step
+            };
+            let end = next.min(now);
             out.push((start, end));
             start = end;
         }
         out
+    }
+
+    /// The cursor once the window ending at `end` is read: `end`, or for day
+    /// windows the start of the day `end` falls in, so that a day still
+    /// under way is read whole again by the next pull.
+    pub fn cursor_after(&self, end: DateTime<Utc>) -> DateTime<Utc> {
+        if self.align_days {
+            self.zone.day_start(end)
+        } else {
+            end
+        }
     }
 }
 
@@ -168,7 +357,7 @@ mod tests {
 
     #[test]
     fn formats_read_what_platforms_write() {
-        let utc = parse_zone("UTC").unwrap();
+        let utc = Zone::parse("UTC").unwrap();
         let t = at("2026-06-01T12:00:00Z");
         assert_eq!(TimeFormat::Unix.read(&json!(t.timestamp()), utc), Some(t));
         assert_eq!(
@@ -183,7 +372,7 @@ mod tests {
             TimeFormat::Rfc3339.read(&json!("2026-06-01T14:00:00+02:00"), utc),
             Some(t)
         );
-        let chicago = parse_zone("-05:00").unwrap();
+        let chicago = Zone::parse("-05:00").unwrap();
         assert_eq!(
             TimeFormat::DateTime.read(&json!("2026-06-01 07:00:00"), chicago),
             Some(t)
@@ -193,6 +382,70 @@ mod tests {
             Some(at("2026-06-01T00:00:00Z"))
         );
         assert_eq!(TimeFormat::Date.read(&json!("June 1st"), utc), None);
+        let chicago = Zone::parse("America/Chicago").unwrap();
+        assert_eq!(
+            TimeFormat::Naive.read(&json!("2026-06-01T07:00:00"), chicago),
+            Some(t),
+            "daylight time in June"
+        );
+        assert_eq!(
+            TimeFormat::Naive.write(t, utc),
+            json!("2026-06-01T12:00:00")
+        );
+        assert_eq!(
+            TimeFormat::Naive.write(t, chicago),
+            json!("2026-06-01T07:00:00")
+        );
+        assert_eq!(Zone::parse("Chicago"), None);
+    }
+
+    #[test]
+    fn day_windows_start_at_midnight_and_the_cursor_stays_on_the_unfinished_day() {
+        let spec = WindowSpec {
+            step: parse_duration("1d").unwrap(),
+            max_span: None,
+            lookback: parse_duration("1d").unwrap(),
+            backfill: parse_duration("2d").unwrap(),
+            format: TimeFormat::Naive,
+            zone: Zone::utc(),
+            align_days: true,
+        };
+        let now = at("2026-06-10T12:00:00Z");
+        let w = spec.windows(now, None, None, None);
+        assert_eq!(
+            w,
+            vec![
+                (at("2026-06-08T00:00:00Z"), at("2026-06-09T00:00:00Z")),
+                (at("2026-06-09T00:00:00Z"), at("2026-06-10T00:00:00Z")),
+                (at("2026-06-10T00:00:00Z"), now),
+            ]
+        );
+        assert_eq!(spec.cursor_after(now), at("2026-06-10T00:00:00Z"));
+        assert_eq!(
+            spec.cursor_after(at("2026-06-10T00:00:00Z")),
+            at("2026-06-10T00:00:00Z")
+        );
+        let again = spec.windows(now, Some(at("2026-06-10T00:00:00Z")), None, Some(0));
+        assert_eq!(again, vec![(at("2026-06-10T00:00:00Z"), now)]);
+        let chicago = WindowSpec {
+            zone: Zone::parse("America/Chicago").unwrap(),
+            ..spec
+        };
+        let w = chicago.windows(
+            at("2026-03-09T12:00:00Z"),
+            None,
+            Some(at("2026-03-07T12:00:00Z")),
+            None,
+        );
+        assert_eq!(
+            w.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            vec![
+                at("2026-03-07T06:00:00Z"),
+                at("2026-03-08T06:00:00Z"),
+                at("2026-03-09T05:00:00Z"),
+            ],
+            "a 23-hour day when daylight time starts"
+        );
     }
 
     #[test]
@@ -203,6 +456,8 @@ mod tests {
             lookback: parse_duration("1d").unwrap(),
             backfill: parse_duration("30d").unwrap(),
             format: TimeFormat::Date,
+            zone: Zone::utc(),
+            align_days: false,
         };
         let now = at("2026-06-10T12:00:00Z");
         let w = spec.windows(now, Some(at("2026-06-09T00:00:00Z")), None, None);
