@@ -269,6 +269,7 @@ fn paged(p: &Params, here: &Here, items: Vec<Value>, max: usize) -> Reply {
             "status",
             "simple",
             "include",
+            "question_ids",
         ] {
             if let Some(v) = p.get(key) {
                 q.append_pair(key, v);

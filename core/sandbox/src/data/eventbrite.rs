@@ -54,7 +54,8 @@ pub struct EventData {
     pub status: &'static str,
     /// Ticket classes; `capacity` is the sum of their `quantity_total`.
     pub ticket_classes: Vec<TicketClassData>,
-    /// One attendee per ticket sold, plus the refunded ones.
+    /// One attendee per ticket sold, plus the refunded ones, in the order
+    /// the tickets were bought.
     pub attendees: Vec<AttendeeData>,
 }
 
@@ -177,7 +178,7 @@ fn event(h: u64, org: &str, k: u64, start_ms: i64, now: DateTime<Utc>) -> EventD
         })
         .collect();
     let over = status == "completed";
-    let attendees = ticket_classes
+    let mut attendees: Vec<AttendeeData> = ticket_classes
         .iter()
         .flat_map(|c| {
             // Refunds are extra attendees: their tickets went back on sale.
@@ -203,6 +204,8 @@ fn event(h: u64, org: &str, k: u64, start_ms: i64, now: DateTime<Utc>) -> EventD
             }
         })
         .collect();
+    // Listed in the order the tickets were bought, as Eventbrite lists them.
+    attendees.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
     EventData {
         id: format!("{org}{:0width$}", k % 100_000, width = SLOT_DIGITS),
         name: format!(
@@ -249,6 +252,30 @@ mod tests {
             );
         }
         assert!(past.iter().any(|e| e.checked_in() > 0));
+        // Every day of a year, the sample organization has a past event whose
+        // attendees fill several pages of 50, not all of whom came.
+        for d in 0..365 {
+            let now = now + chrono::Duration::days(d);
+            let org = eventbrite_organization(42, "1000000001", now).expect("exists");
+            let largest = org
+                .events
+                .iter()
+                .filter(|e| e.status == "completed")
+                .max_by_key(|e| e.attendees.len())
+                .expect("a past event");
+            assert!(largest.attendees.len() > 50, "day {d}");
+            assert!(
+                (1..largest.attending()).contains(&largest.checked_in()),
+                "day {d}"
+            );
+            assert!(
+                largest
+                    .attendees
+                    .chunks(50)
+                    .all(|page| page.iter().any(|a| a.checked_in)),
+                "check-ins on every page, day {d}"
+            );
+        }
         assert!(org
             .events
             .iter()

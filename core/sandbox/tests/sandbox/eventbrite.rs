@@ -73,12 +73,18 @@ async fn events_and_attendees_page_to_the_end_and_match_the_data() {
     .await;
     assert_eq!(attendees.len(), past.attendees.len());
     assert_eq!(pages, past.attendees.len().div_ceil(50));
+    assert!(pages >= 2, "a past event's attendees span pages");
     let attending = attendees.iter().filter(|a| a["cancelled"] == false).count();
     let checked_in = attendees.iter().filter(|a| a["checked_in"] == true).count();
     assert_eq!(
         (attending, checked_in),
         (past.attending(), past.checked_in())
     );
+    assert!(
+        0 < checked_in && checked_in < attending,
+        "some came, some did not: {checked_in} of {attending}"
+    );
+
     let (only, _) = all_pages(
         &format!("{base}/events/{}/attendees/?status=attending", past.id),
         "attendees",

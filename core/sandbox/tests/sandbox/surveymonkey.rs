@@ -70,6 +70,12 @@ async fn details_responses_and_rollups_agree() {
     let questions = &narrowed["data"][0]["pages"][0]["questions"];
     assert_eq!(questions.as_array().map(Vec::len), Some(1));
     assert_eq!(questions[0]["id"], satisfaction);
+    // …on every page: the next link keeps the filters.
+    let second = narrowed["links"]["next"].as_str().expect("a second page");
+    let second = sm(second).await.json();
+    let questions = &second["data"][0]["pages"][0]["questions"];
+    assert_eq!(questions.as_array().map(Vec::len), Some(1));
+    assert_eq!(questions[0]["id"], satisfaction);
 
     // The rollup's counts are the responses' answers, counted.
     let qid = question["id"].as_str().expect("question id");
