@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use tally_model::{Connector, Point};
+use tally_model::{Connector, Point, PointTime};
 use tally_sandbox::{data, Sandbox, SandboxOptions, SAMPLE_TOKEN};
 use tally_testkit::{bearer, pull, Source};
 
@@ -36,6 +37,8 @@ pub(crate) async fn pull_sandbox(
     let http = tally_testkit::host_for(&base, &connector.describe(), bearer(SAMPLE_TOKEN));
     let mut source = Source::new(&base, settings);
     source.max_pages = 1000;
+    // The sandbox simulates the platforms as of the real clock.
+    source.now = before;
     let points = pull(connector.as_ref(), &http, &source)
         .await
         .unwrap_or_else(|e| panic!("{name} pull: {e}"))
@@ -121,7 +124,7 @@ async fn eventbrite_reads_every_event_page_and_their_sales_and_attendees() {
 }
 
 #[tokio::test]
-async fn surveymonkey_counts_responses_by_where_they_heard_of_us() {
+async fn surveymonkey_counts_responses_per_day_by_where_they_heard_of_us() {
     let sb = sandbox().await;
     let survey = tally_sandbox::SAMPLE_SURVEYMONKEY_SURVEY;
     let before = Utc::now();
@@ -136,34 +139,32 @@ async fn surveymonkey_counts_responses_by_where_they_heard_of_us() {
     if day.is_none() {
         return;
     }
-    assert_eq!(
-        value(&points, "surveys.responses", survey, &[]),
-        s.responses.len() as f64
-    );
-    let by_source = |source: &str| {
-        points
-            .iter()
-            .filter(|p| {
-                p.metric == "surveys.responses"
-                    && p.dimensions.get("source").map(|d| d.as_str()) == Some(source)
-            })
-            .map(|p| p.value)
-            .sum::<f64>()
-    };
-    for (i, (_, text)) in question.choices.iter().enumerate() {
-        let expected = s
-            .responses
-            .iter()
-            .filter(|r| r.answers[0] == data::Answer::Choice(i))
-            .count();
-        assert_eq!(by_source(text), expected as f64, "{text}");
-    }
-    let other = s
-        .responses
+    let total = points
         .iter()
-        .filter(|r| matches!(r.answers[0], data::Answer::Other(_)))
-        .count();
-    assert_eq!(by_source("Other"), other as f64);
+        .find(|p| p.metric == "surveys.responses" && p.dimensions.is_empty())
+        .map(|p| p.value);
+    assert_eq!(total, Some(s.responses.len() as f64), "the running total");
+    let mut expected: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for r in &s.responses {
+        let source = match &r.answers[0] {
+            data::Answer::Choice(i) => question.choices[*i].1.clone(),
+            data::Answer::Other(_) => "Other".to_string(),
+        };
+        *expected
+            .entry((r.created.format("%F").to_string(), source))
+            .or_default() += 1.0;
+    }
+    let got: BTreeMap<(String, String), f64> = points
+        .iter()
+        .filter_map(|p| {
+            let source = p.dimensions.get("source")?.to_string();
+            let PointTime::Period { start, .. } = p.time else {
+                return None;
+            };
+            Some(((start.format("%F").to_string(), source), p.value))
+        })
+        .collect();
+    assert_eq!(got, expected, "one series per (day, answer), all 90 days");
 }
 
 #[tokio::test]
