@@ -1,12 +1,13 @@
 //! The Eventbrite manifest: the conformance kit on Eventbrite's documented
-//! shapes (continuation paging), and its named errors.
+//! shapes (continuation paging), attendees and check-ins counted over every
+//! page, and its named errors.
 
 use async_trait::async_trait;
 use serde_json::json;
 use std::collections::BTreeSet;
 use tally_model::{ConnectorError, EntityKind, HttpError, Point};
 use tally_testkit::conformance::{run_conformance, Fixtures};
-use tally_testkit::{bearer, pull_err, Credential};
+use tally_testkit::{bearer, pull_err, pull_ok, Credential};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -79,12 +80,54 @@ async fn mount_org(server: &MockServer, events: &[&str]) {
             .expect(1)
             .mount(server)
             .await;
-        Mock::given(method("GET"))
-            .and(path(format!("/v3/events/{id}/attendees/")))
-            .and(query_param("status", "attending"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "pagination": {"object_count": 45 + n, "page_number": 1, "page_size": 50, "page_count": 1, "has_more_items": false},
-                "attendees": []})))
+        mount_attendees(server, id, ATTENDEES[n]).await;
+    }
+}
+
+/// Each event's attendees holding a ticket, page by page: whether each
+/// checked in.
+const ATTENDEES: [&[&[bool]]; 2] = [&[&[true, false, true], &[true, false]], &[&[false, false]]];
+
+fn attendee(event: &str, n: usize, checked_in: bool) -> serde_json::Value {
+    json!({"id": format!("{event}{n:03}"), "event_id": event, "order_id": format!("9{n}"),
+           "ticket_class_id": "1", "status": if checked_in { "Checked In" } else { "Attending" },
+           "checked_in": checked_in, "cancelled": false, "refunded": false, "quantity": 1,
+           "profile": {"name": format!("Guest {n}")}})
+}
+
+async fn mount_attendees(server: &MockServer, event: &str, pages: &[&[bool]]) {
+    let total: usize = pages.iter().map(|p| p.len()).sum();
+    let mut n = 0;
+    for (i, page) in pages.iter().enumerate() {
+        let attendees: Vec<serde_json::Value> = page
+            .iter()
+            .map(|&c| {
+                n += 1;
+                attendee(event, n, c)
+            })
+            .collect();
+        let more = i + 1 < pages.len();
+        let mut pagination = json!({"object_count": total, "page_number": i + 1, "page_size": 3,
+                                    "page_count": pages.len(), "has_more_items": more});
+        if more {
+            pagination["continuation"] = json!(format!("QVRU{event}p{}", i + 2));
+        }
+        let listing = Mock::given(method("GET"))
+            .and(path(format!("/v3/events/{event}/attendees/")))
+            .and(query_param("status", "attending"));
+        let listing = if i == 0 {
+            listing.and(query_param_is_missing("continuation"))
+        } else {
+            listing.and(query_param(
+                "continuation",
+                format!("QVRU{event}p{}", i + 1),
+            ))
+        };
+        listing
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"pagination": pagination, "attendees": attendees})),
+            )
             .expect(1)
             .mount(server)
             .await;
@@ -132,6 +175,48 @@ impl Fixtures for EventbriteFixtures {
 #[tokio::test]
 async fn the_eventbrite_manifest_passes_the_conformance_kit() {
     run_conformance(connector("eventbrite"), &EventbriteFixtures).await;
+}
+
+#[tokio::test]
+async fn attendees_and_check_ins_are_counted_per_event_over_every_page() {
+    let server = MockServer::start().await;
+    mount_org(&server, &["1001", "1002"]).await;
+    let points = pull_ok(
+        connector("eventbrite").as_ref(),
+        &EventbriteFixtures,
+        &server,
+        json!({}),
+    )
+    .await
+    .points;
+    let attendees: Vec<(String, String, f64, String)> = points
+        .iter()
+        .filter(|p| p.metric == "events.attendees")
+        .map(|p| {
+            (
+                p.entity.id.to_string(),
+                p.dimensions["status"].clone(),
+                p.value,
+                p.raw_name.to_string(),
+            )
+        })
+        .collect();
+    let row = |e: &str, s: &str, v: f64, r: &str| (e.to_string(), s.to_string(), v, r.to_string());
+    assert_eq!(
+        attendees,
+        vec![
+            row("1001", "attending", 5.0, "attendees"),
+            row("1001", "checked_in", 3.0, "checked_in"),
+            row("1002", "attending", 2.0, "attendees"),
+            row("1002", "checked_in", 0.0, "checked_in"),
+        ],
+        "an event nobody checked in to counts 0, not nothing"
+    );
+    assert!(points
+        .iter()
+        .filter(|p| p.metric == "events.attendees")
+        .all(|p| p.time == tally_model::PointTime::At(tally_testkit::now())));
+    server.verify().await;
 }
 
 async fn error_answer(status: u16, error: &str, description: &str) -> ConnectorError {

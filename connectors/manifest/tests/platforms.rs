@@ -89,7 +89,7 @@ async fn yelp_reads_rating_count_and_the_excerpts() {
 }
 
 #[tokio::test]
-async fn eventbrite_reads_every_event_page_and_their_sales_and_attendees() {
+async fn eventbrite_reads_every_event_page_and_their_sales_attendees_and_check_ins() {
     let sb = sandbox().await;
     let org = tally_sandbox::SAMPLE_EVENTBRITE_ORGANIZATION;
     let (points, day) = pull_sandbox(&sb, "eventbrite", json!({"organization_id": org})).await;
@@ -108,6 +108,15 @@ async fn eventbrite_reads_every_event_page_and_their_sales_and_attendees() {
                 &[("status", "attending")]
             ),
             e.attending() as f64
+        );
+        assert_eq!(
+            value(
+                &points,
+                "events.attendees",
+                &e.id,
+                &[("status", "checked_in")]
+            ),
+            e.checked_in() as f64
         );
         for c in &e.ticket_classes {
             assert_eq!(
