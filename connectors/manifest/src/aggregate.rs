@@ -28,8 +28,8 @@ pub enum Aggregate {
 pub struct Parts<'a> {
     /// Whether the entity (the point's own, or the stream's) reads the record.
     pub entity: bool,
-    /// Whether the time reads the record.
-    pub time: bool,
+    /// Whether the time reads the record, and where it is written.
+    pub time: Option<Range<usize>>,
     /// Each dimension: its key and template as written.
     pub dimensions: Vec<(&'a str, &'a Tpl, &'a Template)>,
     /// Where the points table starts, for errors about it as a whole.
@@ -51,22 +51,10 @@ pub fn reads_record(t: &Template) -> bool {
     t.uses(Root::Record) || t.uses(Root::Parent)
 }
 
-/// Compiles `aggregate` and `group_by` of a points table; `value` is its
-/// compiled `value`, `parts` what of the point reads the record.
-pub fn compile(
-    raw: &RawPoint,
-    value: Option<&Template>,
-    names: &Names,
-    parts: &Parts<'_>,
-    src: &Source<'_>,
-) -> Result<Option<Folding>, ManifestError> {
+/// Reads `aggregate`, before the rest of a points table, since it decides
+/// whether `value` may be left out (a count) or must be given (a sum).
+pub fn kind(raw: &RawPoint, src: &Source<'_>) -> Result<Option<Aggregate>, ManifestError> {
     let Some(kind) = &raw.aggregate else {
-        if let Some(g) = &raw.group_by {
-            return Err(src.at(
-                g.span(),
-                "`group_by` goes with `aggregate = \"count\"` or `\"sum\"`",
-            ));
-        }
         return Ok(None);
     };
     let aggregate = match kind.get_ref().as_str() {
@@ -79,32 +67,55 @@ pub fn compile(
             ))
         }
     };
+    match (aggregate, &raw.value) {
+        (Aggregate::Count, Some(v)) => Err(src.at(
+            v.span(),
+            "`aggregate = \"count\"` counts records: leave out `value` (`where` picks the records that count)",
+        )),
+        (Aggregate::Sum, None) => Err(src.at(
+            kind.span(),
+            "`aggregate = \"sum\"` adds up a `value`: give one, such as `value = \"{{ record.amount }}\"`",
+        )),
+        _ => Ok(Some(aggregate)),
+    }
+}
+
+/// Compiles the rest of an aggregation: `group_by` against what of the point
+/// reads the record (`parts`), and a sum's `value` (compiled) against its type.
+pub fn compile(
+    raw: &RawPoint,
+    aggregate: Option<Aggregate>,
+    value: Option<&Template>,
+    names: &Names,
+    parts: &Parts<'_>,
+    src: &Source<'_>,
+) -> Result<Option<Folding>, ManifestError> {
+    let Some(aggregate) = aggregate else {
+        if let Some(g) = &raw.group_by {
+            return Err(src.at(
+                g.span(),
+                "`group_by` goes with `aggregate = \"count\"` or `\"sum\"`",
+            ));
+        }
+        return Ok(None);
+    };
+    let at = raw
+        .aggregate
+        .as_ref()
+        .map_or(parts.span.clone(), |a| a.span());
     if raw.metric.is_none() {
         return Err(src.at(
-            kind.span(),
+            at,
             "`aggregate` folds into one metric: give the point a `metric` (not `fields` or `metric_from`)",
         ));
     }
-    match (aggregate, value, &raw.value) {
-        (Aggregate::Count, Some(_), Some(v)) => {
+    if let (Aggregate::Sum, Some(v), Some(written)) = (aggregate, value, &raw.value) {
+        if !v.may_be_number(names) {
             return Err(src.at(
-                v.span(),
-                "`aggregate = \"count\"` counts records: leave out `value` (`where` picks the records that count)",
-            ))
-        }
-        (Aggregate::Sum, None, _) => {
-            return Err(src.at(
-                kind.span(),
-                "`aggregate = \"sum\"` adds up a `value`: give one, such as `value = \"{{ record.amount }}\"`",
-            ))
-        }
-        (Aggregate::Sum, Some(v), Some(raw_value)) if !v.may_be_number(names) => {
-            return Err(src.at(
-                raw_value.span(),
+                written.span(),
                 "wrong type: `aggregate = \"sum\"` adds numbers, but this `value` is always text, a boolean or a list; sum a number field (`{{ record.amount }}`) or count with `aggregate = \"count\"`",
-            ))
+            ));
         }
-        _ => {}
     }
     let group: Vec<&toml::Spanned<String>> = raw
         .group_by
@@ -133,8 +144,10 @@ pub fn compile(
     if parts.entity && !grouped("entity") {
         return Err(src.at(parts.span.clone(), must_group("the entity")));
     }
-    if parts.time && !grouped("time") {
-        return Err(src.at(parts.span.clone(), must_group("the time")));
+    if let Some(span) = &parts.time {
+        if !grouped("time") {
+            return Err(src.at(span.clone(), must_group("the time")));
+        }
     }
     for (key, written, compiled) in &parts.dimensions {
         if reads_record(compiled) && !grouped(key) {
@@ -142,7 +155,7 @@ pub fn compile(
         }
     }
     let fixed = !parts.entity
-        && !parts.time
+        && parts.time.is_none()
         && parts
             .dimensions
             .iter()

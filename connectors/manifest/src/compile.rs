@@ -388,7 +388,7 @@ fn check_folding(raw: &RawStream, stream: &Stream, src: &Source<'_>) -> Result<(
         if point.time_is_now() {
             return Err(src.at(
                 at,
-                "in a stream with windows, a total at `now` would be written once per window, each over the last: use `time = \"window\"` or a day of the record's time",
+                "in a stream with windows, a total at `now` would be written once per window, each overwriting the last: use `time = \"window\"` or a day of the record's time",
             ));
         }
         if !point.time_from_record() {

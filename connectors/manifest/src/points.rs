@@ -4,7 +4,7 @@
 //! holding a number is parsed, null (or a declared null marker) is no point,
 //! because absent is not zero; anything else is an error naming the path.
 
-use crate::aggregate::{self, Folding, Parts};
+use crate::aggregate::{self, Aggregate, Folding, Parts};
 use crate::error::{ManifestError, Source};
 use crate::guard::{self, Guard};
 use crate::spec::{RawEntity, RawPoint};
@@ -160,14 +160,10 @@ impl PointSpec {
             }
             Ok(SmolStr::new(name))
         };
-        let counted = raw.value.is_none()
-            && raw
-                .aggregate
-                .as_ref()
-                .is_some_and(|a| a.get_ref() == "count");
+        let aggregate = aggregate::kind(raw, src)?;
         let value = match &raw.value {
             Some(v) => Some(tpl(v)?),
-            None if counted => Some(Template::Literal(Value::from(1))),
+            None if aggregate == Some(Aggregate::Count) => Some(Template::Literal(Value::from(1))),
             None => None,
         };
         let span = raw
@@ -280,7 +276,13 @@ impl PointSpec {
             .collect::<Result<_, ManifestError>>()?;
         let parts = Parts {
             entity: used_entity.reads_record(),
-            time: matches!(&time, Time::At { value, .. } if aggregate::reads_record(value)),
+            time: raw
+                .time
+                .as_ref()
+                .filter(
+                    |_| matches!(&time, Time::At { value, .. } if aggregate::reads_record(value)),
+                )
+                .map(|t| t.span()),
             dimensions: raw
                 .dimensions
                 .iter()
@@ -293,7 +295,7 @@ impl PointSpec {
             Metric::Fixed { value, .. } => Some(value),
             _ => None,
         };
-        let folding = aggregate::compile(raw, value_template, names, &parts, src)?;
+        let folding = aggregate::compile(raw, aggregate, value_template, names, &parts, src)?;
         Ok(PointSpec {
             metric,
             nulls: raw.nulls.clone(),

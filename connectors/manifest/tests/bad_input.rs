@@ -217,3 +217,136 @@ async fn an_infinite_cursor_is_stopped_by_the_repeat_guard() {
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
+
+/// A stream that counts orders per day and channel.
+const COUNTED: &str = r#"[[streams]]
+name = "orders"
+request = { path = "/shops/{{ settings.shop_id }}/orders" }
+records = { path = "orders" }
+entity = { kind = "account", id = "{{ settings.shop_id }}" }
+[[streams.points]]
+metric = "conversions.count"
+aggregate = "count"
+group_by = ["time", "channel"]
+time = { value = "{{ record.day }}", format = "date", period = "1d" }
+dimensions = { channel = "{{ record.channel }}" }
+"#;
+
+#[test]
+fn the_counting_manifest_compiles() {
+    load("shop.connector.toml", &manifest(COUNTED)).unwrap();
+}
+
+#[test]
+fn aggregation_mistakes_are_refused_at_their_place() {
+    let cases: Vec<(String, &str)> =
+        vec![
+        (
+            COUNTED.replace(r#"["time", "channel"]"#, r#"["time", "campaign"]"#),
+            "shop.connector.toml:20:21: `group_by` names `campaign`, which is not a part of this point: group by `entity`, `time` or one of its dimensions (channel)",
+        ),
+        (
+            COUNTED.replace(r#"aggregate = "count""#, r#"aggregate = "average""#),
+            "shop.connector.toml:19:13: unknown aggregate `average`: count or sum",
+        ),
+        (
+            COUNTED.replace(
+                r#"aggregate = "count""#,
+                "aggregate = \"count\"\nvalue = \"{{ record.total }}\"",
+            ),
+            r#"shop.connector.toml:20:9: `aggregate = "count"` counts records: leave out `value` (`where` picks the records that count)"#,
+        ),
+        (
+            COUNTED.replace(r#"aggregate = "count""#, r#"aggregate = "sum""#),
+            r#"shop.connector.toml:19:13: `aggregate = "sum"` adds up a `value`: give one, such as `value = "{{ record.amount }}"`"#,
+        ),
+        (
+            COUNTED.replace(
+                r#"aggregate = "count""#,
+                "aggregate = \"sum\"\nvalue = \"{{ record.customer | upper }}\"",
+            ),
+            r#"shop.connector.toml:20:9: wrong type: `aggregate = "sum"` adds numbers, but this `value` is always text, a boolean or a list; sum a number field (`{{ record.amount }}`) or count with `aggregate = "count"`"#,
+        ),
+        (
+            COUNTED.replace(
+                r#"aggregate = "count""#,
+                "aggregate = \"sum\"\nvalue = \"{{ settings.shop_id }}\"",
+            ),
+            r#"shop.connector.toml:20:9: wrong type: `aggregate = "sum"` adds numbers, but this `value` is always text, a boolean or a list; sum a number field (`{{ record.amount }}`) or count with `aggregate = "count"`"#,
+        ),
+        (COUNTED.replace(r#"["time", "channel"]"#, r#"["time"]"#), "shop.connector.toml:22:26: dimension `channel` reads the record, so it differs between the records of one group: add it to `group_by`, or make it the same for every record"),
+        (COUNTED.replace(r#"["time", "channel"]"#, r#"["channel"]"#), "shop.connector.toml:21:8: the time reads the record, so it differs between the records of one group: add it to `group_by`, or make it the same for every record"),
+        (
+            COUNTED.replace("aggregate = \"count\"\n", "value = 1\n"),
+            r#"shop.connector.toml:20:12: `group_by` goes with `aggregate = "count"` or `"sum"`"#,
+        ),
+        (
+            COUNTED.replace(
+                "records = { path = \"orders\" }",
+                "records = { path = \"orders\" }\nincremental = { field = \"{{ record.id }}\" }",
+            ),
+            r#"shop.connector.toml:20:13: `aggregate` with `incremental.field` would total only the records after the cursor: read whole days with `[streams.window]` (`align = "day"`) and `incremental = { cursor = "window_end" }`"#,
+        ),
+    ];
+    let (streams, expected): (Vec<String>, Vec<&str>) = cases.into_iter().unzip();
+    let got: Vec<String> = streams.iter().map(|s| refused(s)).collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn day_totals_need_whole_day_windows_in_one_zone() {
+    let windowed = COUNTED.replace(
+        "records = { path = \"orders\" }",
+        "records = { path = \"orders\" }\nwindow = { step = \"1d\", format = \"naive\" }",
+    );
+    let cases: Vec<(String, &str)> = vec![
+        (windowed.clone(), r#"shop.connector.toml:20:13: a total per day of the record's time needs whole-day windows: set `align = "day"` in `[streams.window]` and in `time`, with the same `zone`"#),
+        (
+            windowed
+                .replace(
+                    "format = \"naive\" }",
+                    "format = \"naive\", align = \"day\" }",
+                )
+                .replace(
+                    "period = \"1d\" }",
+                    "period = \"1d\", align = \"day\", zone = \"America/Chicago\" }",
+                ),
+            r#"shop.connector.toml:20:13: a total per day of the record's time needs whole-day windows: set `align = "day"` in `[streams.window]` and in `time`, with the same `zone`"#,
+        ),
+        (
+            windowed.replace(
+                "step = \"1d\", format = \"naive\" }",
+                "step = \"6h\", align = \"day\" }",
+            ),
+            r#"shop.connector.toml:16:19: `align = "day"` needs a `step` of whole days (`1d`, `7d`), not `6h`"#,
+        ),
+        (
+            windowed.replace("format = \"naive\" }", "align = \"week\" }"),
+            r#"shop.connector.toml:16:33: `align = "week"`: the only alignment is `day`"#,
+        ),
+        (
+            windowed.replace("format = \"naive\" }", "zone = \"Chicago\" }"),
+            "shop.connector.toml:16:32: zone `Chicago` is not `UTC`, an offset such as `-05:00` or an IANA name such as `America/Chicago`",
+        ),
+        (
+            COUNTED.replace("period = \"1d\" }", "period = \"7d\", align = \"day\" }"),
+            r#"shop.connector.toml:21:8: `align = "day"` puts the time at the start of its day: set `period = "1d"`"#,
+        ),
+        (
+            windowed
+                .replace("conversions.count", "events.attendees")
+                .replace(
+                    r#"group_by = ["time", "channel"]"#,
+                    r#"group_by = ["channel"]"#,
+                )
+                .replace(
+                    "time = { value = \"{{ record.day }}\", format = \"date\", period = \"1d\" }\n",
+                    "",
+                ),
+            r#"shop.connector.toml:20:13: in a stream with windows, a total at `now` would be written once per window, each overwriting the last: use `time = "window"` or a day of the record's time"#,
+        ),
+    ];
+    let (streams, expected): (Vec<String>, Vec<&str>) = cases.into_iter().unzip();
+    let got: Vec<String> = streams.iter().map(|s| refused(s)).collect();
+    assert_eq!(got, expected);
+}

@@ -352,3 +352,85 @@ wait_seconds = "{{ headers.ratelimit-reset-in }}"
     .unwrap_err();
     assert_eq!(e.to_string(), "/locations/c/stats is throttled for 120s more; the source will be pulled again on its next run");
 }
+
+#[tokio::test]
+async fn a_sum_folds_every_page_of_every_fan_out_batch_into_one_point_per_group() {
+    let server = MockServer::start().await;
+    let order = |day: &str, channel: &str, total: serde_json::Value| json!({"day": day, "channel": channel, "total": total});
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .and(query_param("shops", "s1,s2"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ok(
+            json!({"orders": [order("2026-06-01", "web", json!("12.50")),
+                                            order("2026-06-01", "shop", json!(3))], "next": "p2"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .and(query_param("shops", "s1,s2"))
+        .and(query_param("after", "p2"))
+        .respond_with(ok(
+            json!({"orders": [order("2026-06-01", "web", json!(7.5)),
+                                            order("2026-05-31", "web", json!(1))]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .and(query_param("shops", "s3"))
+        .respond_with(ok(
+            json!({"orders": [order("2026-06-01", "web", json!(10))]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let body = r#"
+[settings.shops]
+type = "list"
+required = true
+description = "The shops."
+
+[[streams]]
+name = "orders"
+fan_out = { setting = "shops", batch = 2 }
+request = { path = "/orders", query = { shops = "{{ item | join(\",\") }}" } }
+paginate = { kind = "cursor", token = "next", param = "after" }
+records = { path = "orders" }
+entity = { kind = "account", id = "acme" }
+[[streams.points]]
+metric = "conversions.revenue"
+aggregate = "sum"
+group_by = ["time", "channel"]
+value = "{{ record.total }}"
+unit = "USD"
+time = { value = "{{ record.day }}", format = "date", period = "1d" }
+dimensions = { channel = "{{ record.channel }}" }
+"#;
+    let points = run(&server, body, json!({"shops": ["s1", "s2", "s3"]}), None)
+        .await
+        .points;
+    let got: Vec<(String, String, f64)> = points
+        .iter()
+        .map(|p| match p.time {
+            PointTime::Period { start, .. } => (
+                start.format("%F").to_string(),
+                p.dimensions["channel"].clone(),
+                p.value,
+            ),
+            PointTime::At(_) => panic!("revenue per day is a sum"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("2026-06-01".into(), "web".into(), 30.0),
+            ("2026-06-01".into(), "shop".into(), 3.0),
+            ("2026-05-31".into(), "web".into(), 1.0),
+        ]
+    );
+    server.verify().await;
+}
