@@ -27,6 +27,8 @@ pub struct Manifest {
     pub streams: Vec<Stream>,
     /// Rules for every stream.
     pub errors: Vec<ErrorRule>,
+    /// Settings read as time zones, checked before a pull.
+    pub zone_settings: BTreeSet<String>,
 }
 
 /// One declared setting.
@@ -219,12 +221,27 @@ pub fn compile(file: &str, text: &str) -> Result<Manifest, ManifestError> {
     if raw.auth.get_ref().is_empty() {
         return Err(src.at(raw.auth.span(), "declare at least one `[[auth]]` kind"));
     }
+    let zone_settings = streams
+        .iter()
+        .flat_map(|s| {
+            let window = s.window.iter().flat_map(|w| {
+                std::iter::once(w.zone.setting()).chain(w.format_zone.as_ref().map(|z| z.setting()))
+            });
+            let points = s.points.iter().map(PointSpec::zone_setting);
+            window
+                .chain(points)
+                .flatten()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
     Ok(Manifest {
         description,
         settings,
         check,
         streams,
         errors,
+        zone_settings,
     })
 }
 
@@ -394,7 +411,7 @@ fn check_folding(raw: &RawStream, stream: &Stream, src: &Source<'_>) -> Result<(
         if !point.time_from_record() {
             continue;
         }
-        let same_days = window.align_days && point.time_by_day() == Some(window.zone);
+        let same_days = window.align_days && point.time_by_day() == Some(&window.zone);
         if !same_days {
             return Err(src.at(
                 at,
@@ -490,7 +507,7 @@ fn compile_stream(
     let window = raw
         .window
         .as_ref()
-        .map(|w| WindowSpec::compile(w, src))
+        .map(|w| WindowSpec::compile(w, base, src))
         .transpose()?;
     let incremental = match &raw.incremental {
         None => None,

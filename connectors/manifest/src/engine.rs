@@ -7,6 +7,7 @@ use crate::errors::{judge, Verdict};
 use crate::guard;
 use crate::points::{Problem, Times};
 use crate::template::Scope;
+use crate::window::check_zone_setting;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -173,6 +174,10 @@ impl ManifestConnector {
                 }
             }
         }
+        for name in &self.manifest.zone_settings {
+            let value = out.get(name).unwrap_or(&Value::Null);
+            check_zone_setting(name, value).map_err(ConnectorError::Settings)?;
+        }
         Ok(Value::Object(out))
     }
 
@@ -266,7 +271,8 @@ impl ManifestConnector {
                     .and_then(Value::as_str)
                     .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
                     .map(|t| t.with_timezone(&Utc));
-                let all = w.windows(ctx.now, cursor, ctx.since, ctx.lookback_days);
+                let zone = w.zone.resolve(settings);
+                let all = w.windows(ctx.now, cursor, ctx.since, ctx.lookback_days, zone);
                 all.into_iter().map(Some).collect()
             }
         };
@@ -274,7 +280,11 @@ impl ManifestConnector {
         let mut max_field: Option<Value> = None;
         let mut points: Vec<Point> = Vec::with_capacity(8);
         let folds = stream.points.iter().any(|p| p.folding.is_some());
-        let format = stream.window.as_ref().map(|w| (w.format, w.zone));
+        let zone = stream.window.as_ref().map(|w| w.zone.resolve(settings));
+        let format = stream.window.as_ref().zip(zone).map(|(w, zone)| {
+            let written = w.format_zone.as_ref().map_or(zone, |z| z.resolve(settings));
+            (w.format, written)
+        });
         // Windows outside, items inside: a window is finished, its groups
         // complete and its cursor safe to save, once every item has read it.
         'windows: for window in &windows {
@@ -473,10 +483,10 @@ impl ManifestConnector {
             if stop {
                 break 'windows;
             }
-            if let (Some(Incremental::WindowEnd), Some((_, end)), Some(w)) =
-                (&stream.incremental, window, &stream.window)
+            if let (Some(Incremental::WindowEnd), Some((_, end)), Some(w), Some(zone)) =
+                (&stream.incremental, window, &stream.window, zone)
             {
-                let cursor = w.cursor_after(*end);
+                let cursor = w.cursor_after(*end, zone);
                 state.insert(stream.name.clone(), Value::String(cursor.to_rfc3339()));
                 out.checkpoint(cursors(state))?;
             }

@@ -9,7 +9,7 @@ use crate::error::{ManifestError, Source};
 use crate::guard::{self, Guard};
 use crate::spec::{RawEntity, RawPoint};
 use crate::template::{parse_number, Names, Scope, Template};
-use crate::window::{parse_duration, TimeFormat, Zone};
+use crate::window::{parse_duration, TimeFormat, Zone, ZoneSpec};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -92,7 +92,7 @@ enum Time {
     At {
         value: Template,
         format: TimeFormat,
-        zone: Zone,
+        zone: ZoneSpec,
         period: Option<Duration>,
         /// Moved to the start of its day in `zone`.
         align_day: bool,
@@ -319,14 +319,22 @@ impl PointSpec {
         matches!(self.time, Time::Now)
     }
 
-    /// Whether the time is moved to the start of its day.
-    pub fn time_by_day(&self) -> Option<Zone> {
+    /// The zone whose days the time is moved to the start of, if it is.
+    pub fn time_by_day(&self) -> Option<&ZoneSpec> {
         match &self.time {
             Time::At {
                 align_day: true,
                 zone,
                 ..
-            } => Some(*zone),
+            } => Some(zone),
+            _ => None,
+        }
+    }
+
+    /// The setting the time's zone is read from, if any.
+    pub fn zone_setting(&self) -> Option<&str> {
+        match &self.time {
+            Time::At { zone, .. } => zone.setting(),
             _ => None,
         }
     }
@@ -441,14 +449,20 @@ impl PointSpec {
                 align_day,
             } => {
                 let raw = value.eval(scope);
-                let Some(mut at) = format.read(&raw, *zone) else {
+                let zone = zone.resolve(scope.settings);
+                let Some(at) = format.read(&raw, zone) else {
                     return Err(Problem::Skipped(format!(
                         "{} is {raw}, not a time in the `{format:?}` format",
                         describe(value)
                     )));
                 };
                 if *align_day {
-                    at = zone.day_start(at);
+                    // A local day: 23 or 25 hours when the clocks change.
+                    let start = zone.day_start(at);
+                    let end = zone
+                        .days_after(start, 1)
+                        .unwrap_or(start + Duration::days(1));
+                    return Ok(PointTime::Period { start, end });
                 }
                 match period {
                     Some(p) => PointTime::Period {
@@ -537,7 +551,7 @@ fn compile_time(
         toml::Value::Table(table) => {
             let mut value = None;
             let mut format = TimeFormat::Rfc3339;
-            let mut zone = Zone::utc();
+            let mut zone = ZoneSpec::Fixed(Zone::utc());
             let mut period = None;
             let mut align_day = false;
             for (key, v) in table {
@@ -566,12 +580,8 @@ fn compile_time(
                         })?
                     }
                     "zone" => {
-                        zone = Zone::parse(text).ok_or_else(|| {
-                            src.at(
-                                span.clone(),
-                                format!("zone `{text}` is not `UTC`, an offset such as `-05:00` or an IANA name such as `America/Chicago`"),
-                            )
-                        })?
+                        zone = ZoneSpec::parse(text, names)
+                            .ok_or_else(|| src.at(span.clone(), ZoneSpec::refusal(text)))?
                     }
                     "align" if text == "day" => align_day = true,
                     "align" => {
@@ -591,7 +601,9 @@ fn compile_time(
                     other => {
                         return Err(src.at(
                             span,
-                            format!("unknown key `{other}` in `time`: value, format, zone, period, align"),
+                            format!(
+                            "unknown key `{other}` in `time`: value, format, zone, period, align"
+                        ),
                         ))
                     }
                 }

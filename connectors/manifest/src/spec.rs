@@ -244,8 +244,10 @@ pub struct RawWindow {
     pub backfill: Option<Spanned<String>>,
     /// date | datetime | naive | rfc3339 | unix | unix_ms.
     pub format: Option<Spanned<String>>,
-    /// The zone of the formats without an offset, and of day windows.
+    /// The zone of day windows, and of the formats without an offset.
     pub zone: Option<Spanned<String>>,
+    /// The zone of the formats without an offset, when not `zone`.
+    pub format_zone: Option<Spanned<String>>,
     /// `day`: windows of whole days.
     pub align: Option<Spanned<String>>,
 }

@@ -2,6 +2,7 @@
 
 use crate::error::{ManifestError, Source};
 use crate::spec::RawWindow;
+use crate::template::{Names, Ty};
 use chrono::{
     DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc,
 };
@@ -72,7 +73,7 @@ impl Zone {
     }
 
     /// The start of the day `days` days after the one `time` starts.
-    fn days_after(self, time: DateTime<Utc>, days: i64) -> Option<DateTime<Utc>> {
+    pub fn days_after(self, time: DateTime<Utc>, days: i64) -> Option<DateTime<Utc>> {
         self.midnight(self.naive(time).date() + Duration::days(days))
     }
 }
@@ -200,31 +201,105 @@ pub struct WindowSpec {
     pub backfill: Duration,
     /// How `window.start`/`window.end` render.
     pub format: TimeFormat,
-    /// The zone the formats without an offset write, and whose midnights
-    /// aligned windows start at.
-    pub zone: Zone,
+    /// The zone whose midnights day windows start at, and the formats
+    /// without an offset write in unless `format_zone` says otherwise.
+    pub zone: ZoneSpec,
+    /// The zone the formats without an offset write in, when it is not
+    /// `zone` (a platform that reads UTC while days are the client's).
+    pub format_zone: Option<ZoneSpec>,
     /// Whether windows are whole days: they start at midnight, `step` is a
     /// number of days, and the cursor never passes the start of the day
     /// still under way.
     pub align_days: bool,
 }
 
-/// A `zone` key: `UTC`, an offset or an IANA name; an error at its place otherwise.
-pub fn compile_zone(zone: &Spanned<String>, src: &Source<'_>) -> Result<Zone, ManifestError> {
-    Zone::parse(zone.get_ref()).ok_or_else(|| {
-        src.at(
-            zone.span(),
-            format!(
-                "zone `{}` is not `UTC`, an offset such as `-05:00` or an IANA name such as `America/Chicago`",
-                zone.get_ref()
-            ),
+/// A zone as a manifest writes it: fixed, or the value of a string setting
+/// (`"{{ settings.timezone }}"`: the client's zone), which is checked with
+/// the rest of the settings before a pull reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ZoneSpec {
+    /// `UTC`, an offset or an IANA name.
+    Fixed(Zone),
+    /// The setting of this name.
+    Setting(String),
+}
+
+impl ZoneSpec {
+    /// Parses a zone; `None` when `text` is neither a zone nor
+    /// `{{ settings.NAME }}` of a declared string setting (in `names`).
+    pub fn parse(text: &str, names: &Names) -> Option<ZoneSpec> {
+        let lookup = text
+            .trim()
+            .strip_prefix("{{")
+            .and_then(|t| t.strip_suffix("}}"))
+            .map(str::trim);
+        match lookup {
+            None => Zone::parse(text).map(ZoneSpec::Fixed),
+            Some(lookup) => {
+                let name = lookup.strip_prefix("settings.")?;
+                (names.settings.get(name) == Some(&Ty::Str))
+                    .then(|| ZoneSpec::Setting(name.to_string()))
+            }
+        }
+    }
+
+    /// The message for a zone [`ZoneSpec::parse`] refused.
+    pub fn refusal(text: &str) -> String {
+        format!(
+            "zone `{text}` is not `UTC`, an offset such as `-05:00`, an IANA name such as `America/Chicago` or `{{{{ settings.NAME }}}}` of a string setting"
         )
-    })
+    }
+
+    /// The zone for a pull with these settings (checked by then, see
+    /// [`check_zone_setting`]).
+    pub fn resolve(&self, settings: &Value) -> Zone {
+        match self {
+            ZoneSpec::Fixed(zone) => *zone,
+            ZoneSpec::Setting(name) => settings
+                .get(name)
+                .and_then(Value::as_str)
+                .and_then(Zone::parse)
+                .unwrap_or_else(Zone::utc),
+        }
+    }
+
+    /// The setting it reads, if any.
+    pub fn setting(&self) -> Option<&str> {
+        match self {
+            ZoneSpec::Fixed(_) => None,
+            ZoneSpec::Setting(name) => Some(name),
+        }
+    }
+}
+
+/// Checks a setting that a manifest reads as a zone: the message for
+/// `tally check` and the pull when its value is not one.
+pub fn check_zone_setting(name: &str, value: &Value) -> Result<(), String> {
+    match value.as_str() {
+        Some(text) if Zone::parse(text).is_some() => Ok(()),
+        _ => Err(format!(
+            "`{name}` is {value}, not a time zone: write an IANA name such as \"America/Chicago\", \"UTC\" or an offset such as \"-05:00\""
+        )),
+    }
+}
+
+/// A `zone` key, compiled; an error at its place when it is not one.
+pub fn compile_zone(
+    zone: &Spanned<String>,
+    names: &Names,
+    src: &Source<'_>,
+) -> Result<ZoneSpec, ManifestError> {
+    ZoneSpec::parse(zone.get_ref(), names)
+        .ok_or_else(|| src.at(zone.span(), ZoneSpec::refusal(zone.get_ref())))
 }
 
 impl WindowSpec {
-    /// Compiles `[streams.window]`.
-    pub fn compile(raw: &RawWindow, src: &Source<'_>) -> Result<WindowSpec, ManifestError> {
+    /// Compiles `[streams.window]`; `names` are the declared settings.
+    pub fn compile(
+        raw: &RawWindow,
+        names: &Names,
+        src: &Source<'_>,
+    ) -> Result<WindowSpec, ManifestError> {
         let duration = |d: &Spanned<String>| {
             parse_duration(d.get_ref()).ok_or_else(|| {
                 src.at(
@@ -289,9 +364,14 @@ impl WindowSpec {
             zone: raw
                 .zone
                 .as_ref()
-                .map(|z| compile_zone(z, src))
+                .map(|z| compile_zone(z, names, src))
                 .transpose()?
-                .unwrap_or(Zone::utc()),
+                .unwrap_or(ZoneSpec::Fixed(Zone::utc())),
+            format_zone: raw
+                .format_zone
+                .as_ref()
+                .map(|z| compile_zone(z, names, src))
+                .transpose()?,
             align_days,
         })
     }
@@ -299,13 +379,15 @@ impl WindowSpec {
     /// The windows of one pull, oldest first: from `since` (a backfill), else
     /// the saved cursor minus the lookback (`lookback_days` overriding it),
     /// else now minus the backfill; up to now, at most `max_span` long. Day
-    /// windows start at the midnight at or before that start.
+    /// windows start at the midnight (in `zone`, resolved) at or before that
+    /// start.
     pub fn windows(
         &self,
         now: DateTime<Utc>,
         cursor: Option<DateTime<Utc>>,
         since: Option<DateTime<Utc>>,
         lookback_days: Option<u32>,
+        zone: Zone,
     ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         let lookback = lookback_days.map_or(self.lookback, |d| Duration::days(i64::from(d)));
         let mut start = since
@@ -315,13 +397,12 @@ impl WindowSpec {
             start = start.max(now - max);
         }
         if self.align_days {
-            start = self.zone.day_start(start);
+            start = zone.day_start(start);
         }
         let mut out = Vec::new();
         while start < now {
             let next = if self.align_days {
-                self.zone
-                    .days_after(start, self.step.num_days())
+                zone.days_after(start, self.step.num_days())
                     .unwrap_or(start + self.step)
             } else {
                 start + self.step
@@ -336,9 +417,9 @@ impl WindowSpec {
     /// The cursor once the window ending at `end` is read: `end`, or for day
     /// windows the start of the day `end` falls in, so that a day still
     /// under way is read whole again by the next pull.
-    pub fn cursor_after(&self, end: DateTime<Utc>) -> DateTime<Utc> {
+    pub fn cursor_after(&self, end: DateTime<Utc>, zone: Zone) -> DateTime<Utc> {
         if self.align_days {
-            self.zone.day_start(end)
+            zone.day_start(end)
         } else {
             end
         }
@@ -407,11 +488,13 @@ mod tests {
             lookback: parse_duration("1d").unwrap(),
             backfill: parse_duration("2d").unwrap(),
             format: TimeFormat::Naive,
-            zone: Zone::utc(),
+            zone: ZoneSpec::Fixed(Zone::utc()),
+            format_zone: None,
             align_days: true,
         };
+        let utc = Zone::utc();
         let now = at("2026-06-10T12:00:00Z");
-        let w = spec.windows(now, None, None, None);
+        let w = spec.windows(now, None, None, None, utc);
         assert_eq!(
             w,
             vec![
@@ -420,22 +503,19 @@ mod tests {
                 (at("2026-06-10T00:00:00Z"), now),
             ]
         );
-        assert_eq!(spec.cursor_after(now), at("2026-06-10T00:00:00Z"));
+        assert_eq!(spec.cursor_after(now, utc), at("2026-06-10T00:00:00Z"));
         assert_eq!(
-            spec.cursor_after(at("2026-06-10T00:00:00Z")),
+            spec.cursor_after(at("2026-06-10T00:00:00Z"), utc),
             at("2026-06-10T00:00:00Z")
         );
-        let again = spec.windows(now, Some(at("2026-06-10T00:00:00Z")), None, Some(0));
+        let again = spec.windows(now, Some(at("2026-06-10T00:00:00Z")), None, Some(0), utc);
         assert_eq!(again, vec![(at("2026-06-10T00:00:00Z"), now)]);
-        let chicago = WindowSpec {
-            zone: Zone::parse("America/Chicago").unwrap(),
-            ..spec
-        };
-        let w = chicago.windows(
+        let w = spec.windows(
             at("2026-03-09T12:00:00Z"),
             None,
             Some(at("2026-03-07T12:00:00Z")),
             None,
+            Zone::parse("America/Chicago").unwrap(),
         );
         assert_eq!(
             w.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
@@ -456,20 +536,22 @@ mod tests {
             lookback: parse_duration("1d").unwrap(),
             backfill: parse_duration("30d").unwrap(),
             format: TimeFormat::Date,
-            zone: Zone::utc(),
+            zone: ZoneSpec::Fixed(Zone::utc()),
+            format_zone: None,
             align_days: false,
         };
+        let utc = Zone::utc();
         let now = at("2026-06-10T12:00:00Z");
-        let w = spec.windows(now, Some(at("2026-06-09T00:00:00Z")), None, None);
+        let w = spec.windows(now, Some(at("2026-06-09T00:00:00Z")), None, None, utc);
         assert_eq!(w.first().unwrap().0, at("2026-06-08T00:00:00Z"));
         assert_eq!(w.last().unwrap().1, now);
         assert_eq!(w.len(), 3);
-        let first = spec.windows(now, None, None, None);
+        let first = spec.windows(now, None, None, None, utc);
         assert_eq!(
             first.first().unwrap().0,
             at("2026-06-07T12:00:00Z"),
             "max_span caps the backfill"
         );
-        assert!(spec.windows(now, Some(now), None, Some(0)).is_empty());
+        assert!(spec.windows(now, Some(now), None, Some(0), utc).is_empty());
     }
 }

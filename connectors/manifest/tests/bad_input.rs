@@ -326,7 +326,11 @@ fn day_totals_need_whole_day_windows_in_one_zone() {
         ),
         (
             windowed.replace("format = \"naive\" }", "zone = \"Chicago\" }"),
-            "shop.connector.toml:16:32: zone `Chicago` is not `UTC`, an offset such as `-05:00` or an IANA name such as `America/Chicago`",
+            "shop.connector.toml:16:32: zone `Chicago` is not `UTC`, an offset such as `-05:00`, an IANA name such as `America/Chicago` or `{{ settings.NAME }}` of a string setting",
+        ),
+        (
+            windowed.replace("format = \"naive\" }", "zone = \"{{ settings.timezone }}\" }"),
+            "shop.connector.toml:16:32: zone `{{ settings.timezone }}` is not `UTC`, an offset such as `-05:00`, an IANA name such as `America/Chicago` or `{{ settings.NAME }}` of a string setting",
         ),
         (
             COUNTED.replace("period = \"1d\" }", "period = \"7d\", align = \"day\" }"),
@@ -349,4 +353,34 @@ fn day_totals_need_whole_day_windows_in_one_zone() {
     let (streams, expected): (Vec<String>, Vec<&str>) = cases.into_iter().unzip();
     let got: Vec<String> = streams.iter().map(|s| refused(s)).collect();
     assert_eq!(got, expected);
+}
+
+#[tokio::test]
+async fn a_time_zone_setting_that_is_no_zone_is_refused_before_any_request() {
+    let server = MockServer::start().await;
+    let text = manifest(&COUNTED.replace(
+        "period = \"1d\" }",
+        "period = \"1d\", align = \"day\", zone = \"{{ settings.timezone }}\" }",
+    ))
+    .replace(
+        "[settings.shop_id]",
+        "[settings.timezone]\ntype = \"string\"\ndefault = \"UTC\"\ndescription = \"The shop's zone.\"\n\n[settings.shop_id]",
+    );
+    let connector: ManifestConnector = load("shop.connector.toml", &text).unwrap();
+    let http = tally_testkit::host_for(&server.uri(), &connector.describe(), Credential::None);
+    let e = pull(
+        &connector,
+        &http,
+        &Source::new(
+            server.uri(),
+            json!({"shop_id": "s1", "timezone": "Chicago"}),
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"invalid settings: `timezone` is "Chicago", not a time zone: write an IANA name such as "America/Chicago", "UTC" or an offset such as "-05:00""#
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
 }

@@ -473,3 +473,66 @@ async fn named_errors_say_what_to_do() {
         "{region}"
     );
 }
+
+#[tokio::test]
+async fn days_are_the_clients_local_days_and_windows_are_written_in_utc() {
+    let (server, _) = platform(vec![
+        response("b0", "2026-03-08T12:00:00+00:00", choice("13", "Facebook")),
+        response(
+            "b1",
+            "2026-05-31T04:59:59+00:00",
+            choice("12", "A friend or family member"),
+        ),
+        response("b2", "2026-06-01T03:00:00+00:00", choice("11", "Instagram")),
+        response("b3", "2026-06-01T06:00:00+00:00", choice("11", "Instagram")),
+    ])
+    .await;
+    let c = connector("surveymonkey");
+    let http = fixture_http(c.as_ref(), &SurveyFixtures, &server);
+    let source = fixture_source(
+        &SurveyFixtures,
+        &server,
+        json!({"timezone": "America/Chicago"}),
+    );
+    let pulled = pull(c.as_ref(), &http, &source).await.unwrap();
+    assert_eq!(
+        windows_asked(&server, 0).await,
+        [
+            ("2026-03-03T06:00:00", "2026-04-02T05:00:00"),
+            ("2026-04-02T05:00:00", "2026-05-02T05:00:00"),
+            ("2026-05-02T05:00:00", "2026-06-01T05:00:00"),
+            ("2026-06-01T05:00:00", "2026-06-01T12:00:00"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string())),
+        "Chicago's midnights (06:00 UTC before daylight time, 05:00 after), written in UTC"
+    );
+    let days: Vec<(DateTime<Utc>, DateTime<Utc>, String, f64)> = pulled
+        .points
+        .iter()
+        .filter_map(|p| match p.time {
+            PointTime::Period { start, end } => {
+                Some((start, end, p.dimensions["source"].clone(), p.value))
+            }
+            PointTime::At(_) => None,
+        })
+        .collect();
+    let day = |start: &str, end: &str, source: &str| (at(start), at(end), source.to_string(), 1.0);
+    assert_eq!(
+        days,
+        vec![
+            day("2026-03-08T06:00:00Z", "2026-03-09T05:00:00Z", "Facebook"),
+            day(
+                "2026-05-30T05:00:00Z",
+                "2026-05-31T05:00:00Z",
+                "A friend or family member"
+            ),
+            day("2026-05-31T05:00:00Z", "2026-06-01T05:00:00Z", "Instagram"),
+            day("2026-06-01T05:00:00Z", "2026-06-02T05:00:00Z", "Instagram"),
+        ],
+        "a response at 22:00 in Chicago counts on that day, not the UTC one after; the day the clocks go forward is 23 hours"
+    );
+    assert_eq!(
+        pulled.state,
+        Some(json!({"cursors": {"responses": "2026-06-01T05:00:00+00:00"}}))
+    );
+}
