@@ -36,11 +36,11 @@ pub struct Parts<'a> {
     pub span: Range<usize>,
 }
 
-/// An aggregation, compiled.
+/// An aggregation, compiled. Counting and summing both add up the
+/// records' values (a counted record weighs 1), so what is left to know is
+/// whether the group is known before any record is read.
 #[derive(Debug, Clone, Copy)]
 pub struct Folding {
-    /// Count or sum.
-    pub aggregate: Aggregate,
     /// Whether no part of the group reads the record: then a partition is
     /// one group, and one without records still gives its count of 0.
     pub fixed: bool,
@@ -160,7 +160,7 @@ pub fn compile(
             .dimensions
             .iter()
             .all(|(_, _, compiled)| !reads_record(compiled));
-    Ok(Some(Folding { aggregate, fixed }))
+    Ok(Some(Folding { fixed }))
 }
 
 /// A point's natural key within one source: what a group is.

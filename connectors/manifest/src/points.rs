@@ -99,6 +99,13 @@ enum Time {
     },
 }
 
+impl Time {
+    /// Whether the time comes from the record.
+    fn reads_record(&self) -> bool {
+        matches!(self, Time::At { value, .. } if aggregate::reads_record(value))
+    }
+}
+
 /// One `[[streams.points]]`, compiled.
 #[derive(Debug, Clone)]
 pub struct PointSpec {
@@ -279,9 +286,7 @@ impl PointSpec {
             time: raw
                 .time
                 .as_ref()
-                .filter(
-                    |_| matches!(&time, Time::At { value, .. } if aggregate::reads_record(value)),
-                )
+                .filter(|_| time.reads_record())
                 .map(|t| t.span()),
             dimensions: raw
                 .dimensions
@@ -311,7 +316,7 @@ impl PointSpec {
     /// Whether the time comes from the record (a day of `date_created`)
     /// rather than the pull or the window.
     pub fn time_from_record(&self) -> bool {
-        matches!(&self.time, Time::At { value, .. } if aggregate::reads_record(value))
+        self.time.reads_record()
     }
 
     /// Whether the point holds at the pull's time.
