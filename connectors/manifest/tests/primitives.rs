@@ -434,3 +434,72 @@ dimensions = { channel = "{{ record.channel }}" }
     );
     server.verify().await;
 }
+
+#[tokio::test]
+async fn a_skipped_partition_leaves_no_partial_count() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/events/a/guests"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ok(
+            json!({"guests": [{"in": true}, {"in": true}], "next": "p2"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/events/a/guests"))
+        .and(query_param("after", "p2"))
+        .respond_with(ok(json!({"error": "EVENT_DELETED"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/events/b/guests"))
+        .respond_with(ok(json!({"guests": [{"in": true}, {"in": false}]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/events/c/guests"))
+        .respond_with(ok(json!({"guests": []})))
+        .mount(&server)
+        .await;
+    let body = r#"
+[settings.events]
+type = "list"
+required = true
+description = "Event ids."
+
+[[streams]]
+name = "guests"
+fan_out = { setting = "events" }
+request = { path = "/events/{{ item }}/guests" }
+paginate = { kind = "cursor", token = "next", param = "after" }
+records = { path = "guests" }
+entity = { kind = "event", id = "{{ item }}" }
+[[streams.points]]
+metric = "events.attendees"
+aggregate = "count"
+dimensions = { status = "checked_in" }
+where = [{ value = "{{ record.in }}", equals = true }]
+
+[[streams.errors]]
+status = [200]
+where = [{ value = "{{ body.error }}", equals = "EVENT_DELETED" }]
+action = "skip_partition"
+message = "event {{ item }} was deleted"
+"#;
+    let buffer = run(&server, body, json!({"events": ["a", "b", "c"]}), None).await;
+    let got: Vec<(String, f64)> = buffer
+        .points
+        .iter()
+        .map(|p| (p.entity.id.to_string(), p.value))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("b".to_string(), 1.0), ("c".to_string(), 0.0)],
+        "a: skipped, not 2 from its first page; c: read, and nobody came"
+    );
+    assert_eq!(
+        buffer.warnings,
+        vec!["stream `guests`: skipped a partition: /events/a/guests: event a was deleted"]
+    );
+}
