@@ -263,24 +263,24 @@ impl ManifestConnector {
             "cursor".to_string(),
             saved.clone().unwrap_or(Value::Null),
         )]));
-        let windows: Vec<Option<(DateTime<Utc>, DateTime<Utc>)>> = match &stream.window {
-            None => vec![None],
-            Some(w) => {
-                let cursor = saved
-                    .as_ref()
-                    .and_then(Value::as_str)
-                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                    .map(|t| t.with_timezone(&Utc));
-                let zone = w.zone.resolve(settings);
-                let all = w.windows(ctx.now, cursor, ctx.since, ctx.lookback_days, zone);
-                all.into_iter().map(Some).collect()
-            }
-        };
+        let zone = stream.window.as_ref().map(|w| w.zone.resolve(settings));
+        let windows: Vec<Option<(DateTime<Utc>, DateTime<Utc>)>> =
+            match stream.window.as_ref().zip(zone) {
+                None => vec![None],
+                Some((w, zone)) => {
+                    let cursor = saved
+                        .as_ref()
+                        .and_then(Value::as_str)
+                        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                        .map(|t| t.with_timezone(&Utc));
+                    let all = w.windows(ctx.now, cursor, ctx.since, ctx.lookback_days, zone);
+                    all.into_iter().map(Some).collect()
+                }
+            };
         let mut seen: HashSet<String> = HashSet::new();
         let mut max_field: Option<Value> = None;
         let mut points: Vec<Point> = Vec::with_capacity(8);
         let folds = stream.points.iter().any(|p| p.folding.is_some());
-        let zone = stream.window.as_ref().map(|w| w.zone.resolve(settings));
         let format = stream.window.as_ref().zip(zone).map(|(w, zone)| {
             let written = w.format_zone.as_ref().map_or(zone, |z| z.resolve(settings));
             (w.format, written)
