@@ -19,9 +19,49 @@ pub fn is_cut_short(response: &HttpResponse) -> bool {
     let is_json = response
         .header("content-type")
         .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
-    is_json
-        && response.is_success()
-        && serde_json::from_slice::<serde::de::IgnoredAny>(&response.body).is_err()
+    is_json && response.is_success() && !ends_whole(&response.body)
+}
+
+/// Whether a JSON body ends where its document does: every bracket closed,
+/// no string left open, nothing but whitespace after. This does not check the
+/// syntax (the connector's decoder does, naming the field); it only tells a
+/// body cut mid-transfer from a whole one, for every page of every pull, so
+/// it is one pass over the bytes instead of a second parse of the document.
+fn ends_whole(body: &[u8]) -> bool {
+    let body = body.trim_ascii();
+    if !matches!(body.first(), Some(b'{' | b'[')) {
+        // A bare scalar document is short: parsing it is cheap.
+        return serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+    }
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (at, &byte) in body.iter().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = match depth.checked_sub(1) {
+                    Some(d) => d,
+                    None => return false,
+                };
+                if depth == 0 {
+                    return at + 1 == body.len();
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Exponential backoff with full jitter: a random wait in `[0, min(max, base·2^(attempt-1))]`,
@@ -86,6 +126,21 @@ pub fn google_quota_reset(response: &HttpResponse, now: DateTime<Utc>) -> Option
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_document_cut_at_any_byte_is_told_from_the_whole_one() {
+        let whole =
+            br#" {"feed":[{"text":"a \"quoted\" ] and } inside","n":1},[]],"cursor":null} "#;
+        assert!(ends_whole(whole));
+        let end = whole.trim_ascii_end().len();
+        for cut in 0..end {
+            assert!(!ends_whole(&whole[..cut]), "cut at byte {cut} looked whole");
+        }
+        assert!(ends_whole(b"[1,2]\n"));
+        assert!(ends_whole(b"42"));
+        assert!(!ends_whole(b"{}}"));
+        assert!(!ends_whole(b"{} {}"));
+    }
 
     #[test]
     fn retry_after_seconds_and_http_date() {
