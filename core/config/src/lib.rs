@@ -18,6 +18,7 @@ mod error;
 mod goals;
 mod interpolate;
 mod load;
+mod service_account;
 mod span;
 mod suggest;
 mod validate;
@@ -29,6 +30,7 @@ pub mod time;
 pub use deprecated::Deprecation;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{load, parse, parse_with, ParseContext};
+pub use service_account::ServiceAccountKey;
 pub use span::Location;
 pub use suggest::did_you_mean;
 pub use values::{check_http_url, parse_timezone, Currency, Schedule};
@@ -429,6 +431,10 @@ pub enum AuthMethod {
     /// OAuth2 client credentials: `client_id` and a client secret.
     #[serde(rename = "client_credentials")]
     ClientCredentials,
+    /// A service account's JSON key file (`key_file`) signing JWTs the host
+    /// trades for tokens (Google).
+    #[serde(rename = "service_account")]
+    ServiceAccount,
 }
 
 impl AuthMethod {
@@ -440,6 +446,7 @@ impl AuthMethod {
             tally_model::AuthKind::Bearer => AuthMethod::Bearer,
             tally_model::AuthKind::OAuth2 { .. } => AuthMethod::OAuth2,
             tally_model::AuthKind::ClientCredentials { .. } => AuthMethod::ClientCredentials,
+            tally_model::AuthKind::ServiceAccount { .. } => AuthMethod::ServiceAccount,
         }
     }
 
@@ -451,6 +458,7 @@ impl AuthMethod {
             AuthMethod::Bearer => "bearer",
             AuthMethod::OAuth2 => "oauth2",
             AuthMethod::ClientCredentials => "client_credentials",
+            AuthMethod::ServiceAccount => "service_account",
         }
     }
 }
@@ -505,6 +513,13 @@ pub struct AuthConfig {
     /// credential (and one refresh); default: the source id.
     #[serde(default)]
     pub credential: Option<String>,
+    /// The service account's JSON key file from Google Cloud (kind
+    /// `service_account`); relative paths start at the config file's directory.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// The key file as read and checked at load (kind `service_account`).
+    #[serde(skip)]
+    pub service_account: Option<ServiceAccountKey>,
 }
 
 /// What a goal measures.

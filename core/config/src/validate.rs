@@ -14,6 +14,7 @@ use super::{
     PluginsConfig, ScheduleConfig, ServerConfig, SourceConfig, StorageConfig, TokensConfig,
 };
 use crate::secret::Secret;
+use crate::ServiceAccountKey;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tally_model::Description;
@@ -311,6 +312,7 @@ fn check_source(
     if auth_written {
         read_secret_files(c, &path.key("auth"), &mut s.auth, base_dir);
         check_auth_fields(c, &path.key("auth"), &s.auth);
+        read_key_file(c, &path.key("auth"), s, base_dir);
     }
 
     let Some(connector) = connectors.iter().find(|d| d.name == s.connector) else {
@@ -367,10 +369,16 @@ fn check_source(
             );
         }
     } else if !accepted.contains(&s.auth.kind.as_str()) {
+        // A service account is nobody's user: say why, not only what is accepted.
+        let why = if s.auth.kind == AuthMethod::ServiceAccount {
+            ": its data belongs to a user's account, which only that user's consent opens (a service account acts as itself); use kind = \"oauth2\" and `tally auth login`"
+        } else {
+            ""
+        };
         c.value(
             &path.key("auth").key("kind"),
             format!(
-                "connector `{}` does not accept auth kind `{}`; accepted kinds: {}",
+                "connector `{}` does not accept auth kind `{}`; accepted kinds: {}{why}",
                 connector.name,
                 s.auth.kind.as_str(),
                 list(accepted.iter().copied())
@@ -450,6 +458,29 @@ fn read_secret_files(
     }
 }
 
+/// Reads a service account's `key_file` (kind `service_account`), resolved
+/// against the config's directory, into `service_account`.
+fn read_key_file(
+    c: &mut Checker<'_, '_, '_, '_>,
+    path: &KeyPath,
+    s: &mut SourceConfig,
+    base_dir: &Path,
+) {
+    let auth = &mut s.auth;
+    let Some(file) = auth.key_file.as_mut() else {
+        return;
+    };
+    *file = base_dir.join(&*file);
+    if auth.kind != AuthMethod::ServiceAccount {
+        return;
+    }
+    let credential = auth.credential.as_deref().unwrap_or(&s.id);
+    match ServiceAccountKey::read(file, credential) {
+        Ok(key) => auth.service_account = Some(key),
+        Err(message) => c.value(&path.key("key_file"), message),
+    }
+}
+
 /// Checks that the keys of `[sources.auth]` fit its kind.
 fn check_auth_fields(c: &mut Checker<'_, '_, '_, '_>, path: &KeyPath, a: &AuthConfig) {
     let set: Vec<(&str, bool)> = vec![
@@ -469,6 +500,7 @@ fn check_auth_fields(c: &mut Checker<'_, '_, '_, '_>, path: &KeyPath, a: &AuthCo
         ("token_url", a.token_url.is_some()),
         ("redirect_port", a.redirect_port.is_some()),
         ("credential", a.credential.is_some()),
+        ("key_file", a.key_file.is_some()),
     ];
     let (required, optional): (&[&str], &[&str]) = match a.kind {
         AuthMethod::None => (&[], &[]),
@@ -490,6 +522,7 @@ fn check_auth_fields(c: &mut Checker<'_, '_, '_, '_>, path: &KeyPath, a: &AuthCo
             &["client_id", "client_secret"],
             &["scopes", "token_url", "credential"],
         ),
+        AuthMethod::ServiceAccount => (&["key_file"], &["scopes", "credential"]),
     };
     let kind = a.kind.as_str();
     for (name, is_set) in &set {

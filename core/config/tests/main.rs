@@ -5,3 +5,4 @@
 mod config;
 mod fuzz_body;
 mod properties;
+mod service_account;

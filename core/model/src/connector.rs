@@ -156,6 +156,14 @@ pub enum AuthKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         quirks: Vec<AuthQuirk>,
     },
+    /// A service account's key file signs a JWT the host trades for an access
+    /// token (RFC 7523 JWT bearer grant, Google's server-to-server flow): no
+    /// user and no login, for agencies pulling many clients' properties. Only
+    /// platforms whose data a service account can be granted accept it.
+    ServiceAccount {
+        /// Scopes the connector needs, joined with spaces in the JWT's `scope`.
+        scopes: Vec<String>,
+    },
 }
 
 fn yes() -> bool {
@@ -227,6 +235,13 @@ impl AuthKind {
         }
     }
 
+    /// A service-account key signing JWTs for these scopes.
+    pub fn service_account(scopes: &[&str]) -> AuthKind {
+        AuthKind::ServiceAccount {
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
     /// Adds a documented departure from RFC 6749; kinds without a token flow are unchanged.
     pub fn quirk(mut self, quirk: AuthQuirk) -> AuthKind {
         if let AuthKind::OAuth2 { quirks, .. } | AuthKind::ClientCredentials { quirks, .. } =
@@ -245,6 +260,7 @@ impl AuthKind {
             AuthKind::Bearer => "bearer",
             AuthKind::OAuth2 { .. } => "oauth2",
             AuthKind::ClientCredentials { .. } => "client_credentials",
+            AuthKind::ServiceAccount { .. } => "service_account",
         }
     }
 }
@@ -684,5 +700,18 @@ mod tests {
             "page_id"
         );
         assert_eq!(serde_json::from_value::<AuthKind>(json).unwrap(), kind);
+    }
+
+    #[test]
+    fn a_service_account_crosses_the_plugin_boundary_as_plain_json() {
+        let kind =
+            AuthKind::service_account(&["https://www.googleapis.com/auth/analytics.readonly"]);
+        let json = serde_json::to_string(&kind).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"service_account","scopes":["https://www.googleapis.com/auth/analytics.readonly"]}"#
+        );
+        assert_eq!(serde_json::from_str::<AuthKind>(&json).unwrap(), kind);
+        assert_eq!(kind.name(), "service_account");
     }
 }

@@ -42,6 +42,16 @@ pub enum AuthError {
         /// What went wrong and what to do.
         message: String,
     },
+    /// A service account's key cannot sign, or the platform refused what it signed.
+    #[error("credential `{credential}` (service-account key file {}): {message}", key_file.display())]
+    ServiceAccount {
+        /// The credential's name (the source id, or `[sources.auth] credential`).
+        credential: String,
+        /// The key file, never its content.
+        key_file: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// The configuration cannot describe a token flow.
     #[error("{0}")]
     Config(String),

@@ -3,9 +3,12 @@
 //! refresh, and client credentials. Each turns the endpoint's answer into a
 //! [`StoredToken`] ready for the store, with the platform's quirks applied
 //! (Meta's long-lived exchange and Page token happen right after the code
-//! exchange, so what is stored is what requests use).
+//! exchange, so what is stored is what requests use). The JWT bearer grant of
+//! service accounts, which the `oauth2` crate has no request for, is a form
+//! POST of its own.
 
 use super::error::AuthError;
+use super::jwt::GET_A_NEW_KEY;
 use super::quirks::{self, scrub};
 use super::reply::TokenReply;
 use super::settings::{Grant, OAuthSettings};
@@ -23,6 +26,9 @@ use oauth2::{
 use tally_config::secret::Secret;
 use tally_model::error::{snippet, url_path};
 use tally_model::AuthQuirk;
+
+/// The `grant_type` of a JWT bearer request (RFC 7523 §2.1).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 type TokenClient = oauth2::Client<
     BasicErrorResponse,
@@ -113,8 +119,12 @@ impl OAuthFlow {
     pub fn authorize(&self, redirect_uri: &str) -> Result<Authorization, AuthError> {
         let Grant::AuthorizationCode { auth_url, pkce } = &self.settings.grant else {
             return Err(AuthError::Login(format!(
-                "source `{}` uses client credentials, which need no login: its tokens are fetched when it is pulled",
-                self.settings.source_id
+                "source `{}` uses {}, which need no login: its tokens are fetched when it is pulled",
+                self.settings.source_id,
+                match self.settings.grant {
+                    Grant::ServiceAccount => "a service account",
+                    _ => "client credentials",
+                }
             )));
         };
         let auth_url = AuthUrl::new(auth_url.clone()).map_err(|e| {
@@ -205,6 +215,72 @@ impl OAuthFlow {
             .await
             .map_err(|e| self.request_error(e, &[]))?;
         Ok(self.record(&reply, None, Utc::now()))
+    }
+
+    /// A token for a service account: an assertion signed with its key now,
+    /// traded at the token endpoint (RFC 7523). A refusal names the credential,
+    /// its key file and `tally auth login`, which tries the key again.
+    pub async fn service_account(&self) -> Result<StoredToken, AuthError> {
+        let settings = &self.settings;
+        let signer = settings.signer.as_ref().ok_or_else(|| {
+            AuthError::Config(format!(
+                "source `{}`: kind = \"service_account\" needs `key_file` in [sources.auth]",
+                settings.source_id
+            ))
+        })?;
+        let now = Utc::now();
+        let assertion = signer.assertion(&settings.scopes, &settings.token_url, now)?;
+        let (status, body) = self
+            .http
+            .post_form(
+                &settings.token_url,
+                &[
+                    ("grant_type", JWT_BEARER),
+                    ("assertion", assertion.expose()),
+                ],
+            )
+            .await?;
+        let path = self.path();
+        if (200..300).contains(&status) {
+            let reply: TokenReply =
+                serde_json::from_slice(&body).map_err(|e| AuthError::Endpoint {
+                    path,
+                    message: format!(
+                        "answered {status} with a body that is not an OAuth2 token response ({e})"
+                    ),
+                })?;
+            return Ok(self.record(&reply, None, now));
+        }
+        let refusal: BasicErrorResponse = serde_json::from_slice(&body).map_err(|_| {
+            let shown = if body.trim_ascii_start().starts_with(b"{") {
+                String::new()
+            } else {
+                format!(": {}", scrub(&snippet(&body), &[&assertion]))
+            };
+            AuthError::Endpoint {
+                path: path.clone(),
+                message: format!("answered {status} without an OAuth2 error{shown}"),
+            }
+        })?;
+        let code = refusal.error().as_ref().to_string();
+        let description = refusal
+            .error_description()
+            .map(|d| format!(": {}", scrub(d, &[&assertion])))
+            .unwrap_or_default();
+        let what_to_do = if code == "invalid_grant" {
+            format!("the key was deleted or disabled, the account removed, or this machine's clock is off; {GET_A_NEW_KEY}")
+        } else {
+            "check the scopes in [sources.auth] and the account in Google Cloud".to_string()
+        };
+        Err(AuthError::ServiceAccount {
+            credential: settings.credential.clone(),
+            key_file: signer.key_file().clone(),
+            message: format!(
+                "token endpoint {path} refused the assertion signed for {}: {code}{description}; {what_to_do}, then check it with `tally auth login {}`",
+                signer.client_email(),
+                settings.source_id
+            ),
+        })
     }
 
     /// The record for an answer; `kept` is the refresh token to keep when the

@@ -6,7 +6,8 @@
 //! side, for built-in connectors and plugins alike (invariants 1 and 7):
 //!
 //! - `flow`: the grants, with the `oauth2` crate (PKCE S256, `state`, code
-//!   exchange, refresh, client credentials), over `transport`'s HTTP client;
+//!   exchange, refresh, client credentials), over `transport`'s HTTP client,
+//!   and the JWT bearer grant of service accounts, whose assertion `jwt` signs;
 //! - `quirks`: TikTok's `client_key`, Google's offline access, Meta's long-lived
 //!   and Page tokens, X's rotating refresh tokens, secrets in the form body;
 //! - `store`: one file per credential, mode 0600, written atomically, encrypted
@@ -18,6 +19,7 @@
 mod crypt;
 mod error;
 mod flow;
+mod jwt;
 mod login;
 mod provider;
 mod quirks;
@@ -32,6 +34,7 @@ mod transport;
 pub use crypt::{TokenKey, TOKEN_KEY_ENV};
 pub use error::AuthError;
 pub use flow::{Authorization, OAuthFlow};
+pub use jwt::{ServiceAccountSigner, ASSERTION_LIFETIME_SECS};
 pub use login::PendingLogin;
 pub use provider::{TokenProvider, DEFAULT_SKEW};
 pub use registry::TokenProviders;

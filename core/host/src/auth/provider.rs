@@ -119,8 +119,10 @@ impl TokenProvider {
         refused: bool,
     ) -> Result<StoredToken, AuthError> {
         let settings = self.settings();
-        if settings.grant == Grant::ClientCredentials {
-            return self.flow.client_credentials().await;
+        match settings.grant {
+            Grant::ClientCredentials => return self.flow.client_credentials().await,
+            Grant::ServiceAccount => return self.flow.service_account().await,
+            Grant::AuthorizationCode { .. } => {}
         }
         let login = |reason: String| AuthError::LoginRequired {
             source_id: settings.source_id.clone(),

@@ -4,7 +4,9 @@
 //! self-hosted platforms such as a Mastodon instance, and tests, need).
 
 use super::error::AuthError;
+use super::jwt::ServiceAccountSigner;
 use super::quirks::meta_page_setting;
+use std::sync::Arc;
 use tally_config::secret::Secret;
 use tally_config::{AuthMethod, SourceConfig};
 use tally_model::{AuthKind, AuthQuirk, Description};
@@ -21,6 +23,9 @@ pub enum Grant {
     },
     /// Client credentials: the app gets tokens on its own.
     ClientCredentials,
+    /// JWT bearer (RFC 7523): a service account signs an assertion with its
+    /// key and trades it for a token, with no user and no refresh token.
+    ServiceAccount,
 }
 
 /// Everything the token flows need about one credential.
@@ -49,10 +54,12 @@ pub struct OAuthSettings {
     pub redirect_port: Option<u16>,
     /// The Meta page whose Page token the source uses.
     pub page_id: Option<String>,
+    /// The service account's signing key ([`Grant::ServiceAccount`]).
+    pub signer: Option<Arc<ServiceAccountSigner>>,
 }
 
 impl OAuthSettings {
-    /// The settings of an `oauth2` or `client_credentials` source.
+    /// The settings of an `oauth2`, `client_credentials` or `service_account` source.
     pub fn resolve(
         source: &SourceConfig,
         description: &Description,
@@ -100,6 +107,9 @@ impl OAuthSettings {
                 scopes,
                 quirks,
             } => (Grant::ClientCredentials, token_url, scopes, quirks),
+            AuthKind::ServiceAccount { scopes } => {
+                return service_account(source, scopes);
+            }
             other => {
                 return Err(AuthError::Config(format!(
                     "source `{}`: auth kind `{}` has no token flow",
@@ -131,14 +141,16 @@ impl OAuthSettings {
             refresh_token: auth.refresh_token.clone(),
             redirect_port: auth.redirect_port,
             page_id,
+            signer: None,
         })
     }
 
-    /// `oauth2` or `client_credentials`, as written in config and token files.
+    /// `oauth2`, `client_credentials` or `service_account`, as written in config and token files.
     pub fn kind(&self) -> &'static str {
         match self.grant {
             Grant::AuthorizationCode { .. } => AuthMethod::OAuth2.as_str(),
             Grant::ClientCredentials => AuthMethod::ClientCredentials.as_str(),
+            Grant::ServiceAccount => AuthMethod::ServiceAccount.as_str(),
         }
     }
 
@@ -150,6 +162,35 @@ impl OAuthSettings {
             && self.client_id == other.client_id
             && self.page_id == other.page_id
     }
+}
+
+/// A service account's settings: its email is the client, its key file's
+/// `token_uri` the endpoint, and its key is decoded here, so a key that cannot
+/// sign stops the source before any request.
+fn service_account(source: &SourceConfig, declared: &[String]) -> Result<OAuthSettings, AuthError> {
+    let auth = &source.auth;
+    let credential = auth.credential.clone().unwrap_or_else(|| source.id.clone());
+    let key = auth.service_account.as_ref().ok_or_else(|| {
+        AuthError::Config(format!(
+            "source `{}`: kind = \"service_account\" needs `key_file` in [sources.auth]",
+            source.id
+        ))
+    })?;
+    let signer = ServiceAccountSigner::new(key, &credential)?;
+    Ok(OAuthSettings {
+        source_id: source.id.clone(),
+        credential,
+        grant: Grant::ServiceAccount,
+        token_url: key.token_uri.clone(),
+        client_id: key.client_email.clone(),
+        client_secret: None,
+        scopes: auth.scopes.clone().unwrap_or_else(|| declared.to_vec()),
+        quirks: Vec::new(),
+        refresh_token: None,
+        redirect_port: None,
+        page_id: None,
+        signer: Some(Arc::new(signer)),
+    })
 }
 
 fn page_id_setting(source: &SourceConfig, key: &str) -> Result<String, AuthError> {

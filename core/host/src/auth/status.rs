@@ -58,7 +58,10 @@ pub fn credential_status(
         long_lived_days_left: None,
         hint: None,
     };
-    if !matches!(kind, AuthMethod::OAuth2 | AuthMethod::ClientCredentials) {
+    if !matches!(
+        kind,
+        AuthMethod::OAuth2 | AuthMethod::ClientCredentials | AuthMethod::ServiceAccount
+    ) {
         return status;
     }
     if let Err(e) = oauth_status(&mut status, source, description, store, now) {
@@ -76,7 +79,11 @@ fn oauth_status(
     now: DateTime<Utc>,
 ) -> Result<(), AuthError> {
     let settings = OAuthSettings::resolve(source, description)?;
-    let client_credentials = source.auth.kind == AuthMethod::ClientCredentials;
+    // These grants get a new token on their own, with no user and no refresh token.
+    let client_credentials = matches!(
+        source.auth.kind,
+        AuthMethod::ClientCredentials | AuthMethod::ServiceAccount
+    );
     status.credential = Some(settings.credential.clone());
     status.scopes = settings.scopes.clone();
     status.can_refresh = client_credentials || settings.refresh_token.is_some();

@@ -121,6 +121,39 @@ impl TokenHttp {
     }
 }
 
+impl TokenHttp {
+    /// POSTs `form` form-encoded (a grant the `oauth2` crate has no request
+    /// for: the JWT bearer grant); returns the status and the raw body.
+    pub(crate) async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> Result<(u16, Vec<u8>), AuthError> {
+        let path = url_path(url);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let request = oauth2::http::Request::builder()
+            .method(oauth2::http::Method::POST)
+            .uri(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body(body.into_bytes())
+            .map_err(|e| AuthError::Endpoint {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        let response = self
+            .execute(request)
+            .await
+            .map_err(|e| AuthError::Endpoint {
+                path,
+                message: format!("no answer: {e}"),
+            })?;
+        Ok((response.status().as_u16(), response.into_body()))
+    }
+}
+
 /// The `oauth2` crate's view of [`TokenHttp`]: each request rewritten for the
 /// platform's quirks, then sent.
 #[derive(Debug)]

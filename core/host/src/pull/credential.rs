@@ -6,7 +6,7 @@ use tally_config::{AuthMethod, SourceConfig};
 use tally_model::{AuthKind, Description};
 
 /// The credential a source's requests carry, or a message saying what is missing.
-/// OAuth2 kinds get their tokens from `tokens` at each request.
+/// OAuth2 kinds and service accounts get their tokens from `tokens` at each request.
 pub fn credential_for(
     source: &SourceConfig,
     description: &Description,
@@ -42,7 +42,7 @@ pub fn credential_for(
         AuthMethod::Bearer => auth.token.clone().map(Credential::Bearer).ok_or_else(|| {
             "auth kind `bearer` needs `token` (or `token_file`) in [sources.auth]".to_string()
         }),
-        AuthMethod::OAuth2 | AuthMethod::ClientCredentials => {
+        AuthMethod::OAuth2 | AuthMethod::ClientCredentials | AuthMethod::ServiceAccount => {
             let tokens = tokens.ok_or_else(|| {
                 format!(
                     "auth kind `{}` needs the token store, which this command does not open",
