@@ -61,6 +61,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use google::service_account::TokenGrants;
 pub use stats::{PlatformStats, SandboxStats};
 
 use platform::Platform;
@@ -89,6 +90,10 @@ pub const SAMPLE_TOKEN: &str = "sandbox-token";
 
 /// The GA4 property [`Sandbox::sources_toml`] configures (any digits work).
 pub const SAMPLE_GA4_PROPERTY: &str = "123456789";
+/// The service account the sandbox's Google token endpoint knows, whose key
+/// [`Sandbox::service_account_key_file`] writes.
+pub const SAMPLE_SERVICE_ACCOUNT: &str = "tally-reports@tally-sandbox.iam.gserviceaccount.com";
+
 /// The Business Profile account [`Sandbox::sources_toml`] configures (any digits work).
 pub const SAMPLE_GBP_ACCOUNT: &str = "1234567890";
 
@@ -444,6 +449,35 @@ impl Sandbox {
         .unwrap_or_default()
     }
 
+    /// Google's token endpoint for service accounts on this sandbox: the
+    /// `token_uri` of [`Sandbox::service_account_key_file`].
+    pub fn google_token_url(&self) -> String {
+        format!(
+            "http://{}{}",
+            self.reachable_addr(),
+            google::service_account::TOKEN_PATH
+        )
+    }
+
+    /// A Google Cloud service-account key file (JSON) for
+    /// [`SAMPLE_SERVICE_ACCOUNT`] whose `token_uri` is this sandbox: a test
+    /// key that signs nothing real. Write it next to a config as `key_file`.
+    pub fn service_account_key_file(&self) -> String {
+        google::service_account::key_file(&self.google_token_url(), false)
+    }
+
+    /// The same account's key file with a key the sandbox does not know, as
+    /// if it had been deleted in Google Cloud: the token endpoint answers
+    /// `invalid_grant` ("Invalid JWT Signature.").
+    pub fn deleted_service_account_key_file(&self) -> String {
+        google::service_account::key_file(&self.google_token_url(), true)
+    }
+
+    /// What the service-account token endpoint issued and refused so far.
+    pub fn token_grants(&self) -> TokenGrants {
+        self.shared.service_accounts.grants()
+    }
+
     /// Requests and 429s served so far, in total and per platform.
     pub fn stats(&self) -> SandboxStats {
         self.shared.stats.snapshot()
@@ -536,6 +570,10 @@ fn router(shared: Arc<Shared>) -> Router {
             gated(Platform::SurveyMonkey, surveymonkey::router()),
         )
         .nest(Platform::X.api_root(), gated(Platform::X, x::router()))
+        .route(
+            google::service_account::TOKEN_PATH,
+            axum::routing::post(google::service_account::token_endpoint),
+        )
         .layer(from_fn_with_state(shared.clone(), gate::count))
         .with_state(shared)
 }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use crate::faults::Faults;
+use crate::google::service_account::ServiceAccounts;
 use crate::google::PropertyTokens;
 use crate::limit::{Limiter, Quota};
 use crate::oauth::Tokens;
@@ -28,6 +29,8 @@ pub(crate) struct Shared {
     pub tokens: Tokens,
     /// GA4 property token buckets.
     pub ga4_tokens: PropertyTokens,
+    /// The service account Google's token endpoint knows, and its answers.
+    pub service_accounts: ServiceAccounts,
 }
 
 impl Shared {
@@ -44,6 +47,7 @@ impl Shared {
             registry: Registry::default(),
             tokens: Tokens::new(opts.seed, opts.faults.token_ttl_secs),
             ga4_tokens: PropertyTokens::new(l.ga4_tokens_per_hour, l.ga4_tokens_per_day),
+            service_accounts: ServiceAccounts::default(),
         }
     }
 

@@ -7,10 +7,12 @@
 //! `UNAUTHENTICATED` without one), errors are AIP-193 bodies
 //! (`{"error":{"code","message","status","details"}}`), a throttle is 429
 //! `RESOURCE_EXHAUSTED`, and GA4's property token buckets count down per
-//! property, hour and day.
+//! property, hour and day. `service_account` is Google's token endpoint for
+//! service accounts, which really verifies the signed JWT it is sent.
 
 pub(crate) mod ga4;
 pub(crate) mod gbp;
+pub(crate) mod service_account;
 pub(crate) mod youtube_analytics;
 
 use std::borrow::Cow;
