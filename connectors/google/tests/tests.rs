@@ -10,4 +10,5 @@ mod discovery;
 mod ga4;
 mod gbp;
 mod sandbox;
+mod service_account;
 mod support;

@@ -457,3 +457,74 @@ fn login_explains_sources_without_a_login() {
     let out = tally(dir.path(), &[], &["auth", "login", "nope"]);
     assert!(text(&out.stderr).contains("no source `nope`"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_account_logs_in_to_ga4_and_is_refused_for_business_profile_with_why() {
+    let sandbox = Sandbox::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        SandboxOptions::default(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = sandbox.service_account_key_file();
+    std::fs::write(dir.path().join("ga4-key.json"), &key).unwrap();
+    let source = |id: &str, connector: &str, settings: &str| {
+        format!(
+            "[[sources]]\nid = \"{id}\"\nconnector = \"{connector}\"\nbase_url = \"{}\"\n[sources.settings]\n{settings}\n[sources.auth]\nkind = \"service_account\"\nkey_file = \"ga4-key.json\"\n",
+            sandbox.base_url(connector)
+        )
+    };
+    std::fs::write(
+        dir.path().join("tally.toml"),
+        source("agency-ga4", "ga4", "property_id = \"123456789\""),
+    )
+    .unwrap();
+
+    // No browser: the login signs a JWT and proves the key with a token.
+    let login = tally(dir.path(), &[], &["auth", "login", "agency-ga4"]);
+    assert!(login.status.success(), "{}", text(&login.stderr));
+    assert_eq!(
+        text(&login.stdout),
+        "source `agency-ga4`: service-account key accepted; token stored in tokens\n"
+    );
+    let checked = tally(dir.path(), &[], &["check"]);
+    assert!(checked.status.success(), "{}", text(&checked.stdout));
+    assert_eq!(
+        sandbox.token_grants().issued,
+        1,
+        "check used the stored token"
+    );
+    let status = tally(dir.path(), &[], &["auth", "status", "--format", "json"]);
+    let statuses: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(statuses[0]["kind"], "service_account");
+    assert_eq!(statuses[0]["state"], "ok");
+    assert_eq!(statuses[0]["can_refresh"], true);
+
+    // Business Profile data is a user's: `tally check` says so.
+    std::fs::write(
+        dir.path().join("tally.toml"),
+        source(
+            "bakery-gbp",
+            "google_business_profile",
+            "account_id = \"1234567890\"",
+        ),
+    )
+    .unwrap();
+    let refused = tally(dir.path(), &[], &["check", "--offline"]);
+    assert!(!refused.status.success());
+    assert_eq!(
+        text(&refused.stderr),
+        "error: tally.toml:8:8: sources[0].auth.kind: connector `google_business_profile` does not accept auth kind `service_account`; accepted kinds: `oauth2`, `bearer`: its data belongs to a user's account, which only that user's consent opens (a service account acts as itself); use kind = \"oauth2\" and `tally auth login`\n1 problem(s) in tally.toml; fix them and run `tally check --offline`\n"
+    );
+    let private_key: Value = serde_json::from_str(&key).unwrap();
+    let pem_body = private_key["private_key"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap();
+    for out in [&login, &checked, &status, &refused] {
+        assert!(!contains(&out.stdout, pem_body) && !contains(&out.stderr, pem_body));
+    }
+}

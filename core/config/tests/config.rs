@@ -468,6 +468,7 @@ fn the_shipped_example_is_valid_and_covers_every_option() {
         "token_url",
         "redirect_port",
         "credential",
+        "key_file",
         "[auth]",
         "tokens_dir",
         "key_file",

@@ -114,7 +114,7 @@ impl Telemetry {
             if let Some(d) = description.filter(|_| {
                 matches!(
                     source.auth.kind,
-                    AuthMethod::OAuth2 | AuthMethod::ClientCredentials
+                    AuthMethod::OAuth2 | AuthMethod::ClientCredentials | AuthMethod::ServiceAccount
                 )
             }) {
                 oauth.push((source.clone(), d.clone()));

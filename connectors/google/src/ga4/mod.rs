@@ -29,7 +29,7 @@ use serde_json::json;
 use tally_model::error::url_path;
 use tally_model::paginate::Step;
 use tally_model::{
-    Connector, ConnectorError, Description, Emitter, Entity, EntityKind, HttpClientExt,
+    AuthKind, Connector, ConnectorError, Description, Emitter, Entity, EntityKind, HttpClientExt,
     HttpRequest, Settings, SourceContext,
 };
 
@@ -109,6 +109,9 @@ impl Connector for Ga4 {
         ])
         .settings::<Ga4Settings>()
         .auth(google::auth(SCOPE))
+        // The Data API serves a service account added to the property (Viewer),
+        // so agencies need no user's login per client.
+        .also_auth(AuthKind::service_account(&[SCOPE]))
         // GA4 limits tokens, not requests (see propertyQuota); 10 concurrent requests per property.
         .rate_limit(10, 1, 10)
     }

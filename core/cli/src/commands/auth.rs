@@ -72,19 +72,25 @@ async fn login(config_path: &Path, args: LoginArgs) -> anyhow::Result<ExitCode> 
     let tokens = crate::setup::token_providers(&config)?;
     match source.auth.kind {
         AuthMethod::OAuth2 => {}
-        AuthMethod::ClientCredentials => {
-            // Nothing to authorize; fetching a token now proves the app credentials.
+        AuthMethod::ClientCredentials | AuthMethod::ServiceAccount => {
+            // Nothing to authorize; fetching a token now proves the app
+            // credentials or the service account's key.
             let provider = tokens.provider_for(source, &description)?;
             provider.renew(None).await?;
+            let what = if source.auth.kind == AuthMethod::ServiceAccount {
+                "service-account key"
+            } else {
+                "client credentials"
+            };
             println!(
-                "source `{}`: client credentials accepted; token stored in {}",
+                "source `{}`: {what} accepted; token stored in {}",
                 source.id,
                 tokens.store().dir().display()
             );
             return Ok(ExitCode::SUCCESS);
         }
         other => bail!(
-            "source `{}` uses auth kind `{}`, which has no login; only kind = \"oauth2\" sources log in",
+            "source `{}` uses auth kind `{}`, which has no login; only kind = \"oauth2\" sources log in (\"client_credentials\" and \"service_account\" ones fetch a token to test it)",
             source.id,
             other.as_str()
         ),

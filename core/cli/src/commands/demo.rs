@@ -129,13 +129,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 const DEMO_MARK: &str = "# Written by `tally demo`";
 
 /// The files the demo writes into its folder, the config first.
-const DEMO_FILES: [&str; 6] = [
+const DEMO_FILES: [&str; 7] = [
     "tally.toml",
     "tally.db",
     "tally.db-wal",
     "tally.db-shm",
     "offline.csv",
     "report.html",
+    "ga4-key.json",
 ];
 
 /// Refuses a folder holding any file the demo would replace unless its config
@@ -208,7 +209,8 @@ fn manifest_sources(sandbox: &Sandbox, seed: u64) -> String {
 /// account each, and for the bakery a Facebook Page, an Instagram account,
 /// a Meta ad account, a GA4 property, a Business Profile location, its
 /// channel's analytics and the platforms built as manifests, next to a fresh
-/// store. Returns the config's path.
+/// store and the key file of the service account GA4 is read with. Returns
+/// the config's path.
 fn write_demo_files(dir: &Path, sandbox: &Sandbox, seed: u64) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for name in &DEMO_FILES[1..] {
@@ -324,9 +326,11 @@ settle_days = 3
 [sources.settings]
 property_id = "{SAMPLE_GA4_PROPERTY}"
 lead_events = ["generate_lead"]
+# A service account's key, as agencies sign in to GA4 (the sandbox's test key,
+# which signs nothing real; its token_uri is the sandbox).
 [sources.auth]
-kind = "bearer"
-token = "{SAMPLE_TOKEN}"
+kind = "service_account"
+key_file = "ga4-key.json"
 
 [[sources]]
 id = "bakery-gbp"
@@ -364,6 +368,9 @@ by = 2026-12-31
         manifests = manifest_sources(sandbox, seed),
         goals = super::demo_offline::GOALS
     );
+    let key_file = dir.join("ga4-key.json");
+    std::fs::write(&key_file, sandbox.service_account_key_file())
+        .with_context(|| format!("writing {}", key_file.display()))?;
     let path = dir.join("tally.toml");
     std::fs::write(&path, config).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
