@@ -687,7 +687,7 @@ fn auth_kind_must_be_accepted_by_the_connector() {
     ));
     assert!(msg.contains("tally.toml:8:8: sources[0].auth.kind: connector `youtube` does not accept auth kind `bearer`; accepted kinds: `api_key`"), "{msg}");
     let msg = fail(&MINIMAL_SOURCE.replace("kind = \"api_key\"", "kind = \"api-key\""));
-    assert!(msg.contains("sources[0].auth.kind: `api-key` is not one of `none`, `api_key`, `bearer`, `oauth2`, `client_credentials`; did you mean `api_key`?"), "{msg}");
+    assert!(msg.contains("sources[0].auth.kind: `api-key` is not one of `none`, `api_key`, `bearer`, `oauth2`, `client_credentials`, `service_account`; did you mean `api_key`?"), "{msg}");
     // A connector without `none` needs an auth table.
     let msg = fail("[[sources]]\nid = \"yt\"\nconnector = \"youtube\"\n[sources.settings]\nchannel_id = \"UC1\"\n");
     assert!(msg.contains("sources[0]: connector `youtube` needs credentials: add a [sources.auth] table with kind = \"api_key\""), "{msg}");
