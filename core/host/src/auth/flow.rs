@@ -274,7 +274,7 @@ impl OAuthFlow {
         };
         Err(AuthError::ServiceAccount {
             credential: settings.credential.clone(),
-            key_file: signer.key_file().clone(),
+            key_file: signer.key_file().to_path_buf(),
             message: format!(
                 "token endpoint {path} refused the assertion signed for {}: {code}{description}; {what_to_do}, then check it with `tally auth login {}`",
                 signer.client_email(),

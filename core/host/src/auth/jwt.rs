@@ -16,12 +16,12 @@ use ring::rand::SystemRandom;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use serde_json::json;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tally_config::secret::Secret;
 use tally_config::ServiceAccountKey;
 
 /// How long an assertion is valid: the most Google allows.
-pub const ASSERTION_LIFETIME_SECS: i64 = 3600;
+const ASSERTION_LIFETIME_SECS: i64 = 3600;
 
 /// What Google Cloud offers instead of a key that cannot be used.
 pub(crate) const GET_A_NEW_KEY: &str =
@@ -79,7 +79,7 @@ impl ServiceAccountSigner {
     }
 
     /// The key file, named in messages about the credential.
-    pub fn key_file(&self) -> &PathBuf {
+    pub fn key_file(&self) -> &Path {
         &self.key_file
     }
 

@@ -34,7 +34,7 @@ mod transport;
 pub use crypt::{TokenKey, TOKEN_KEY_ENV};
 pub use error::AuthError;
 pub use flow::{Authorization, OAuthFlow};
-pub use jwt::{ServiceAccountSigner, ASSERTION_LIFETIME_SECS};
+pub use jwt::ServiceAccountSigner;
 pub use login::PendingLogin;
 pub use provider::{TokenProvider, DEFAULT_SKEW};
 pub use registry::TokenProviders;
