@@ -18,7 +18,7 @@ use tally_model::{
 use tally_store::Store;
 
 /// A connector that reads `{"followers": N}` from `GET {base_url}/me`, with
-/// OAuth2 and client-credentials auth and the quirks given.
+/// OAuth2, client-credentials and service-account auth and the quirks given.
 pub struct Probe {
     pub quirks: Vec<AuthQuirk>,
 }
@@ -51,6 +51,7 @@ impl Connector for Probe {
                     header: None,
                 },
                 AuthKind::Bearer,
+                AuthKind::service_account(&["stats"]),
             ],
             rate_limit: RateLimitSpec {
                 requests: 1000,

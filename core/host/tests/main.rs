@@ -5,6 +5,7 @@
 mod auth_oidc;
 mod auth_quirks;
 mod auth_refresh;
+mod auth_service_account;
 mod auth_support;
 mod http;
 mod import;

@@ -78,6 +78,11 @@ impl ServiceAccountSigner {
         &self.client_email
     }
 
+    /// Which of the account's keys signs (`private_key_id`, the JWT's `kid`).
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
     /// The key file, named in messages about the credential.
     pub fn key_file(&self) -> &Path {
         &self.key_file

@@ -17,7 +17,8 @@ use tally_model::Description;
 /// How long a token request may take.
 const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The token providers of a run, keyed by credential name.
+/// The token providers of a run, keyed by credential name (and a service
+/// account's key id).
 #[derive(Debug)]
 pub struct TokenProviders {
     store: Arc<TokenStore>,
@@ -63,8 +64,15 @@ impl TokenProviders {
         description: &Description,
     ) -> Result<Arc<TokenProvider>, AuthError> {
         let settings = OAuthSettings::resolve(source, description)?;
+        // A service account's key is part of the provider: a key file replaced
+        // by a new key (a rotation, then a config reload) gets a provider of its
+        // own, which goes on using the stored token until it is due.
+        let slot = match &settings.signer {
+            Some(signer) => format!("{}\n{}", settings.credential, signer.key_id()),
+            None => settings.credential.clone(),
+        };
         let mut providers = self.providers.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(existing) = providers.get(&settings.credential) {
+        if let Some(existing) = providers.get(&slot) {
             let first = existing.settings();
             if !first.same_credential(&settings) {
                 return Err(AuthError::Config(format!(
@@ -79,7 +87,7 @@ impl TokenProviders {
             Arc::clone(&self.store),
             self.skew,
         ));
-        providers.insert(settings.credential, Arc::clone(&provider));
+        providers.insert(slot, Arc::clone(&provider));
         Ok(provider)
     }
 }
