@@ -17,7 +17,10 @@
 //! ([`PlatformLimits`]): a client that paces itself at the documented rate
 //! never sees a 429, which is what benchmarks measure. [`FaultOptions`] add
 //! deterministic 500s, truncated JSON, latency, forced 429s and expiring OAuth
-//! tokens, to exercise the host's retries and token refresh.
+//! tokens, to exercise the host's retries and token refresh. Google's token
+//! endpoint for service accounts verifies the RS256 signature of the JWT it is
+//! sent against a test key ([`Sandbox::service_account_key_file`]), so the
+//! host's signing is tested for real.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
