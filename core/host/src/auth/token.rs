@@ -21,7 +21,7 @@ pub struct StoredToken {
     pub version: u32,
     /// The credential's name (the source id, or `[sources.auth] credential`).
     pub credential: String,
-    /// `oauth2` or `client_credentials`.
+    /// `oauth2`, `client_credentials` or `service_account`.
     pub kind: String,
     /// The client the token was issued to.
     pub client_id: String,
