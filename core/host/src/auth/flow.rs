@@ -8,7 +8,7 @@
 //! POST of its own.
 
 use super::error::AuthError;
-use super::jwt::GET_A_NEW_KEY;
+use super::jwt::{ServiceAccountSigner, GET_A_NEW_KEY};
 use super::quirks::{self, scrub};
 use super::reply::TokenReply;
 use super::settings::{Grant, OAuthSettings};
@@ -218,69 +218,75 @@ impl OAuthFlow {
     }
 
     /// A token for a service account: an assertion signed with its key now,
-    /// traded at the token endpoint (RFC 7523). A refusal names the credential,
-    /// its key file and `tally auth login`, which tries the key again.
+    /// traded at the token endpoint (RFC 7523).
     pub async fn service_account(&self) -> Result<StoredToken, AuthError> {
         let settings = &self.settings;
         let signer = settings.signer.as_ref().ok_or_else(|| {
             AuthError::Config(format!(
-                "source `{}`: kind = \"service_account\" needs `key_file` in [sources.auth]",
+                "source `{}`: no service-account key was loaded for it",
                 settings.source_id
             ))
         })?;
         let now = Utc::now();
         let assertion = signer.assertion(&settings.scopes, &settings.token_url, now)?;
-        let (status, body) = self
-            .http
-            .post_form(
-                &settings.token_url,
-                &[
-                    ("grant_type", JWT_BEARER),
-                    ("assertion", assertion.expose()),
-                ],
-            )
-            .await?;
-        let path = self.path();
-        if (200..300).contains(&status) {
-            let reply: TokenReply =
-                serde_json::from_slice(&body).map_err(|e| AuthError::Endpoint {
-                    path,
-                    message: format!(
-                        "answered {status} with a body that is not an OAuth2 token response ({e})"
-                    ),
-                })?;
-            return Ok(self.record(&reply, None, now));
+        let form = [
+            ("grant_type", JWT_BEARER),
+            ("assertion", assertion.expose()),
+        ];
+        let (status, body) = self.http.post_form(&settings.token_url, &form).await?;
+        if !(200..300).contains(&status) {
+            return Err(self.assertion_refused(signer, status, &body, &assertion));
         }
-        let refusal: BasicErrorResponse = serde_json::from_slice(&body).map_err(|_| {
+        let reply: TokenReply = serde_json::from_slice(&body).map_err(|e| AuthError::Endpoint {
+            path: self.path(),
+            message: format!(
+                "answered {status} with a body that is not an OAuth2 token response ({e})"
+            ),
+        })?;
+        Ok(self.record(&reply, None, now))
+    }
+
+    /// The token endpoint's refusal of `assertion`, naming the credential, its
+    /// key file, what may be wrong and `tally auth login`, which tries the key
+    /// again. Neither the assertion nor the key appears in it.
+    fn assertion_refused(
+        &self,
+        signer: &ServiceAccountSigner,
+        status: u16,
+        body: &[u8],
+        assertion: &Secret,
+    ) -> AuthError {
+        let path = self.path();
+        let Ok(refusal) = serde_json::from_slice::<BasicErrorResponse>(body) else {
             let shown = if body.trim_ascii_start().starts_with(b"{") {
                 String::new()
             } else {
-                format!(": {}", scrub(&snippet(&body), &[&assertion]))
+                format!(": {}", scrub(&snippet(body), &[assertion]))
             };
-            AuthError::Endpoint {
-                path: path.clone(),
+            return AuthError::Endpoint {
+                path,
                 message: format!("answered {status} without an OAuth2 error{shown}"),
-            }
-        })?;
+            };
+        };
         let code = refusal.error().as_ref().to_string();
         let description = refusal
             .error_description()
-            .map(|d| format!(": {}", scrub(d, &[&assertion])))
+            .map(|d| format!(": {}", scrub(d, &[assertion])))
             .unwrap_or_default();
         let what_to_do = if code == "invalid_grant" {
             format!("the key was deleted or disabled, the account removed, or this machine's clock is off; {GET_A_NEW_KEY}")
         } else {
             "check the scopes in [sources.auth] and the account in Google Cloud".to_string()
         };
-        Err(AuthError::ServiceAccount {
-            credential: settings.credential.clone(),
+        AuthError::ServiceAccount {
+            credential: self.settings.credential.clone(),
             key_file: signer.key_file().to_path_buf(),
             message: format!(
                 "token endpoint {path} refused the assertion signed for {}: {code}{description}; {what_to_do}, then check it with `tally auth login {}`",
                 signer.client_email(),
-                settings.source_id
+                self.settings.source_id
             ),
-        })
+        }
     }
 
     /// The record for an answer; `kept` is the refresh token to keep when the
