@@ -34,20 +34,27 @@ fn ends_whole(body: &[u8]) -> bool {
         return serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
     }
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (at, &byte) in body.iter().enumerate() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut at = 0;
+    while let Some(&byte) = body.get(at) {
         match byte {
-            b'"' => in_string = true,
+            b'"' => {
+                // Most of a feed's bytes are inside strings: jump quote to quote.
+                at += 1;
+                loop {
+                    let Some(rest) = body.get(at..) else {
+                        return false;
+                    };
+                    match memchr::memchr2(b'"', b'\\', rest) {
+                        None => return false,
+                        Some(i) if rest[i] == b'\\' => at += i + 2,
+                        Some(i) => {
+                            at += i + 1;
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
             b'{' | b'[' => depth += 1,
             b'}' | b']' => {
                 depth = match depth.checked_sub(1) {
@@ -60,6 +67,7 @@ fn ends_whole(body: &[u8]) -> bool {
             }
             _ => {}
         }
+        at += 1;
     }
     false
 }
