@@ -17,23 +17,83 @@ pub struct Measured {
     pub success: bool,
 }
 
-/// Runs `program <args>` to completion and measures wall time, CPU and peak RSS
-/// (from `wait4`, so only this child is counted).
+/// Runs `program <args>` to completion and measures wall time, CPU and peak
+/// RSS of that program alone.
+///
+/// On Linux a child's `ru_maxrss` starts from the RSS of the process that
+/// exec'ed it, and a child of the harness begins as a copy of the harness
+/// (its sandbox, its feed): measured directly, a small program reads as big as
+/// the harness was when it started. So the program is started by a fresh,
+/// small `tally-bench measure` process, whose own figures are discarded and
+/// which reports the program's.
 pub async fn run_child(program: &Path, args: &[&str]) -> anyhow::Result<Measured> {
-    let tally = program.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    // wait4 blocks, so keep it off the runtime threads serving the sandbox.
-    tokio::task::spawn_blocking(move || measure(&tally, &args)).await?
+    let me = std::env::current_exe()?;
+    let mut through: Vec<String> = vec!["measure".into(), "--".into()];
+    through.push(program.display().to_string());
+    through.extend(args.iter().map(|s| s.to_string()));
+    // The measuring process blocks, so keep it off the runtime threads serving the sandbox.
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new(&me)
+            .args(&through)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .output()?;
+        anyhow::ensure!(
+            output.status.success(),
+            "`tally-bench measure` could not run {}",
+            through[2]
+        );
+        Measured::from_report(&String::from_utf8_lossy(&output.stdout))
+    })
+    .await?
 }
 
-fn measure(tally: &Path, args: &[String]) -> anyhow::Result<Measured> {
+/// Arguments of `tally-bench measure`.
+#[derive(Debug, clap::Args)]
+pub struct MeasureArgs {
+    /// The program to run, then its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+/// `tally-bench measure PROGRAM ARGS…`: runs the program (its stdout
+/// discarded) and prints what it cost as one line for [`run_child`].
+pub fn measure_and_report(args: &MeasureArgs) -> anyhow::Result<()> {
+    let (program, rest) = args
+        .command
+        .split_first()
+        .ok_or_else(|| anyhow::anyhow!("measure: no program given"))?;
     let started = Instant::now();
-    let child = std::process::Command::new(tally)
-        .args(args)
+    let child = std::process::Command::new(program)
+        .args(rest)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()?;
-    wait_measured(&child, started)
+    let m = wait_measured(&child, started)?;
+    println!(
+        "{} {} {} {}",
+        m.wall.as_nanos(),
+        m.cpu.as_nanos(),
+        m.peak_rss_kib,
+        m.success
+    );
+    Ok(())
+}
+
+impl Measured {
+    /// Reads the line [`measure_and_report`] prints.
+    fn from_report(line: &str) -> anyhow::Result<Measured> {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [wall, cpu, rss, success] = fields.as_slice() else {
+            anyhow::bail!("`tally-bench measure` printed {line:?}, not four figures");
+        };
+        Ok(Measured {
+            wall: Duration::from_nanos(wall.parse()?),
+            cpu: Duration::from_nanos(cpu.parse()?),
+            peak_rss_kib: rss.parse()?,
+            success: success.parse()?,
+        })
+    }
 }
 
 /// Waits for `child` (spawned at `started`) with `wait4` and measures it.

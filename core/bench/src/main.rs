@@ -43,11 +43,25 @@ enum Scenario {
     /// The plain loop itself (run by `throughput` as a child process).
     #[command(hide = true)]
     PlainLoop(throughput::PlainArgs),
+    /// Runs a program and reports its own CPU and peak RSS (how every
+    /// one-shot child of the harness is measured).
+    #[command(hide = true)]
+    Measure(child::MeasureArgs),
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Measured before any runtime starts, so this process stays small.
+    if let Scenario::Measure(args) = &cli.scenario {
+        return child::measure_and_report(args);
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let tally = cli.tally;
     let needs_tally = || {
         anyhow::ensure!(
@@ -59,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
     };
     match cli.scenario {
         Scenario::PlainLoop(args) => throughput::plain_loop(args).await,
+        Scenario::Measure(args) => child::measure_and_report(&args),
         Scenario::RateLimit(args) => {
             needs_tally()?;
             rate_limit::run(&tally, args).await
