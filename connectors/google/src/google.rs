@@ -7,7 +7,7 @@
 //! quota, a missing permission or a wrong id with the same body, and a user
 //! should read the same advice whichever connector hit it.
 
-use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::Value;
@@ -181,6 +181,21 @@ fn local_midnight(day: NaiveDate, tz: Tz) -> Result<DateTime<Utc>, String> {
 pub fn time_zone(name: &str, from: &str) -> Result<Tz, String> {
     name.parse::<Tz>()
         .map_err(|_| format!("{from} `{name}` is not an IANA time zone (such as America/Chicago)"))
+}
+
+/// The top of the hour after `at`: when Google's hourly quota buckets fill again.
+pub fn next_hour(at: DateTime<Utc>) -> DateTime<Utc> {
+    let into_hour = i64::from(at.minute()) * 60 + i64::from(at.second());
+    at - chrono::Duration::seconds(into_hour)
+        - chrono::Duration::nanoseconds(i64::from(at.nanosecond()))
+        + chrono::Duration::hours(1)
+}
+
+/// The next midnight after `at` in `tz`: when a daily quota kept on that
+/// calendar (GA4's property tokens, in the property's time zone) fills again.
+pub fn next_midnight(at: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    let tomorrow = today(at, tz).succ_opt().unwrap_or(today(at, tz));
+    local_midnight(tomorrow, tz).unwrap_or(at + chrono::Duration::days(1))
 }
 
 /// The calendar day `now` falls on in `tz`.

@@ -28,6 +28,10 @@ impl<C: HttpClient> HttpClient for Tap<C> {
         self.log.lock().unwrap().push((request, response.clone()));
         Ok(response)
     }
+
+    fn report_quota(&self, stated: &tally_model::StatedQuota) -> Result<(), HttpError> {
+        self.inner.report_quota(stated)
+    }
 }
 
 /// Pulls `connector` from the sandbox and returns every exchange.

@@ -1,12 +1,17 @@
 //! GA4 against a mock Data API: offset paging past 10,000 rows, the property
-//! quota stopping a pull before it is spent, a restated day kept as a
+//! quota the host keeps stopping pulls (of every source on the property, in
+//! this process and the next) before it is spent, a restated day kept as a
 //! revision, and the request bodies the connector sends.
 
 use crate::support::*;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use tally_google::Ga4;
-use tally_model::ConnectorError;
+use tally_host::http::{HostHttp, SourceHttp, SourceHttpSpec};
+use tally_host::pull::StoreLedger;
+use tally_model::{Connector, ConnectorError, HttpError};
 use tally_store::{PointQuery, Store};
 use tally_testkit::Source;
 use wiremock::matchers::{method, path};
@@ -88,14 +93,47 @@ async fn a_report_of_more_than_10000_rows_is_read_page_by_page_until_row_count()
     assert!(bodies.iter().all(|b| b["limit"] == "10000"));
 }
 
-#[tokio::test]
-async fn the_pull_stops_before_the_property_tokens_of_the_hour_are_spent() {
-    let server = MockServer::start().await;
+/// A report whose `propertyQuota` says the hour's tokens cannot pay for
+/// another request of 12 tokens: 7 are left.
+fn hour_nearly_spent() -> Value {
     let mut body = report(&[], vec![row("20260530", &[], 5)], 1);
     body["propertyQuota"]["tokensPerHour"] = json!({"consumed": 12, "remaining": 7});
+    body
+}
+
+/// The host's refusal of a request on property 1's spent hourly tokens, with
+/// the reset it names: the top of an hour, within the next hour.
+fn refused_on_the_hours_tokens(e: &ConnectorError) -> DateTime<Utc> {
+    let ConnectorError::Http(HttpError::QuotaStated {
+        budget,
+        bucket,
+        remaining,
+        cost,
+        resets_at,
+    }) = e
+    else {
+        panic!("expected the host's refusal, got {e:?}")
+    };
+    assert_eq!(
+        (budget.as_str(), bucket.as_str(), *remaining, *cost),
+        ("properties/1", "tokensPerHour", 7, 12)
+    );
+    assert_eq!(
+        e.to_string(),
+        format!("properties/1: tokensPerHour has 7 left, less than the 12 one request costs, as the platform last stated; nothing is sent until it resets at {resets_at}")
+    );
+    let reset = DateTime::parse_from_rfc3339(resets_at).unwrap().to_utc();
+    assert_eq!(reset.timestamp() % 3600, 0, "the top of an hour: {reset}");
+    assert!(reset > Utc::now() && reset <= Utc::now() + chrono::Duration::hours(1));
+    reset
+}
+
+#[tokio::test]
+async fn the_host_stops_the_pull_before_the_property_tokens_of_the_hour_are_spent() {
+    let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/properties/1:runReport"))
-        .respond_with(json_body(body))
+        .respond_with(json_body(hour_nearly_spent()))
         .expect(1)
         .mount(&server)
         .await;
@@ -104,10 +142,84 @@ async fn the_pull_stops_before_the_property_tokens_of_the_hour_are_spent() {
         .await
         .unwrap_err();
 
-    assert!(matches!(e, ConnectorError::Other(_)), "{e:?}");
+    refused_on_the_hours_tokens(&e);
+}
+
+/// A host whose stated budgets live in `store`, as each `tally pull` or
+/// `tally run` process builds it.
+fn host_on(store: &Arc<Mutex<Store>>) -> Arc<HostHttp> {
+    HostHttp::new(
+        tally_testkit::http_settings(),
+        Arc::new(StoreLedger::new(Arc::clone(store))),
+    )
+    .unwrap()
+}
+
+/// The client of a GA4 source named `id` on `host`, with its own token.
+fn ga4_source(host: &Arc<HostHttp>, base: &str, id: &str, token: &str) -> SourceHttp {
+    host.for_source(SourceHttpSpec {
+        source_id: id.into(),
+        ..tally_testkit::spec_for(base, &Ga4.describe(), tally_testkit::bearer(token))
+    })
+}
+
+#[tokio::test]
+async fn once_one_source_spent_the_hours_tokens_no_source_on_the_property_sends_until_the_reset() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/properties/1:runReport"))
+        .respond_with(json_body(hour_nearly_spent()))
+        .mount(&server)
+        .await;
+    let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+    let host = host_on(&store);
+    let settings = json!({"property_id": "1"});
+    let source = Source::new(server.uri(), settings.clone());
+
+    // The shop's source spends the hour: one answer, then the host refuses.
+    let shop = ga4_source(&host, &server.uri(), "shop-ga4", TOKEN);
+    let e = tally_testkit::pull(&Ga4, &shop, &source).await.unwrap_err();
+    let reset = refused_on_the_hours_tokens(&e);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+    // The blog's source, another credential on the same property, sends nothing.
+    let blog = ga4_source(&host, &server.uri(), "blog-ga4", "ya29.blog-token");
+    let e = tally_testkit::pull(&Ga4, &blog, &source).await.unwrap_err();
+    assert_eq!(refused_on_the_hours_tokens(&e), reset);
+    assert_eq!(blog.counts().snapshot(), (0, 0, 0));
+
+    // Nor does the next pull, in a new process on the same store.
+    let next = ga4_source(&host_on(&store), &server.uri(), "shop-ga4", TOKEN);
+    let e = tally_testkit::pull(&Ga4, &next, &source).await.unwrap_err();
+    assert_eq!(refused_on_the_hours_tokens(&e), reset);
     assert_eq!(
-        e.to_string(),
-        "/properties/1:runReport: GA4 property 1 has 7 of its tokensPerHour left and the last request used 12; stopping before the property is refused. The tokens come back at the top of the hour; the source will be pulled again on its next run"
+        server.received_requests().await.unwrap().len(),
+        1,
+        "still the one request"
+    );
+
+    // After the reset (the statement is now an hour old), the pull proceeds.
+    let key = format!("ga4@127.0.0.1:{}/properties/1", server.address().port());
+    let mut stated = store.lock().unwrap().quota_stated(&key).unwrap();
+    let hour = stated
+        .iter_mut()
+        .find(|s| s.bucket == "tokensPerHour")
+        .unwrap();
+    hour.resets_at = Utc::now() - chrono::Duration::seconds(1);
+    store.lock().unwrap().quota_state(&key, hour).unwrap();
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/properties/1:runReport"))
+        .respond_with(json_body(report(&[], vec![row("20260530", &[], 5)], 1)))
+        .mount(&server)
+        .await;
+    let after = ga4_source(&host_on(&store), &server.uri(), "shop-ga4", TOKEN);
+    let pulled = tally_testkit::pull(&Ga4, &after, &source).await.unwrap();
+    assert!(!pulled.points.is_empty());
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        3,
+        "the three reports"
     );
 }
 
@@ -124,11 +236,7 @@ async fn a_restated_day_is_re_read_within_the_lookback_and_kept_as_a_revision() 
         .respond_with(json_body(report(SOURCES, vec![], 0)))
         .mount(&server)
         .await;
-    let http = tally_testkit::host_for(
-        &server.uri(),
-        &tally_model::Connector::describe(&Ga4),
-        credential(),
-    );
+    let http = tally_testkit::host_for(&server.uri(), &Ga4.describe(), credential());
     let mut source = Source::new(server.uri(), json!({"property_id": "1"}));
     let first = tally_testkit::pull(&Ga4, &http, &source).await.unwrap();
     assert_eq!(first.state, Some(json!({"through": "2026-05-30"})));

@@ -157,7 +157,7 @@ async fn the_sandbox_answers_an_unknown_ga4_metric_with_googles_400() {
 }
 
 #[tokio::test]
-async fn ga4_property_tokens_count_down_and_the_pull_stops_before_they_run_out() {
+async fn ga4_property_tokens_count_down_and_the_host_stops_the_pull_before_they_run_out() {
     // 10 tokens a request: room for 5 requests in the day.
     let sb = sandbox(PlatformLimits {
         ga4_tokens_per_hour: 0,
@@ -173,9 +173,21 @@ async fn ga4_property_tokens_count_down_and_the_pull_stops_before_they_run_out()
     let e = pull_now(&Ga4, &base, json!({"property_id": "77"}))
         .await
         .unwrap_err();
+    // The host refused the sixth request unsent, on what the fifth's answer stated.
+    let ConnectorError::Http(HttpError::QuotaStated { resets_at, .. }) = &e else {
+        panic!("{e:?}")
+    };
     assert_eq!(
         e.to_string(),
-        "/ga4/v1beta/properties/77:runReport: GA4 property 77 has 5 of its tokensPerDay left and the last request used 10; stopping before the property is refused. The tokens come back at midnight in the property's time zone; the source will be pulled again on its next run"
+        format!("properties/77: tokensPerDay has 5 left, less than the 10 one request costs, as the platform last stated; nothing is sent until it resets at {resets_at}")
+    );
+    let midnight = chrono::DateTime::parse_from_rfc3339(resets_at)
+        .unwrap()
+        .with_timezone(&chrono_tz::America::Los_Angeles);
+    assert_eq!(
+        midnight.format("%H:%M:%S").to_string(),
+        "00:00:00",
+        "midnight in the property's time zone"
     );
     // The stop came before GA4 refused anything: 5 requests, all answered 200.
     assert_eq!(sb.stats().per_platform["ga4"].requests, 5);

@@ -328,6 +328,38 @@ async fn a_plugin_written_in_c_against_the_header_pulls_through_the_host() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_quota_a_plugin_reports_across_the_abi_stops_its_next_request_unsent() {
+    let dir = scratch("c-stated-quota");
+    let plugin = connector(&c_plugin(&dir, "c_stated", &["-DTALLY_C_STATED_QUOTA"]));
+    let server = followers_server(42).await;
+    let http = no_auth_http(&server.uri(), plugin.as_ref());
+    let source = Source::new(server.uri(), json!({}));
+
+    // The first pull is answered, and the plugin reports its bucket spent.
+    let buffer = tally_testkit::pull(plugin.as_ref(), &http, &source)
+        .await
+        .unwrap();
+    assert_eq!(buffer.points.len(), 1);
+
+    // The next request names the same budget: the host refuses it unsent.
+    let e = tally_testkit::pull(plugin.as_ref(), &http, &source)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e,
+        ConnectorError::Http(HttpError::QuotaStated {
+            budget: "c-budget".into(),
+            bucket: "requestsPerHour".into(),
+            remaining: 0,
+            cost: 1,
+            resets_at: "2099-01-01T00:00:00+00:00".into(),
+        })
+    );
+    assert_eq!(http.counts().snapshot().0, 1, "one request sent in all");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_pull_that_times_out_is_cancelled_at_once_and_the_plugin_pulls_again() {
     let dir = scratch("c-cancel");
     let plugin = connector(&c_plugin(&dir, "c_cancel", &[]));

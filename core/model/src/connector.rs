@@ -400,6 +400,15 @@ impl SourceContext<'_> {
         self.http.get_json_with(request, on_error).await
     }
 
+    /// Hands the host a bucket of a budget as the platform stated it in an
+    /// answer (GA4's `propertyQuota`): the host keeps it for every source
+    /// charging requests to the same budget ([`HttpRequest::charged_to`]) and
+    /// refuses, unsent, those it cannot pay for until `resets_at`. An error
+    /// means the host could not record it; stop the pull with it.
+    pub fn report_quota(&self, stated: &crate::StatedQuota) -> Result<(), ConnectorError> {
+        self.http.report_quota(stated).map_err(ConnectorError::Http)
+    }
+
     /// Decodes `[sources.settings]` and runs the struct's own [`Settings::check`].
     pub fn checked_settings<T: Settings>(&self) -> Result<T, ConnectorError> {
         self.settings::<T>()?.check()

@@ -35,6 +35,10 @@ pub struct HttpRequest {
     /// Quota units this call costs where the platform counts them (YouTube: 1 per list call).
     #[serde(default = "one")]
     pub cost: u32,
+    /// The stated budget this call spends (see [`crate::quota`]): the host
+    /// refuses it unsent while a bucket of that budget cannot pay for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<String>,
 }
 
 fn one() -> u32 {
@@ -50,6 +54,7 @@ impl HttpRequest {
             headers: Vec::new(),
             body: None,
             cost: 1,
+            budget: None,
         }
     }
 
@@ -61,12 +66,21 @@ impl HttpRequest {
             headers: vec![("content-type".into(), "application/json".into())],
             body: Some(body.to_string().into_bytes()),
             cost: 1,
+            budget: None,
         }
     }
 
     /// Sets the quota cost.
     pub fn with_cost(mut self, cost: u32) -> HttpRequest {
         self.cost = cost;
+        self
+    }
+
+    /// Charges the call to a budget the platform states in its answers
+    /// (GA4: the property), which the connector reports with
+    /// [`crate::SourceContext::report_quota`].
+    pub fn charged_to(mut self, budget: &str) -> HttpRequest {
+        self.budget = Some(budget.to_string());
         self
     }
 
@@ -168,6 +182,21 @@ pub enum HttpError {
         /// RFC 3339 time the window resets.
         resets_at: String,
     },
+    /// A budget the platform stated cannot pay for this request before its
+    /// reset; nothing was sent.
+    #[error("{budget}: {bucket} has {remaining} left, less than the {cost} one request costs, as the platform last stated; nothing is sent until it resets at {resets_at}")]
+    QuotaStated {
+        /// The budget as the connector named it (GA4: `properties/123`).
+        budget: String,
+        /// The bucket that cannot pay (`tokensPerHour`).
+        bucket: String,
+        /// What the platform said is left.
+        remaining: u64,
+        /// What one request costs.
+        cost: u64,
+        /// RFC 3339 time the bucket fills again.
+        resets_at: String,
+    },
     /// The URL is not valid.
     #[error("invalid URL `{url}`: {message}")]
     BadUrl {
@@ -189,6 +218,16 @@ pub enum HttpError {
 pub trait HttpClient: Send + Sync {
     /// Sends one request through the host's limits and retries and returns the final response.
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError>;
+
+    /// Records a bucket of a budget as the platform stated it in an answer
+    /// (see [`crate::quota`]), so the host refuses requests charged to that
+    /// budget while it cannot pay for them. A client that keeps no budgets
+    /// (a test double) has nothing to record it in: the default ignores it.
+    /// Clients wrapping another must pass it on.
+    fn report_quota(&self, stated: &crate::StatedQuota) -> Result<(), HttpError> {
+        let _ = stated;
+        Ok(())
+    }
 }
 
 /// Conveniences every connector would otherwise rewrite.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod paginate;
 pub mod point;
+pub mod quota;
 pub mod schema;
 pub mod version;
 
@@ -25,6 +26,7 @@ pub use error::ConnectorError;
 pub use http::{HttpClient, HttpClientExt, HttpError, HttpRequest, HttpResponse, Method};
 pub use paginate::{Paginator, Step};
 pub use point::{Entity, EntityKind, Point, PointTime};
+pub use quota::StatedQuota;
 pub use schema::{
     FunnelStage, MetricKind, MetricSpec, SchemaError, Unit, UnitClass, CANONICAL_METRICS,
 };

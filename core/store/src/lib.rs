@@ -33,7 +33,7 @@ pub use sqlite::{
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use tally_model::Point;
+use tally_model::{Point, StatedQuota};
 
 /// A handle on one Tally database, whichever backend holds it. Not `Sync`:
 /// share it behind a mutex.
@@ -202,6 +202,24 @@ impl Store {
         match &mut self.backend {
             Backend::Sqlite(db) => db.quota_add(key, window_start, units),
             Backend::Postgres(db) => db.quota_add(key, window_start, units),
+        }
+    }
+
+    /// Replaces the latest statement of `stated.bucket` of the budget the
+    /// host keys as `key` (platform, API host and the connector's budget
+    /// name), as the platform stated it in an answer.
+    pub fn quota_state(&mut self, key: &str, stated: &StatedQuota) -> Result<(), StoreError> {
+        match &mut self.backend {
+            Backend::Sqlite(db) => db.quota_state(key, stated),
+            Backend::Postgres(db) => db.quota_state(key, stated),
+        }
+    }
+
+    /// The latest statement of every bucket of the budget keyed `key`, by bucket name.
+    pub fn quota_stated(&self, key: &str) -> Result<Vec<StatedQuota>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.quota_stated(key),
+            Backend::Postgres(db) => db.quota_stated(key),
         }
     }
 

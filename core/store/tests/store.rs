@@ -26,6 +26,7 @@ on_both_backends!(
     latest_per_metric_gives_the_newest_point_of_each_series,
     runs_are_recorded_and_unfinished_ones_show_as_interrupted,
     quota_usage_persists_across_reopen,
+    a_stated_quota_keeps_the_latest_statement_per_bucket_across_reopen,
     opening_twice_is_fine_and_a_newer_schema_is_refused,
     ten_thousand_points_in_one_batch,
 );
@@ -491,6 +492,45 @@ fn runs_are_recorded_and_unfinished_ones_show_as_interrupted(db: &Db) {
         (3, 1, 1)
     );
     assert_eq!(store.recent_runs(None, 1).unwrap().len(), 1);
+}
+
+fn a_stated_quota_keeps_the_latest_statement_per_bucket_across_reopen(db: &Db) {
+    let key = "ga4@analyticsdata.googleapis.com:443/properties/77";
+    let stated = |bucket: &str, remaining, resets_at| tally_model::StatedQuota {
+        budget: "properties/77".into(),
+        bucket: bucket.into(),
+        remaining,
+        cost: 12,
+        resets_at,
+    };
+    {
+        let mut store = db.open();
+        assert!(store.quota_stated(key).unwrap().is_empty());
+        store
+            .quota_state(key, &stated("tokensPerHour", 40, t(1, 13)))
+            .unwrap();
+        store
+            .quota_state(key, &stated("tokensPerHour", 7, t(1, 13)))
+            .unwrap();
+        store
+            .quota_state(key, &stated("tokensPerDay", 900, t(2, 8)))
+            .unwrap();
+        store
+            .quota_state(
+                "ga4@other:443/properties/77",
+                &stated("tokensPerHour", 1, t(1, 13)),
+            )
+            .unwrap();
+    }
+    let store = db.open();
+    assert_eq!(
+        store.quota_stated(key).unwrap(),
+        vec![
+            stated("tokensPerDay", 900, t(2, 8)),
+            stated("tokensPerHour", 7, t(1, 13))
+        ],
+        "the latest statement of each bucket, by name"
+    );
 }
 
 fn quota_usage_persists_across_reopen(db: &Db) {

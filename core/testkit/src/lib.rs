@@ -424,6 +424,10 @@ impl<C: HttpClient> HttpClient for Recording<C> {
             .push(request.clone());
         self.inner.send(request).await
     }
+
+    fn report_quota(&self, stated: &tally_model::StatedQuota) -> Result<(), HttpError> {
+        self.inner.report_quota(stated)
+    }
 }
 
 /// Checks, in one call from a connector's tests, that its settings are

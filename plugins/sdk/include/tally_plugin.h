@@ -104,8 +104,15 @@ typedef struct TallyHost {
                           TallyBuffer *error);
 
     /* Releases a buffer that http_send, http_take (either out buffer), emit,
-     * read_state or save_state wrote. */
+     * read_state, save_state or report_quota wrote. */
     void (*free_buffer)(void *host_data, uint8_t *ptr, size_t len);
+
+    /* Hands the host one bucket of a budget the platform stated in an answer
+     * (README "Stated quota"); the host refuses, unsent, later requests
+     * charged to that budget while it cannot pay for them. Appended within
+     * ABI 2: present only when struct_size > offsetof(TallyHost, report_quota). */
+    int32_t (*report_quota)(void *host_data, const uint8_t *stated, size_t stated_len,
+                            TallyBuffer *error);
 } TallyHost;
 
 /* The plugin's table, returned by tally_plugin_entry. Must stay valid for the

@@ -258,6 +258,17 @@ pub type SaveStateFn = unsafe extern "C" fn(
     error: *mut TallyBuffer,
 ) -> i32;
 
+/// `report_quota(host_data, stated, stated_len, error)`: hands the host one
+/// bucket of a budget the platform stated in an answer (JSON, the model's
+/// `StatedQuota`), which it keeps for every source charging requests to that
+/// budget; on failure writes an error to `error`.
+pub type ReportQuotaFn = unsafe extern "C" fn(
+    host_data: *mut c_void,
+    stated: *const u8,
+    stated_len: usize,
+    error: *mut TallyBuffer,
+) -> i32;
+
 /// `free_buffer(host_data, ptr, len)`: releases a buffer a host callback wrote.
 pub type HostFreeFn = unsafe extern "C" fn(host_data: *mut c_void, ptr: *mut u8, len: usize);
 
@@ -287,9 +298,17 @@ pub struct TallyHost {
     /// Saves state for the next pull (only during `pull`).
     pub save_state: Option<SaveStateFn>,
     /// Releases a buffer written by `http_send`, `http_take` (both of its out
-    /// buffers), `emit`, `read_state` or `save_state`.
+    /// buffers), `emit`, `read_state`, `save_state` or `report_quota`.
     pub free_buffer: Option<HostFreeFn>,
+    /// Records a bucket of a budget the platform stated. Added after the
+    /// fields above within ABI 2: a host table whose `struct_size` ends
+    /// before it ([`HOST_TABLE_BEFORE_REPORT_QUOTA`]) does not have it.
+    pub report_quota: Option<ReportQuotaFn>,
 }
+
+/// `struct_size` of a host table of ABI 2 as first published, before
+/// `report_quota` was appended: the smallest table a plugin accepts.
+pub const HOST_TABLE_BEFORE_REPORT_QUOTA: usize = std::mem::offset_of!(TallyHost, report_quota);
 
 #[cfg(test)]
 mod tests {
@@ -302,7 +321,8 @@ mod tests {
         let word = std::mem::size_of::<usize>();
         assert_eq!(std::mem::size_of::<TallyBuffer>(), 2 * word);
         assert_eq!(std::mem::size_of::<TallyPlugin>(), 8 + 6 * word);
-        assert_eq!(std::mem::size_of::<TallyHost>(), 8 + 8 * word);
+        assert_eq!(std::mem::size_of::<TallyHost>(), 8 + 9 * word);
+        assert_eq!(HOST_TABLE_BEFORE_REPORT_QUOTA, 8 + 8 * word);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use tally_model::{
     Connector, ConnectorError, Emitter, HttpClient, HttpError, HttpRequest, HttpResponse, Point,
-    SourceContext,
+    SourceContext, StatedQuota,
 };
 
 /// Points sent to the host per `emit` call.
@@ -108,13 +108,22 @@ impl HostRef {
         }
         // SAFETY: as above; the version matches, so the layout is this one.
         let size = unsafe { (*host).struct_size } as usize;
-        if size < std::mem::size_of::<TallyHost>() {
+        if size < abi::HOST_TABLE_BEFORE_REPORT_QUOTA {
             return Err(Box::new(WireError::other(format!(
                 "the host table is {size} bytes, smaller than ABI {ABI_VERSION}'s {}",
-                std::mem::size_of::<TallyHost>()
+                abi::HOST_TABLE_BEFORE_REPORT_QUOTA
             ))));
         }
         Ok(HostRef(host))
+    }
+
+    /// The host's `report_quota`, when its table is recent enough to have one.
+    fn report_quota_fn(&self) -> Option<abi::ReportQuotaFn> {
+        let table = self.table();
+        if (table.struct_size as usize) < std::mem::size_of::<TallyHost>() {
+            return None;
+        }
+        table.report_quota
     }
 
     fn table(&self) -> &TallyHost {
@@ -237,6 +246,24 @@ impl HostRef {
         }
     }
 
+    /// Hands the host a bucket of a stated budget; a host without the
+    /// callback keeps no stated budgets, so there is nothing to tell it.
+    fn report_quota(&self, stated: &StatedQuota) -> Result<(), HttpError> {
+        let Some(report) = self.report_quota_fn() else {
+            return Ok(());
+        };
+        let body = to_json(stated);
+        let mut out = TallyBuffer::EMPTY;
+        // SAFETY: `body` is borrowed for the callback; `out` is ours to fill.
+        let status = unsafe { report(self.table().host_data, body.as_ptr(), body.len(), &mut out) };
+        let bytes = self.take(out);
+        if status == STATUS_OK {
+            Ok(())
+        } else {
+            Err(decode_error(&bytes).into_http())
+        }
+    }
+
     fn read_state(&self) -> Result<Option<serde_json::Value>, ConnectorError> {
         let Some(read) = self.table().read_state else {
             return Ok(None);
@@ -353,6 +380,12 @@ impl HttpClient for HostHttpClient {
         Self: 'async_trait,
     {
         Box::pin(HostRequest::Unsent(request))
+    }
+
+    fn report_quota(&self, stated: &StatedQuota) -> Result<(), HttpError> {
+        current_host()
+            .map_err(HttpError::Other)?
+            .report_quota(stated)
     }
 }
 

@@ -53,6 +53,9 @@ pub struct WireRequestHead {
     /// Quota units the call costs (default 1).
     #[serde(default = "one")]
     pub cost: u32,
+    /// The stated budget the call spends (`HttpRequest::charged_to`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<String>,
 }
 
 fn one() -> u32 {
@@ -67,6 +70,7 @@ impl WireRequestHead {
             url: request.url.clone(),
             headers: request.headers.clone(),
             cost: request.cost,
+            budget: request.budget.clone(),
         }
     }
 
@@ -78,6 +82,7 @@ impl WireRequestHead {
             headers: self.headers,
             body: (!body.is_empty()).then(|| body.to_vec()),
             cost: self.cost,
+            budget: self.budget,
         }
     }
 }
@@ -300,6 +305,7 @@ mod tests {
             headers: vec![("accept".into(), "application/json".into())],
             body: Some(b"{\"a\":1}".to_vec()),
             cost: 3,
+            budget: Some("properties/77".into()),
         };
         let head: WireRequestHead =
             serde_json::from_slice(&to_json(&WireRequestHead::of(&request))).unwrap();

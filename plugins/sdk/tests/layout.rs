@@ -53,7 +53,7 @@ fn header_and_rust_types_have_the_same_layout_and_constants() {
             $(rust.push((concat!(stringify!($t), ".", stringify!($f)), offset_of!($t, $f).to_string()));)*
         };
     }
-    fields!(TallyHost: abi_version, struct_size, host_data, http_send, http_take, log, emit, read_state, save_state, free_buffer);
+    fields!(TallyHost: abi_version, struct_size, host_data, http_send, http_take, log, emit, read_state, save_state, free_buffer, report_quota);
     fields!(TallyPlugin: abi_version, struct_size, sdk_version, describe, start, resume, cancel, free_buffer);
     rust.extend([
         ("TALLY_PLUGIN_ABI_VERSION", abi::ABI_VERSION.to_string()),

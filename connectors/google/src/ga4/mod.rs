@@ -13,17 +13,20 @@
 //!   store as a revision, and `settle_days` marks young days provisional.
 //! - **Offset paging.** `limit` rows from `offset` until `rowCount`, ordered by
 //!   date so pages do not shift.
-//! - **Tokens, not requests.** Every request asks for `propertyQuota`; when a
-//!   token bucket could not pay for another request like the last one, the
-//!   pull stops before GA4 refuses it, and says which bucket and how much is
-//!   left. (The host's own quota ledger counts units a request declares up
-//!   front; GA4 only says what a request cost afterwards, so the stop is here.)
+//! - **Tokens, not requests.** Every request asks for `propertyQuota` and is
+//!   charged to the property's budget (`properties/{id}`); each answer's
+//!   buckets go to the host (`ctx.report_quota`), which refuses, unsent, any
+//!   later request on the property (of this source or another, in this pull or
+//!   the next) while a bucket cannot pay for one like the last, until the
+//!   bucket's reset. The decision is the host's because only it sees every
+//!   source and outlives the pull.
 
 pub mod parse;
 
 use crate::google;
 use async_trait::async_trait;
-use chrono::{Days, NaiveDate};
+use chrono::{Days, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::json;
 use tally_model::error::url_path;
@@ -38,6 +41,8 @@ pub const PAGE_ROWS: u64 = 10_000;
 /// Days re-read on each pull when the source sets no `lookback_days`.
 pub const DEFAULT_LOOKBACK_DAYS: u32 = 3;
 const SCOPE: &str = "https://www.googleapis.com/auth/analytics.readonly";
+/// The calendar of a daily bucket when an answer states no time zone: Google's quota day.
+const GOOGLE_QUOTA_DAY: Tz = chrono_tz::America::Los_Angeles;
 
 /// The GA4 connector.
 #[derive(Debug, Clone, Copy, Default)]
@@ -268,33 +273,39 @@ impl Report {
     }
 }
 
-/// POSTs one `runReport` and decodes it (with the body, for error messages);
-/// stops before a token bucket is spent.
+/// The budget GA4's property quota is kept under: the property, whichever
+/// source or credential reads it.
+fn budget(settings: &Ga4Settings) -> String {
+    format!("properties/{}", settings.property_id)
+}
+
+/// POSTs one `runReport`, charged to the property's budget, decodes it (with
+/// the body, for error messages) and hands the host what `propertyQuota` says
+/// is left, so the host refuses the next request, of this source or any other
+/// on the property, once a bucket cannot pay for it.
 async fn run_report(
     ctx: &SourceContext<'_>,
     settings: &Ga4Settings,
     body: &serde_json::Value,
 ) -> Result<(parse::RunReportResponse, Vec<u8>), ConnectorError> {
-    let request = HttpRequest::post_json(ctx.url(&report_path(settings)), body);
+    let budget = budget(settings);
+    let request = HttpRequest::post_json(ctx.url(&report_path(settings)), body).charged_to(&budget);
     let (page, response) = ctx
         .http
         .get_json_with::<parse::RunReportResponse, _>(request, |path, status, body| {
             google::error_for("Google Analytics", path, status, body)
         })
         .await?;
-    if let Some((bucket, status)) = page.property_quota.as_ref().and_then(|q| q.nearly_spent()) {
-        let resets = if bucket == "tokensPerDay" {
-            "at midnight in the property's time zone"
-        } else {
-            "at the top of the hour"
-        };
-        return Err(ConnectorError::Other(format!(
-            "{}: GA4 property {} has {} of its {bucket} left and the last request used {}; stopping before the property is refused. The tokens come back {resets}; the source will be pulled again on its next run",
-            url_path(&ctx.url(&report_path(settings))),
-            settings.property_id,
-            status.remaining,
-            status.consumed
-        )));
+    if let Some(quota) = &page.property_quota {
+        let tz = page
+            .metadata
+            .as_ref()
+            .and_then(|m| m.time_zone.as_deref())
+            .and_then(|name| google::time_zone(name, "metadata.timeZone").ok())
+            .unwrap_or(GOOGLE_QUOTA_DAY);
+        for stated in quota.statements(&budget, Utc::now(), tz) {
+            ctx.report_quota(&stated)?;
+        }
     }
     Ok((page, response.body))
 }

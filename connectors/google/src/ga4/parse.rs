@@ -1,5 +1,5 @@
 //! Pure mapping of a GA4 `runReport` response to canonical points, and of its
-//! `propertyQuota` to what is left.
+//! `propertyQuota` to the buckets the host keeps for the property.
 //!
 //! Every metric value is a string: its type comes from `metricHeaders[].type`
 //! (`TYPE_INTEGER`, `TYPE_CURRENCY`, …), never from the text. `date` is
@@ -8,10 +8,10 @@
 //! exceeds its row limits, stay a segment of their own named `(other)`.
 
 use crate::google;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
-use tally_model::{Entity, Point, Unit};
+use tally_model::{Entity, Point, StatedQuota, Unit};
 
 /// Platform name written on every point.
 pub const PLATFORM: &str = "ga4";
@@ -82,7 +82,7 @@ pub struct Metadata {
     pub currency_code: Option<String>,
 }
 
-/// `PropertyQuota`: the property's token buckets after this request.
+/// `PropertyQuota`: the property's buckets after this request.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PropertyQuota {
@@ -95,9 +95,16 @@ pub struct PropertyQuota {
     /// Tokens per project per property per hour.
     #[serde(default)]
     pub tokens_per_project_per_hour: Option<QuotaStatus>,
-    /// Requests in flight at once.
+    /// Requests in flight at once: not a budget over time, so not reported
+    /// (the declared burst of 10 keeps within it).
     #[serde(default)]
     pub concurrent_requests: Option<QuotaStatus>,
+    /// Server errors per project per hour.
+    #[serde(default)]
+    pub server_errors_per_project_per_hour: Option<QuotaStatus>,
+    /// Requests per hour that may be thresholded (demographic dimensions).
+    #[serde(default)]
+    pub potentially_thresholded_requests_per_hour: Option<QuotaStatus>,
 }
 
 /// `QuotaStatus`.
@@ -111,20 +118,56 @@ pub struct QuotaStatus {
     pub remaining: u64,
 }
 
+/// When a bucket fills again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reset {
+    /// At the top of the hour.
+    Hourly,
+    /// At midnight in the property's time zone.
+    Daily,
+}
+
 impl PropertyQuota {
-    /// The first token bucket that could not pay for another request like
-    /// this one: its name, what is left and what one request consumed.
-    pub fn nearly_spent(&self) -> Option<(&'static str, QuotaStatus)> {
+    /// Every bucket over time this answer states, as the host keeps them for
+    /// `budget` (the property): what is left, what this request cost (the
+    /// estimate of the next one), and when it fills again, reckoned from
+    /// `answered_at` in the property's time zone `tz`.
+    pub fn statements(&self, budget: &str, answered_at: DateTime<Utc>, tz: Tz) -> Vec<StatedQuota> {
         [
-            ("tokensPerHour", self.tokens_per_hour),
-            ("tokensPerDay", self.tokens_per_day),
-            ("tokensPerProjectPerHour", self.tokens_per_project_per_hour),
+            ("tokensPerHour", self.tokens_per_hour, Reset::Hourly),
+            ("tokensPerDay", self.tokens_per_day, Reset::Daily),
+            (
+                "tokensPerProjectPerHour",
+                self.tokens_per_project_per_hour,
+                Reset::Hourly,
+            ),
+            (
+                "serverErrorsPerProjectPerHour",
+                self.server_errors_per_project_per_hour,
+                Reset::Hourly,
+            ),
+            (
+                "potentiallyThresholdedRequestsPerHour",
+                self.potentially_thresholded_requests_per_hour,
+                Reset::Hourly,
+            ),
         ]
         .into_iter()
-        .find_map(|(name, status)| {
-            let s = status?;
-            (s.consumed > 0 && s.remaining < s.consumed).then_some((name, s))
+        .filter_map(|(bucket, status, reset)| {
+            let status = status?;
+            let resets_at = match reset {
+                Reset::Hourly => google::next_hour(answered_at),
+                Reset::Daily => google::next_midnight(answered_at, tz),
+            };
+            Some(StatedQuota {
+                budget: budget.to_string(),
+                bucket: bucket.to_string(),
+                remaining: status.remaining,
+                cost: status.consumed,
+                resets_at,
+            })
         })
+        .collect()
     }
 }
 
@@ -328,17 +371,42 @@ mod tests {
     }
 
     #[test]
-    fn a_bucket_that_cannot_pay_for_another_request_is_nearly_spent() {
+    fn every_bucket_over_time_is_stated_with_its_reset() {
         let q: PropertyQuota = serde_json::from_value(json!({
-            "tokensPerDay": {"consumed": 10, "remaining": 500},
-            "tokensPerHour": {"consumed": 10, "remaining": 9}
+            "tokensPerDay": {"consumed": 12, "remaining": 500},
+            "tokensPerHour": {"consumed": 12, "remaining": 9},
+            "concurrentRequests": {"consumed": 0, "remaining": 10},
+            "serverErrorsPerProjectPerHour": {"consumed": 0, "remaining": 10}
         }))
         .unwrap();
-        let (name, status) = q.nearly_spent().unwrap();
-        assert_eq!((name, status.remaining), ("tokensPerHour", 9));
-        let q: PropertyQuota =
-            serde_json::from_value(json!({"tokensPerHour": {"consumed": 10, "remaining": 10}}))
-                .unwrap();
-        assert!(q.nearly_spent().is_none());
+        let answered = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 1, 12, 40, 5).unwrap();
+        let tz: Tz = "America/Chicago".parse().unwrap();
+        let stated = q.statements("properties/1", answered, tz);
+        let shown: Vec<(&str, u64, u64, String)> = stated
+            .iter()
+            .map(|s| {
+                (
+                    s.bucket.as_str(),
+                    s.remaining,
+                    s.cost,
+                    s.resets_at.to_rfc3339(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                ("tokensPerHour", 9, 12, "2026-06-01T13:00:00+00:00".into()),
+                ("tokensPerDay", 500, 12, "2026-06-02T05:00:00+00:00".into()),
+                (
+                    "serverErrorsPerProjectPerHour",
+                    10,
+                    0,
+                    "2026-06-01T13:00:00+00:00".into()
+                ),
+            ],
+            "concurrentRequests is no budget over time"
+        );
+        assert!(stated.iter().all(|s| s.budget == "properties/1"));
     }
 }

@@ -21,7 +21,7 @@ use tally_config::secret::Secret;
 use tally_model::error::{snippet, url_path};
 use tally_model::{
     HttpClient, HttpError, HttpRequest, HttpResponse, Method, QuotaSpec, RateLimitSpec,
-    ThrottleErrors, UsageHeaders,
+    StatedQuota, ThrottleErrors, UsageHeaders,
 };
 
 /// Timeouts, attempts and backoff for every request of a run (`[http]` in the config).
@@ -149,6 +149,16 @@ impl RequestCounts {
 /// same platform, API host and credential: `platform@host:port#fingerprint`.
 /// `tally plan` groups sources by it to see which rate limits they share.
 pub fn pacer_key(platform: &str, base_url: &str, credential: &Credential) -> String {
+    format!(
+        "{}#{}",
+        api_host(platform, base_url),
+        credential.fingerprint()
+    )
+}
+
+/// `platform@host:port` of a source's API root: what its pacer and its stated
+/// budgets are keyed by, besides the credential or the budget's name.
+fn api_host(platform: &str, base_url: &str) -> String {
     let host = url::Url::parse(base_url)
         .ok()
         .and_then(|u| {
@@ -156,7 +166,7 @@ pub fn pacer_key(platform: &str, base_url: &str, credential: &Credential) -> Str
                 .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
         })
         .unwrap_or_default();
-    format!("{platform}@{host}#{}", credential.fingerprint())
+    format!("{platform}@{host}")
 }
 
 /// What the whole run's requests are doing now, for a progress display.
@@ -251,6 +261,7 @@ impl HostHttp {
             host: Arc::clone(self),
             pacer,
             quota_key,
+            api_host: api_host(&spec.platform, &spec.base_url),
             counts: Arc::new(RequestCounts::default()),
             spec,
         }
@@ -263,6 +274,8 @@ pub struct SourceHttp {
     spec: SourceHttpSpec,
     pacer: Arc<Pacer>,
     quota_key: String,
+    /// `platform@host:port`, the prefix of this source's stated budgets' keys.
+    api_host: String,
     counts: Arc<RequestCounts>,
 }
 
@@ -303,6 +316,48 @@ impl SourceHttp {
             .add(&self.quota_key, start, u64::from(cost))
             .map_err(ledger_error)?;
         Ok(())
+    }
+
+    /// The ledger key of a stated budget: the connector's name for it under
+    /// the platform and API host, so sources of any credential naming the same
+    /// budget (two GA4 sources on one property) share it, and a sandbox or
+    /// another API host never does.
+    fn stated_key(&self, budget: &str) -> String {
+        format!("{}/{budget}", self.api_host)
+    }
+
+    /// Refuses, unsent, a request charged to a stated budget that a bucket of
+    /// it cannot pay for before its reset.
+    fn check_stated(&self, request: &HttpRequest) -> Result<(), HttpError> {
+        let Some(budget) = &request.budget else {
+            return Ok(());
+        };
+        let now = Utc::now();
+        let stated = self
+            .host
+            .ledger
+            .stated(&self.stated_key(budget))
+            .map_err(|e| HttpError::Other(e.to_string()))?;
+        match stated.into_iter().find(|s| s.refuses_at(now)) {
+            Some(spent) => {
+                tracing::info!(
+                    source = %self.spec.source_id,
+                    budget = %spent.budget,
+                    bucket = %spent.bucket,
+                    remaining = spent.remaining,
+                    resets_at = %spent.resets_at,
+                    "request refused before sending: the stated quota cannot pay for it"
+                );
+                Err(HttpError::QuotaStated {
+                    budget: spent.budget,
+                    bucket: spent.bucket,
+                    remaining: spent.remaining,
+                    cost: spent.cost,
+                    resets_at: spent.resets_at.to_rfc3339(),
+                })
+            }
+            None => Ok(()),
+        }
     }
 
     /// The OAuth2 token for the next attempt (renewed first if it is about to
@@ -447,6 +502,7 @@ impl HttpClient for SourceHttp {
         loop {
             attempt += 1;
             let oauth_token = self.oauth_token().await?;
+            self.check_stated(&request)?;
             self.charge_quota(request.cost)?;
             let sent = match self.pacer.ready_within(settings.max_throttle_wait).await {
                 Ok(sent) => sent,
@@ -580,6 +636,13 @@ impl HttpClient for SourceHttp {
             }
         }
     }
+
+    fn report_quota(&self, stated: &StatedQuota) -> Result<(), HttpError> {
+        self.host
+            .ledger
+            .state(&self.stated_key(&stated.budget), stated)
+            .map_err(|e| HttpError::Other(e.to_string()))
+    }
 }
 
 /// The error for a 401 the host could not fix by renewing a token.
@@ -598,6 +661,7 @@ fn unauthorized(path: String, response: &HttpResponse) -> HttpError {
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
     used: Mutex<HashMap<(String, i64), u64>>,
+    stated: Mutex<HashMap<(String, String), StatedQuota>>,
 }
 
 impl QuotaLedger for MemoryLedger {
@@ -621,5 +685,22 @@ impl QuotaLedger for MemoryLedger {
             .or_insert(0);
         *total += units;
         Ok(*total)
+    }
+
+    fn state(&self, key: &str, stated: &StatedQuota) -> Result<(), LedgerError> {
+        let mut all = self.stated.lock().unwrap_or_else(|e| e.into_inner());
+        all.insert((key.to_string(), stated.bucket.clone()), stated.clone());
+        Ok(())
+    }
+
+    fn stated(&self, key: &str) -> Result<Vec<StatedQuota>, LedgerError> {
+        let all = self.stated.lock().unwrap_or_else(|e| e.into_inner());
+        let mut found: Vec<StatedQuota> = all
+            .iter()
+            .filter(|((k, _), _)| k == key)
+            .map(|(_, s)| s.clone())
+            .collect();
+        found.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+        Ok(found)
     }
 }

@@ -1,8 +1,9 @@
-//! Cost-unit budgets (YouTube's 10,000 units a day) that survive restarts.
+//! Cost-unit budgets (YouTube's 10,000 units a day) and budgets a platform
+//! states in its answers (GA4's property tokens), both surviving restarts.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
-use tally_model::QuotaWindow;
+use tally_model::{QuotaWindow, StatedQuota};
 
 /// Where spent quota units are recorded; the store implements it so a restart
 /// does not hand a spent budget back.
@@ -11,6 +12,10 @@ pub trait QuotaLedger: Send + Sync {
     fn used(&self, key: &str, window_start: DateTime<Utc>) -> Result<u64, LedgerError>;
     /// Records `units` more and returns the new total.
     fn add(&self, key: &str, window_start: DateTime<Utc>, units: u64) -> Result<u64, LedgerError>;
+    /// Replaces the latest statement of one bucket of the stated budget `key`.
+    fn state(&self, key: &str, stated: &StatedQuota) -> Result<(), LedgerError>;
+    /// The latest statement of every bucket of the stated budget `key`.
+    fn stated(&self, key: &str) -> Result<Vec<StatedQuota>, LedgerError>;
 }
 
 /// Why spent units could not be read or recorded. The request is not sent:

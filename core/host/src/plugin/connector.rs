@@ -26,8 +26,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::Poll;
 use tally_model::error::snippet;
 use tally_model::{
-    Connector, ConnectorError, Description, Emitter, HttpError, HttpRequest, HttpResponse,
-    SourceContext,
+    Connector, ConnectorError, Description, Emitter, HttpClient, HttpError, HttpRequest,
+    HttpResponse, SourceContext, StatedQuota,
 };
 use tally_plugin_sdk::abi::{
     borrow_bytes, free_boxed, CancelFn, FreeFn, ResumeFn, StartFn, TallyBuffer, TallyCall,
@@ -118,11 +118,13 @@ impl Function {
 }
 
 /// What `host_data` points to during one call.
-struct CallState<'o> {
+struct CallState<'o, 'h> {
     /// Saved state of the source, as JSON, for `read_state`.
     state: Option<Vec<u8>>,
     plugin: String,
     source: String,
+    /// The source's host client, which keeps the budgets `report_quota` states.
+    http: &'h dyn HttpClient,
     exchange: Mutex<Exchange<'o>>,
 }
 
@@ -142,7 +144,7 @@ struct Exchange<'o> {
     finished: Vec<(u64, Result<HttpResponse, HttpError>)>,
 }
 
-impl<'o> CallState<'o> {
+impl<'o> CallState<'o, '_> {
     fn exchange(&self) -> MutexGuard<'_, Exchange<'o>> {
         self.exchange.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -242,6 +244,7 @@ impl PluginConnector {
             state: ctx.state.map(to_json),
             plugin: self.shown.clone(),
             source: ctx.source_id.to_string(),
+            http: ctx.http,
             exchange: Mutex::new(Exchange {
                 out,
                 emit_error: None,
@@ -362,7 +365,7 @@ impl PluginConnector {
 fn invoke(
     fns: PluginFns,
     function: Function,
-    call_state: &CallState<'_>,
+    call_state: &CallState<'_, '_>,
     run: impl FnOnce(*const TallyHost, *mut TallyBuffer) -> i32,
 ) -> (i32, Vec<u8>) {
     let pulling = function == Function::Pull;
@@ -377,6 +380,7 @@ fn invoke(
         read_state: Some(host_read_state),
         save_state: if pulling { Some(host_save_state) } else { None },
         free_buffer: Some(host_free),
+        report_quota: Some(host_report_quota),
     };
     let mut out = TallyBuffer::EMPTY;
     let status = run(&host, &mut out);
@@ -393,14 +397,14 @@ fn invoke(
 ///
 /// # Safety
 /// `host_data` must be the pointer `invoke` put in the table, during that call.
-unsafe fn call_state<'a>(host_data: *mut c_void) -> Result<&'a CallState<'a>, Box<WireError>> {
+unsafe fn call_state<'a>(host_data: *mut c_void) -> Result<&'a CallState<'a, 'a>, Box<WireError>> {
     if host_data.is_null() {
         return Err(Box::new(WireError::other(
             "a host callback was called with a NULL host_data",
         )));
     }
     // SAFETY: per the caller, it points to the live `CallState` of this call.
-    Ok(unsafe { &*host_data.cast::<CallState<'a>>() })
+    Ok(unsafe { &*host_data.cast::<CallState<'a, 'a>>() })
 }
 
 /// Runs a callback body with panics caught, writes its bytes to `out` and
@@ -578,6 +582,32 @@ unsafe extern "C" fn host_save_state(
             out.save_state(value);
         }
         Ok(Vec::new())
+    })
+}
+
+unsafe extern "C" fn host_report_quota(
+    host_data: *mut c_void,
+    stated: *const u8,
+    stated_len: usize,
+    error: *mut TallyBuffer,
+) -> i32 {
+    answer(error, || {
+        // SAFETY: the plugin passes back the `host_data` of this call.
+        let state = unsafe { call_state(host_data) }?;
+        // SAFETY: the plugin lends `stated_len` bytes at `stated` for this callback.
+        let bytes = unsafe { borrow_bytes(stated, stated_len) };
+        let stated: StatedQuota = serde_json::from_slice(bytes).map_err(|e| {
+            Box::new(WireError::other(format!(
+                "plugin {} reported a stated quota that is not the documented JSON ({e}; plugins/sdk/README.md, \"Stated quota\"): {}",
+                state.plugin,
+                snippet(bytes)
+            )))
+        })?;
+        state
+            .http
+            .report_quota(&stated)
+            .map(|()| Vec::new())
+            .map_err(|e| Box::new(WireError::from_http(&e)))
     })
 }
 

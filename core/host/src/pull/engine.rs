@@ -243,6 +243,9 @@ impl Engine {
             Err(ConnectorError::Http(e @ HttpError::Throttled { .. })) => {
                 SourceStatus::Skipped(e.to_string())
             }
+            Err(ConnectorError::Http(e @ HttpError::QuotaStated { .. })) => {
+                SourceStatus::Skipped(e.to_string())
+            }
             Err(e) => SourceStatus::Failed(e.to_string()),
         };
         outcome.duration = started.elapsed();

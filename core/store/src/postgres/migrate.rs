@@ -134,6 +134,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX pull_slots_open ON pull_slots (worker) WHERE done_at IS NULL;
     ALTER TABLE runs ADD COLUMN worker text;
     "#,
+    // 3: quota a platform states in its answers, as the SQLite file's
+    // version 7: the latest statement of each bucket of a budget.
+    r#"
+    CREATE TABLE quota_stated (
+        key       text        NOT NULL,         -- platform@host:port/budget
+        bucket    text        NOT NULL,
+        budget    text        NOT NULL,         -- the budget as the connector names it
+        remaining bigint      NOT NULL,
+        cost      bigint      NOT NULL,         -- what one request costs
+        resets_at timestamptz NOT NULL,
+        PRIMARY KEY (key, bucket)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

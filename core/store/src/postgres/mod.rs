@@ -22,6 +22,7 @@ mod quota;
 mod reads;
 mod runs;
 mod state;
+mod stated;
 mod workers;
 
 pub use copy::CopyStats;

@@ -283,6 +283,20 @@ const MIGRATIONS: &[&str] = &[
     "#,
         series_views!()
     ),
+    // 7: quota a platform states in its answers (GA4's property tokens), the
+    // latest statement of each bucket of a budget, so a restart or the next
+    // pull still refuses what the budget cannot pay until the reset.
+    r#"
+    CREATE TABLE quota_stated (
+        key       TEXT    NOT NULL,             -- platform@host:port/budget
+        bucket    TEXT    NOT NULL,
+        budget    TEXT    NOT NULL,             -- the budget as the connector names it
+        remaining INTEGER NOT NULL,
+        cost      INTEGER NOT NULL,             -- what one request costs
+        resets_ms INTEGER NOT NULL,
+        PRIMARY KEY (key, bucket)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

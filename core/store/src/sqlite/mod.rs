@@ -13,6 +13,7 @@ mod quota;
 mod runs;
 mod series_key;
 mod state;
+mod stated;
 mod summary;
 mod totals;
 

@@ -65,6 +65,10 @@ impl HttpClient for Rewriting<'_> {
         }
         Ok(response)
     }
+
+    fn report_quota(&self, stated: &tally_model::StatedQuota) -> Result<(), HttpError> {
+        self.inner.report_quota(stated)
+    }
 }
 
 /// Runs the HTML-with-200 check: every 2xx body is an HTML page; the pull must

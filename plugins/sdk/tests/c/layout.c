@@ -24,6 +24,7 @@ int main(void) {
     OFF(TallyHost, read_state);
     OFF(TallyHost, save_state);
     OFF(TallyHost, free_buffer);
+    OFF(TallyHost, report_quota);
 
     SIZE(TallyPlugin);
     OFF(TallyPlugin, abi_version);

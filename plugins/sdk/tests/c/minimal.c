@@ -14,10 +14,14 @@
  *   -DTALLY_C_GARBAGE             pull fails with bytes that are not JSON
  *   -DTALLY_C_BAD_BATCH           pull emits a point batch cut short
  *   -DTALLY_C_STALL               pull returns PENDING without queuing a request
+ *   -DTALLY_C_STATED_QUOTA        the request is charged to budget "c-budget",
+ *                                 and each answer is said to leave nothing of
+ *                                 its "requestsPerHour" bucket until 2099
  *
  * String handling is deliberately naive (fixed buffers, strstr): enough for a
  * test plugin; a real one would use a JSON library.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +51,11 @@
 #define STALL 1
 #else
 #define STALL 0
+#endif
+#ifdef TALLY_C_STATED_QUOTA
+#define BUDGET ",\"budget\":\"c-budget\""
+#else
+#define BUDGET ""
 #endif
 
 /* Hands `len` bytes to the host in a buffer this plugin allocated (freed by plugin_free). */
@@ -209,7 +218,7 @@ static int32_t pull_start(const TallyHost *host, const uint8_t *context, size_t 
     char request[512];
     int n = snprintf(request, sizeof request,
                      "{\"method\":\"GET\",\"url\":\"%s/followers\","
-                     "\"headers\":[[\"accept\",\"text/plain\"]]}",
+                     "\"headers\":[[\"accept\",\"text/plain\"]]" BUDGET "}",
                      base_url);
     uint64_t ticket = 0;
     TallyBuffer error = {NULL, 0};
@@ -264,6 +273,21 @@ static int32_t pull_finish(const TallyHost *host, const TallyCall *call, TallyBu
         return pass_on(host, out, error);
     }
     host->free_buffer(host->host_data, error.ptr, error.len);
+
+#ifdef TALLY_C_STATED_QUOTA
+    /* report_quota was appended to ABI 2's host table: only a table that
+     * reaches past it has it. */
+    if (host->struct_size > offsetof(TallyHost, report_quota) && host->report_quota != NULL) {
+        static const char stated[] =
+            "{\"budget\":\"c-budget\",\"bucket\":\"requestsPerHour\",\"remaining\":0,"
+            "\"cost\":1,\"resets_at\":\"2099-01-01T00:00:00Z\"}";
+        if (host->report_quota(host->host_data, (const uint8_t *)stated, sizeof stated - 1,
+                               &error) != TALLY_STATUS_OK) {
+            return pass_on(host, out, error);
+        }
+        host->free_buffer(host->host_data, error.ptr, error.len);
+    }
+#endif
 
     char saved[64];
     int n = snprintf(saved, sizeof saved, "{\"pulls\":%ld}", call->pulls + 1);
