@@ -107,6 +107,21 @@ async fn ga4_requests_and_sandbox_reports_fit_the_analytics_data_document() {
             "the sandbox's report",
         );
     }
+    // The large property's sampled reports with `(other)` rows fit too.
+    let log = exchanges(&Ga4, "ga4", json!({"property_id": "900"})).await;
+    let sampled = log
+        .iter()
+        .filter(|(_, r)| !body(&r.body)["metadata"]["samplingMetadatas"].is_null())
+        .count();
+    assert_eq!(sampled, 3);
+    for (_, response) in &log {
+        assert_fits(
+            &doc,
+            "RunReportResponse",
+            &body(&response.body),
+            "the sandbox's sampled report",
+        );
+    }
 }
 
 #[tokio::test]

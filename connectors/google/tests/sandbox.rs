@@ -105,6 +105,94 @@ async fn ga4_from_the_sandbox_attributes_sessions_to_the_demo_campaign() {
 }
 
 #[tokio::test]
+async fn a_sampled_property_with_other_rows_is_warned_about_and_other_is_stored_apart() {
+    // The sandbox's property 900 is too large for GA4's limits: sampled, and
+    // organic and direct visits lumped into `(other)`.
+    let sb = sandbox(PlatformLimits::default()).await;
+    let buffer = pull_now(&Ga4, &sb.base_url("ga4"), json!({"property_id": "900"}))
+        .await
+        .unwrap();
+
+    let report = "by sessionSource, sessionMedium, sessionCampaignName";
+    let other: Vec<_> = buffer
+        .points
+        .iter()
+        .filter(|p| p.dimensions.get("source").map(String::as_str) == Some("(other)"))
+        .collect();
+    let total = |metric: &str| -> f64 {
+        other
+            .iter()
+            .filter(|p| p.raw_name == metric)
+            .map(|p| p.value)
+            .sum()
+    };
+    let money = |v: f64| {
+        if v.fract() == 0.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.2}")
+        }
+    };
+    let days: BTreeSet<String> = other.iter().map(|p| start(p)).collect();
+    let day = |s: &String| s[..10].to_string();
+    let sampled = |report: &str| {
+        format!("GA4 report {report} (28daysAgo to today) is sampled: it read 12.5% of the property's events (125000 of 1000000), so its figures are estimates")
+    };
+    assert_eq!(
+        buffer.warnings,
+        vec![
+            sampled("totals"),
+            sampled(report),
+            format!(
+                "GA4 report {report} (28daysAgo to today) lumps rows past its limits into `(other)` on {} days from {} to {}: sessions {}, totalUsers {}, newUsers {}, keyEvents {}, purchaseRevenue {}; they are stored under the dimension value `(other)`, not counted in any real value",
+                days.len(),
+                day(days.first().unwrap()),
+                day(days.last().unwrap()),
+                total("sessions"),
+                total("totalUsers"),
+                total("newUsers"),
+                total("keyEvents"),
+                money(total("purchaseRevenue")),
+            ),
+            sampled("by country"),
+        ]
+    );
+    assert!(days.len() >= 28, "{} days", days.len());
+
+    // Stored, `(other)` is a series of its own, and the sources still add up.
+    let mut store = tally_store::Store::open_in_memory().unwrap();
+    store
+        .write_batch("ga4-large", &buffer.points, Utc::now(), None)
+        .unwrap();
+    let stored = store
+        .query(&tally_store::PointQuery {
+            metric: Some("traffic.sessions".into()),
+            ..tally_store::PointQuery::default()
+        })
+        .unwrap();
+    let by_source = |source: &str| -> f64 {
+        stored
+            .iter()
+            .filter(|p| p.point.dimensions.get("source").map(String::as_str) == Some(source))
+            .map(|p| p.point.value)
+            .sum()
+    };
+    assert_eq!(by_source("(other)"), total("sessions"));
+    assert!(total("sessions") > 0.0);
+    assert_eq!(
+        by_source("google") + by_source("(direct)"),
+        0.0,
+        "lumped, never named"
+    );
+    assert_eq!(
+        per_day(&buffer, "traffic.sessions", None),
+        per_day(&buffer, "traffic.sessions", Some("source")),
+        "(other) keeps the sources adding up to the totals"
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
 async fn the_sandbox_answers_an_unknown_ga4_metric_with_googles_400() {
     let sb = sandbox(PlatformLimits::default()).await;
     let base = sb.base_url("ga4");

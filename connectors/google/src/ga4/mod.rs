@@ -38,6 +38,8 @@ use tally_model::{
 
 /// Rows asked for per page: GA4's default page size.
 pub const PAGE_ROWS: u64 = 10_000;
+/// The last day every report reads: GA4's relative `today`, in the property's time zone.
+const END_DATE: &str = "today";
 /// Days re-read on each pull when the source sets no `lookback_days`.
 pub const DEFAULT_LOOKBACK_DAYS: u32 = 3;
 const SCOPE: &str = "https://www.googleapis.com/auth/analytics.readonly";
@@ -160,6 +162,7 @@ impl Connector for Ga4 {
         ] {
             let path = report_path(&settings);
             let names = report.metric_names();
+            let mut caveats = parse::Caveats::default();
             let fetch = |cursor: Option<String>| {
                 let offset = cursor.and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
                 let body = report.body(&start, offset, PAGE_ROWS);
@@ -173,8 +176,9 @@ impl Connector for Ga4 {
                 }
             };
             ctx.paginate(&path, None, out, fetch, |(page, body), out| {
-                let mapped = parse::report_points(&property, &page, &names)
-                    .map_err(|e| ConnectorError::decode(&url_path(&ctx.url(&path)), e, &body))?;
+                let decode = |e| ConnectorError::decode(&url_path(&ctx.url(&path)), e, &body);
+                let mapped = parse::report_points(&property, &page, &names).map_err(decode)?;
+                caveats.read(&page).map_err(decode)?;
                 latest = latest.max(mapped.latest_day);
                 for point in mapped.points {
                     out.emit(point)?;
@@ -182,6 +186,9 @@ impl Connector for Ga4 {
                 Ok(Step::Continue(None))
             })
             .await?;
+            for warning in caveats.warnings(&report.label(), &start, END_DATE) {
+                out.warn(&warning);
+            }
         }
         if let Some(day) = latest {
             out.save_state(google::through(day));
@@ -246,6 +253,15 @@ impl Report {
         }
     }
 
+    /// How warnings name the report: `totals`, `by country`.
+    fn label(&self) -> String {
+        if self.dimensions.is_empty() {
+            "totals".to_string()
+        } else {
+            format!("by {}", self.dimensions.join(", "))
+        }
+    }
+
     fn metric_names(&self) -> Vec<(String, &'static str)> {
         self.metrics.clone()
     }
@@ -262,7 +278,7 @@ impl Report {
             .map(|(name, _)| json!({ "name": name }))
             .collect();
         json!({
-            "dateRanges": [{ "startDate": start, "endDate": "today" }],
+            "dateRanges": [{ "startDate": start, "endDate": END_DATE }],
             "dimensions": dimensions,
             "metrics": metrics,
             "orderBys": [{ "dimension": { "dimensionName": "date" } }],

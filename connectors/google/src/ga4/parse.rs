@@ -80,6 +80,130 @@ pub struct Metadata {
     /// The property's ISO 4217 currency: `purchaseRevenue` is in it.
     #[serde(default)]
     pub currency_code: Option<String>,
+    /// Present when the report is sampled: one per date range asked for.
+    #[serde(default)]
+    pub sampling_metadatas: Vec<SamplingMetadata>,
+}
+
+/// `SamplingMetadata`: how much of the property's data a sampled report read.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SamplingMetadata {
+    /// Events read (an int64 string).
+    #[serde(default)]
+    pub samples_read_count: Option<serde_json::Value>,
+    /// Events that could have been read (an int64 string).
+    #[serde(default)]
+    pub sampling_space_size: Option<serde_json::Value>,
+}
+
+/// What a report's answers say that its figures do not: that GA4 sampled it,
+/// and what it lumped into `(other)` rows. Gathered page by page, told once
+/// per report as a warning ([`Caveats::warnings`]).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Caveats {
+    /// Events read and events that could have been read, when sampled.
+    pub sampled: Option<(u64, u64)>,
+    /// Each metric's total over the `(other)` rows, in the report's metric order.
+    pub other: Vec<(String, f64)>,
+    /// The days with an `(other)` row.
+    pub other_days: Vec<NaiveDate>,
+}
+
+impl Caveats {
+    /// Adds what one page of the report says.
+    pub fn read(&mut self, response: &RunReportResponse) -> Result<(), String> {
+        if let Some(m) = &response.metadata {
+            for (i, s) in m.sampling_metadatas.iter().enumerate() {
+                let read = google::int64(s.samples_read_count.as_ref())
+                    .map_err(|e| format!("metadata.samplingMetadatas[{i}].samplesReadCount: {e}"))?
+                    .unwrap_or(0);
+                let space = google::int64(s.sampling_space_size.as_ref())
+                    .map_err(|e| format!("metadata.samplingMetadatas[{i}].samplingSpaceSize: {e}"))?
+                    .unwrap_or(0);
+                // Every page repeats the report's sampling: keep one.
+                self.sampled.get_or_insert((read, space));
+            }
+        }
+        let date_column = response
+            .dimension_headers
+            .iter()
+            .position(|h| h.name == "date");
+        for row in &response.rows {
+            let lumped = row
+                .dimension_values
+                .iter()
+                .enumerate()
+                .any(|(i, v)| Some(i) != date_column && v.value.as_deref() == Some(OTHER));
+            if !lumped {
+                continue;
+            }
+            let day = date_column
+                .and_then(|c| row.dimension_values.get(c))
+                .and_then(|v| v.value.as_deref())
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok());
+            if let Some(day) = day.filter(|d| !self.other_days.contains(d)) {
+                self.other_days.push(day);
+            }
+            for (header, value) in response.metric_headers.iter().zip(&row.metric_values) {
+                let raw = value.value.as_deref().unwrap_or_default();
+                let Ok(v) = metric_value(raw, header.kind.as_deref()) else {
+                    continue;
+                };
+                match self.other.iter_mut().find(|(name, _)| *name == header.name) {
+                    Some((_, total)) => *total += v,
+                    None => self.other.push((header.name.clone(), v)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The warnings a user should read beside the stored figures of `report`
+    /// (its name, as `by country`) over `start` to `end` (as asked for).
+    pub fn warnings(&self, report: &str, start: &str, end: &str) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let Some((read, space)) = self.sampled {
+            let share = if space > 0 {
+                format!("{:.1}%", read as f64 * 100.0 / space as f64)
+            } else {
+                "an unstated share".to_string()
+            };
+            warnings.push(format!(
+                "GA4 report {report} ({start} to {end}) is sampled: it read {share} of the property's events ({read} of {space}), so its figures are estimates"
+            ));
+        }
+        if !self.other.is_empty() {
+            let mut days = self.other_days.clone();
+            days.sort();
+            let days = match (days.first(), days.last()) {
+                (Some(first), Some(last)) if first != last => {
+                    format!("on {} days from {first} to {last}", days.len())
+                }
+                (Some(day), _) => format!("on {day}"),
+                _ => "on days it does not name".to_string(),
+            };
+            let totals: Vec<String> = self
+                .other
+                .iter()
+                .map(|(name, total)| format!("{name} {}", shown(*total)))
+                .collect();
+            warnings.push(format!(
+                "GA4 report {report} ({start} to {end}) lumps rows past its limits into `(other)` {days}: {}; they are stored under the dimension value `(other)`, not counted in any real value",
+                totals.join(", ")
+            ));
+        }
+        warnings
+    }
+}
+
+/// A total as a person reads it: whole numbers without a fraction.
+fn shown(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 /// `PropertyQuota`: the property's buckets after this request.
@@ -170,6 +294,9 @@ impl PropertyQuota {
         .collect()
     }
 }
+
+/// The dimension value GA4 gives rows it lumps together past its limits.
+pub const OTHER: &str = "(other)";
 
 /// GA4 metric → (canonical metric). Key events named in settings are added by the caller.
 pub const METRICS: [(&str, &str); 5] = [
@@ -368,6 +495,38 @@ mod tests {
         }]));
         let page = report_points(&property(), &r, &names()).unwrap();
         assert_eq!(page.points[0].dimensions["source"], "(other)");
+    }
+
+    #[test]
+    fn sampling_and_other_rows_are_told_once_per_report() {
+        let mut r = response(json!([
+            {"dimensionValues": [{"value": "20260601"}, {"value": "(other)"}],
+             "metricValues": [{"value": "30"}, {"value": "12.5"}]},
+            {"dimensionValues": [{"value": "20260601"}, {"value": "mastodon"}],
+             "metricValues": [{"value": "7"}, {"value": "0"}]},
+            {"dimensionValues": [{"value": "20260603"}, {"value": "(other)"}],
+             "metricValues": [{"value": "5"}, {"value": "1"}]}
+        ]));
+        r.metadata.as_mut().unwrap().sampling_metadatas = vec![SamplingMetadata {
+            samples_read_count: Some(json!("125000")),
+            sampling_space_size: Some(json!("1000000")),
+        }];
+        let mut caveats = Caveats::default();
+        caveats.read(&r).unwrap();
+        caveats.read(&r).unwrap();
+        assert_eq!(
+            caveats.warnings("by source", "2026-05-04", "today"),
+            vec![
+                "GA4 report by source (2026-05-04 to today) is sampled: it read 12.5% of the property's events (125000 of 1000000), so its figures are estimates".to_string(),
+                "GA4 report by source (2026-05-04 to today) lumps rows past its limits into `(other)` on 2 days from 2026-06-01 to 2026-06-03: sessions 70, purchaseRevenue 27; they are stored under the dimension value `(other)`, not counted in any real value".to_string(),
+            ]
+        );
+        assert!(Caveats::default().warnings("totals", "a", "b").is_empty());
+        r.metadata.as_mut().unwrap().sampling_metadatas[0].samples_read_count = Some(json!("many"));
+        assert_eq!(
+            Caveats::default().read(&r).unwrap_err(),
+            "metadata.samplingMetadatas[0].samplesReadCount: `many` is not an int64 count"
+        );
     }
 
     #[test]

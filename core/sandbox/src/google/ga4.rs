@@ -11,6 +11,12 @@
 //! numbers are partial and restated the next day. Each request costs property
 //! tokens, reported in `propertyQuota` when asked and refused with 429
 //! `RESOURCE_EXHAUSTED` once a bucket cannot pay.
+//!
+//! Property [`LARGE_PROPERTY`] stands for a property too large for GA4's
+//! limits: every report on it is sampled (`metadata.samplingMetadatas`, one
+//! event in eight read), and in reports by session source, medium or campaign
+//! the two largest channels are lumped into a `(other)` row, as GA4 does past
+//! its cardinality limits (`metadata.dataLossFromOtherRow`).
 
 use std::sync::Arc;
 
@@ -74,6 +80,15 @@ pub const COUNTRIES: [(&str, u64); 5] = [
     ("Germany", 6),
     ("(not set)", 4),
 ];
+
+/// The property whose reports are sampled and lump channels into `(other)`.
+pub const LARGE_PROPERTY: &str = "900";
+/// Of [`LARGE_PROPERTY`]'s events, those a sampled report reads and those it could have read.
+pub const SAMPLED_EVENTS: (u64, u64) = (125_000, 1_000_000);
+/// The channels [`LARGE_PROPERTY`] lumps into `(other)`: organic search and direct.
+const LUMPED_CHANNELS: std::ops::Range<usize> = 4..6;
+/// The dimensions whose values GA4 lumps into `(other)`.
+const LUMPED_DIMENSIONS: [&str; 3] = ["sessionSource", "sessionMedium", "sessionCampaignName"];
 
 /// Tokens one `runReport` costs.
 pub const TOKENS_PER_REQUEST: u64 = 10;
@@ -148,10 +163,18 @@ async fn run_report(
         body.insert("rows".into(), Value::Array(page));
     }
     body.insert("rowCount".into(), json!(total));
-    body.insert(
-        "metadata".into(),
-        json!({ "currencyCode": "USD", "timeZone": TIME_ZONE }),
-    );
+    let mut metadata = json!({ "currencyCode": "USD", "timeZone": TIME_ZONE });
+    if property == LARGE_PROPERTY {
+        let (read, space) = SAMPLED_EVENTS;
+        metadata["samplingMetadatas"] = json!([{
+            "samplesReadCount": read.to_string(),
+            "samplingSpaceSize": space.to_string(),
+        }]);
+        if report.lumps_other() {
+            metadata["dataLossFromOtherRow"] = json!(true);
+        }
+    }
+    body.insert("metadata".into(), metadata);
     if report.quota {
         // A disabled bucket (0) reports int32's largest value left.
         let status = |used: u64, limit: u64| {
@@ -269,6 +292,15 @@ impl Request {
     }
 }
 
+impl Request {
+    /// Whether the report has a dimension GA4 lumps into `(other)` on a large property.
+    fn lumps_other(&self) -> bool {
+        self.dimensions
+            .iter()
+            .any(|d| LUMPED_DIMENSIONS.contains(&d.as_str()))
+    }
+}
+
 /// The `MetricType` of a metric the sandbox knows; `None` for an unknown name.
 fn metric_type(name: &str) -> Option<&'static str> {
     match name {
@@ -327,6 +359,7 @@ fn rows(seed: u64, property: &str, report: &Request, today: NaiveDate) -> Vec<Va
         return Vec::new();
     };
     let end = end.min(today);
+    let lumped = |channel: usize| property == LARGE_PROPERTY && LUMPED_CHANNELS.contains(&channel);
     let mut rows = Vec::new();
     let mut day = start;
     while day <= end {
@@ -338,6 +371,9 @@ fn rows(seed: u64, property: &str, report: &Request, today: NaiveDate) -> Vec<Va
                     .iter()
                     .map(|d| match d.as_str() {
                         "date" => day.format("%Y%m%d").to_string(),
+                        d if lumped(channel) && LUMPED_DIMENSIONS.contains(&d) => {
+                            "(other)".to_string()
+                        }
                         "sessionSource" => source.to_string(),
                         "sessionMedium" => medium.to_string(),
                         "sessionCampaignName" => campaign.to_string(),
