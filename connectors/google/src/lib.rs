@@ -6,7 +6,7 @@
 //!   rating, new per day and star rating) and daily performance of each
 //!   location of an account.
 //! - [`YoutubeAnalytics`] (`youtube_analytics`): a channel's daily views, watch
-//!   time, engagement and subscriber flows.
+//!   time, engagement and subscriber flows, and its viewers' age and gender.
 //!
 //! Why one crate: the three share Google's error body, int64 strings,
 //! page tokens, calendar days and OAuth2 with offline access, written once in

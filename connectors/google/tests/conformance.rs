@@ -136,7 +136,8 @@ struct YoutubeAnalyticsFixtures;
 
 #[async_trait]
 impl Fixtures for YoutubeAnalyticsFixtures {
-    /// The daily report (two days) and the traffic-source report (one row).
+    /// The daily report (two days), the traffic-source report (one row) and
+    /// the demographics (two groups).
     async fn mount_happy(&self, server: &MockServer) {
         let header = |name: &str, kind: &str| json!({"name": name, "columnType": kind, "dataType": if kind == "DIMENSION" { "STRING" } else { "INTEGER" }});
         let daily = json!({
@@ -149,7 +150,16 @@ impl Fixtures for YoutubeAnalyticsFixtures {
             "columnHeaders": [header("day", "DIMENSION"), header("insightTrafficSourceType", "DIMENSION"), header("views", "METRIC"), header("estimatedMinutesWatched", "METRIC")],
             "rows": [["2026-05-31", "YT_SEARCH", 60, 100]]
         });
-        for (dimensions, body) in [("day", daily), ("day,insightTrafficSourceType", sources)] {
+        let demographics = json!({
+            "kind": "youtubeAnalytics#resultTable",
+            "columnHeaders": [header("ageGroup", "DIMENSION"), header("gender", "DIMENSION"), {"name": "viewerPercentage", "columnType": "METRIC", "dataType": "FLOAT"}],
+            "rows": [["age25-34", "female", 58.5], ["age35-44", "male", 41.5]]
+        });
+        for (dimensions, body) in [
+            ("day", daily),
+            ("day,insightTrafficSourceType", sources),
+            ("ageGroup,gender", demographics),
+        ] {
             Mock::given(method("GET"))
                 .and(path("/reports"))
                 .and(wiremock::matchers::query_param("dimensions", dimensions))

@@ -184,7 +184,7 @@ async fn youtube_analytics_queries_and_sandbox_tables_fit_the_v2_document() {
         json!({"channel_id": "UCcorner_bakery"}),
     )
     .await;
-    assert_eq!(log.len(), 2);
+    assert_eq!(log.len(), 3, "daily, by traffic source, demographics");
     for (request, response) in &log {
         assert_eq!(
             doc.check_query("youtubeAnalytics.reports.query", &query(&request.url)),

@@ -381,3 +381,73 @@ async fn youtube_analytics_from_the_sandbox_has_daily_watch_time_in_seconds_and_
     assert!(buffer.points.iter().all(|p| p.platform == "youtube"));
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn youtube_analytics_demographics_are_viewer_shares_per_age_group_and_gender_adding_up_to_100(
+) {
+    let sb = sandbox(PlatformLimits {
+        google: Limit::new(1000, 1),
+        ..PlatformLimits::default()
+    })
+    .await;
+    let base = sb.base_url("youtube_analytics");
+    let buffer = pull_now(
+        &YoutubeAnalytics,
+        &base,
+        json!({"channel_id": "UCcorner_bakery"}),
+    )
+    .await
+    .unwrap();
+    let shares: Vec<_> = buffer
+        .points
+        .iter()
+        .filter(|p| p.metric == "audience.viewer_share")
+        .collect();
+    assert_eq!(shares.len(), 7 * 3, "seven age groups by three genders");
+    let groups: BTreeSet<(&str, &str)> = shares
+        .iter()
+        .map(|p| {
+            (
+                p.dimensions["age_group"].as_str(),
+                p.dimensions["gender"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(groups.len(), 21);
+    assert!(groups.contains(&("13-17", "female")) && groups.contains(&("65+", "user_specified")));
+    let total: f64 = shares.iter().map(|p| p.value).sum();
+    assert!((total - 100.0).abs() <= 1.1, "the shares add up to {total}");
+
+    // Stored, they keep their unit and dimensions.
+    let mut store = tally_store::Store::open_in_memory().unwrap();
+    store
+        .write_batch("bakery-yta", &buffer.points, Utc::now(), None)
+        .unwrap();
+    let stored = store
+        .query(&tally_store::PointQuery {
+            metric: Some("audience.viewer_share".into()),
+            ..tally_store::PointQuery::default()
+        })
+        .unwrap();
+    assert_eq!(stored.len(), 21);
+    assert!(stored
+        .iter()
+        .all(|p| p.point.unit == tally_model::Unit::Percent));
+    let stored_total: f64 = stored.iter().map(|p| p.point.value).sum();
+    assert!((stored_total - total).abs() < 1e-9);
+
+    // YouTube offers no viewer shares by day: the sandbox refuses them as it does.
+    let http = tally_testkit::host_for(&base, &YoutubeAnalytics.describe(), credential());
+    let by_day = http
+        .send(HttpRequest::get(format!(
+            "{base}/reports?ids=channel%3D%3DUCcorner_bakery&startDate=2026-05-01&endDate=2026-05-28&metrics=viewerPercentage&dimensions=day%2CageGroup"
+        )))
+        .await
+        .unwrap();
+    let said: Value = serde_json::from_slice(&by_day.body).unwrap();
+    assert_eq!(
+        (by_day.status, said["error"]["message"].as_str()),
+        (400, Some("The query is not supported. Check the documentation at https://developers.google.com/youtube/analytics/v2/available_reports for a list of supported queries."))
+    );
+    sb.shutdown().await;
+}

@@ -248,6 +248,7 @@ fn unit_of(series: &[Series], metric: &str, money: &Money) -> String {
                 }
                 Some(tally_model::UnitClass::Seconds) => "seconds".into(),
                 Some(tally_model::UnitClass::Rating) => "rating".into(),
+                Some(tally_model::UnitClass::Percent) => "percent".into(),
                 _ => "count".into(),
             },
         )

@@ -58,12 +58,13 @@ fn valid_point() -> impl Strategy<Value = (String, Point)> {
                     UnitClass::Count => Unit::Count,
                     UnitClass::Seconds => Unit::Seconds,
                     UnitClass::Rating => Unit::Rating,
+                    UnitClass::Percent => Unit::Percent,
                     UnitClass::Currency => Unit::Currency(code),
                 };
-                let value = if unit == Unit::Rating {
-                    value % 5.0
-                } else {
-                    value
+                let value = match unit {
+                    Unit::Rating => value % 5.0,
+                    Unit::Percent => value % 100.0,
+                    _ => value,
                 };
                 let time = match kind {
                     MetricKind::Gauge => PointTime::At(at),

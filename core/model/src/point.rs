@@ -208,6 +208,7 @@ impl Point {
         let unit = match schema::lookup(metric).map(|m| m.unit) {
             Some(UnitClass::Seconds) => Unit::Seconds,
             Some(UnitClass::Rating) => Unit::Rating,
+            Some(UnitClass::Percent) => Unit::Percent,
             _ => Unit::Count,
         };
         let kind = match time {
@@ -294,7 +295,12 @@ impl Point {
                 unit: self.unit.to_string(),
             });
         }
-        if self.unit == Unit::Rating && !(0.0..=5.0).contains(&self.value) {
+        let bounded = match self.unit {
+            Unit::Rating => !(0.0..=5.0).contains(&self.value),
+            Unit::Percent => !(0.0..=100.0).contains(&self.value),
+            _ => false,
+        };
+        if bounded {
             return Err(SchemaError::BadValue {
                 metric: metric(),
                 value: self.value.to_string(),
@@ -366,6 +372,31 @@ mod tests {
         assert!(matches!(p.validate(), Err(SchemaError::WrongKind { .. })));
         let p = Point::new("y", "audience.followers", "f", account(), f64::NAN, at());
         assert!(matches!(p.validate(), Err(SchemaError::BadValue { .. })));
+    }
+
+    #[test]
+    fn a_viewer_share_is_in_percent_and_stays_within_0_and_100() {
+        let share = |value| {
+            Point::new(
+                "youtube",
+                "audience.viewer_share",
+                "viewerPercentage",
+                account(),
+                value,
+                at(),
+            )
+            .with_dimension("age_group", "25-34")
+            .with_dimension("gender", "female")
+        };
+        assert_eq!(share(12.5).unit, Unit::Percent);
+        assert_eq!(share(12.5).validate(), Ok(()));
+        assert_eq!(share(100.0).validate(), Ok(()));
+        assert_eq!(
+            share(100.5).validate().map_err(|e| e.to_string()),
+            Err("metric `audience.viewer_share`: value 100.5 is not a valid percent value".into())
+        );
+        assert_eq!(Unit::parse("percent"), Ok(Unit::Percent));
+        assert_eq!(Unit::Percent.to_string(), "percent");
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub enum UnitClass {
     Rating,
     /// Money in an ISO 4217 currency.
     Currency,
+    /// A share of a whole, from 0 to 100.
+    Percent,
 }
 
 /// The unit of one point's value; currencies carry their ISO 4217 code so sums never mix them.
@@ -69,6 +71,9 @@ pub enum Unit {
     Rating,
     /// Money in the given ISO 4217 currency (`USD`, `EUR`).
     Currency(String),
+    /// A share of a whole in percent (0 to 100), such as a group's share of
+    /// viewers: never added across groups or days.
+    Percent,
 }
 
 impl Unit {
@@ -79,16 +84,18 @@ impl Unit {
             Unit::Seconds => "seconds",
             Unit::Rating => "rating",
             Unit::Currency(code) => code,
+            Unit::Percent => "percent",
         }
     }
 
-    /// Parses a unit name; anything that is not `count`, `seconds` or `rating` must be a
-    /// three-letter upper-case currency code.
+    /// Parses a unit name; anything that is not `count`, `seconds`, `rating` or
+    /// `percent` must be a three-letter upper-case currency code.
     pub fn parse(s: &str) -> Result<Unit, SchemaError> {
         match s {
             "count" => Ok(Unit::Count),
             "seconds" => Ok(Unit::Seconds),
             "rating" => Ok(Unit::Rating),
+            "percent" => Ok(Unit::Percent),
             code if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) => {
                 Ok(Unit::Currency(code.to_string()))
             }
@@ -105,6 +112,7 @@ impl Unit {
             Unit::Seconds => UnitClass::Seconds,
             Unit::Rating => UnitClass::Rating,
             Unit::Currency(_) => UnitClass::Currency,
+            Unit::Percent => UnitClass::Percent,
         }
     }
 }
@@ -301,6 +309,15 @@ pub const CANONICAL_METRICS: &[MetricSpec] = &[
         SUM,
         Some(Conversion),
     ),
+    // Who watches, as a share of a channel's viewers per group: YouTube
+    // Analytics' `viewerPercentage` by `age_group` and `gender` over a window.
+    // A gauge in percent; the groups of one reading add up to about 100.
+    spec(
+        "audience.viewer_share",
+        UnitClass::Percent,
+        GAUGE,
+        Some(Awareness),
+    ),
     // Eventbrite: what an event offered and sold, beside who came
     // (`events.attendees`).
     spec("events.capacity", UnitClass::Count, GAUGE, None),
@@ -394,7 +411,9 @@ pub enum SchemaError {
         unit: String,
     },
     /// A unit name that is neither a known unit nor an ISO 4217 code.
-    #[error("unit `{unit}` is not one of count, seconds, rating or a 3-letter currency code")]
+    #[error(
+        "unit `{unit}` is not one of count, seconds, rating, percent or a 3-letter currency code"
+    )]
     BadUnit {
         /// The unit name.
         unit: String,

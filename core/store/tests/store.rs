@@ -27,6 +27,7 @@ on_both_backends!(
     runs_are_recorded_and_unfinished_ones_show_as_interrupted,
     quota_usage_persists_across_reopen,
     a_stated_quota_keeps_the_latest_statement_per_bucket_across_reopen,
+    a_share_in_percent_round_trips_with_its_unit,
     opening_twice_is_fine_and_a_newer_schema_is_refused,
     ten_thousand_points_in_one_batch,
 );
@@ -492,6 +493,50 @@ fn runs_are_recorded_and_unfinished_ones_show_as_interrupted(db: &Db) {
         (3, 1, 1)
     );
     assert_eq!(store.recent_runs(None, 1).unwrap().len(), 1);
+}
+
+fn a_share_in_percent_round_trips_with_its_unit(db: &Db) {
+    let share = |gender: &str, value| {
+        Point::new(
+            "youtube",
+            "audience.viewer_share",
+            "viewerPercentage",
+            Entity::new(EntityKind::Account, "UC1", None),
+            value,
+            PointTime::At(t(1, 12)),
+        )
+        .with_dimension("age_group", "25-34")
+        .with_dimension("gender", gender)
+    };
+    let points = vec![share("female", 38.5), share("male", 61.5)];
+    {
+        let mut store = db.open();
+        store.write_batch("yta", &points, t(1, 12), None).unwrap();
+    }
+    let store = db.open();
+    let back = store
+        .query(&PointQuery {
+            metric: Some("audience.viewer_share".into()),
+            ..PointQuery::default()
+        })
+        .unwrap();
+    let read: Vec<(String, f64, Unit)> = back
+        .iter()
+        .map(|p| {
+            (
+                p.point.dimensions["gender"].clone(),
+                p.point.value,
+                p.point.unit.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        read,
+        vec![
+            ("female".to_string(), 38.5, Unit::Percent),
+            ("male".to_string(), 61.5, Unit::Percent)
+        ]
+    );
 }
 
 fn a_stated_quota_keeps_the_latest_statement_per_bucket_across_reopen(db: &Db) {

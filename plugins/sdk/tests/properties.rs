@@ -50,6 +50,7 @@ fn point() -> impl Strategy<Value = Point> {
         Just(Unit::Count),
         Just(Unit::Seconds),
         Just(Unit::Rating),
+        Just(Unit::Percent),
         "[A-Z]{3}".prop_map(Unit::Currency),
     ];
     let time = prop_oneof![

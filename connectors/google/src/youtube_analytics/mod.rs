@@ -13,6 +13,9 @@
 //!   last days are restated, so each pull re-reads from the last day it saw
 //!   minus the lookback (3 days by default).
 //! - **Owner data needs OAuth.** Analytics are private: an API key is not enough.
+//! - **Demographics are a reading, not a day.** YouTube gives viewer shares
+//!   by age group and gender only over a whole window, never per day, so
+//!   they are gauges at the pull over the last 28 days, in percent.
 
 pub mod parse;
 
@@ -29,6 +32,9 @@ use tally_model::{
 
 /// The platform written on every point: the Data API connector's.
 pub const PLATFORM: &str = "youtube";
+/// The window the demographics cover, ending with the pull's last day: YouTube
+/// Studio's default, and long enough for the shares to hold still.
+pub const DEMOGRAPHICS_DAYS: u64 = 28;
 /// Days re-read on each pull when the source sets no `lookback_days`.
 pub const DEFAULT_LOOKBACK_DAYS: u32 = 3;
 const SCOPE: &str = "https://www.googleapis.com/auth/yt-analytics.readonly";
@@ -78,7 +84,7 @@ impl Connector for YoutubeAnalytics {
     fn describe(&self) -> Description {
         Description::new(
             "youtube_analytics",
-            "YouTube Analytics: a channel's daily views, watch time, likes, comments, shares and subscribers gained and lost, and views by traffic source (v2)",
+            "YouTube Analytics: a channel's daily views, watch time, likes, comments, shares and subscribers gained and lost, views by traffic source, and its viewers' age and gender (v2)",
             "https://youtubeanalytics.googleapis.com/v2",
         )
         .platform(PLATFORM)
@@ -90,6 +96,7 @@ impl Connector for YoutubeAnalytics {
             "engagement.shares",
             "audience.follows",
             "audience.unfollows",
+            "audience.viewer_share",
         ])
         .settings::<YoutubeAnalyticsSettings>()
         .auth(google::auth(SCOPE))
@@ -101,7 +108,7 @@ impl Connector for YoutubeAnalytics {
         let settings: YoutubeAnalyticsSettings = ctx.checked_settings()?;
         let today = google::today(ctx.now, parse::DAY_ZONE);
         let start = today.checked_sub_days(Days::new(7)).unwrap_or(today);
-        let (table, _) = query(ctx, &settings, "views", "day", start, today).await?;
+        let (table, _) = query(ctx, &settings, "views", "day", start, today, Some("day")).await?;
         Ok(format!(
             "channel {}: {} days of analytics in the last week",
             settings.channel_id,
@@ -131,19 +138,33 @@ impl Connector for YoutubeAnalytics {
             ),
         ];
         for (metrics, dimensions) in &reports {
-            let (table, body) = query(ctx, &settings, metrics, dimensions, start, end).await?;
+            let (table, body) =
+                query(ctx, &settings, metrics, dimensions, start, end, Some("day")).await?;
             let points = parse::table_points(&channel, &table)
                 .map_err(|e| ConnectorError::decode(&url_path(&ctx.url("/reports")), e, &body))?;
             for point in points {
                 out.emit(point)?;
             }
         }
+        // Demographics: shares over the last DEMOGRAPHICS_DAYS, read at the pull.
+        let from = end
+            .checked_sub_days(Days::new(DEMOGRAPHICS_DAYS - 1))
+            .unwrap_or(end);
+        let (metric, _) = parse::VIEWER_PERCENTAGE;
+        let (table, body) =
+            query(ctx, &settings, metric, "ageGroup,gender", from, end, None).await?;
+        let points = parse::demographic_points(&channel, &table, ctx.now)
+            .map_err(|e| ConnectorError::decode(&url_path(&ctx.url("/reports")), e, &body))?;
+        for point in points {
+            out.emit(point)?;
+        }
         out.save_state(google::through(end));
         Ok(())
     }
 }
 
-/// One `reports.query` (1 quota unit), decoded, with its body for error messages.
+/// One `reports.query` (1 quota unit), decoded, with its body for error
+/// messages; `sort` orders the rows (`day`), where the report has that dimension.
 async fn query(
     ctx: &SourceContext<'_>,
     settings: &YoutubeAnalyticsSettings,
@@ -151,15 +172,19 @@ async fn query(
     dimensions: &str,
     start: NaiveDate,
     end: NaiveDate,
+    sort: Option<&str>,
 ) -> Result<(parse::QueryResponse, Vec<u8>), ConnectorError> {
-    let path = format!(
-        "/reports?ids={}&startDate={}&endDate={}&metrics={}&dimensions={}&sort=day",
+    let mut path = format!(
+        "/reports?ids={}&startDate={}&endDate={}&metrics={}&dimensions={}",
         encode_query_value(&format!("channel=={}", settings.channel_id)),
         start.format("%Y-%m-%d"),
         end.format("%Y-%m-%d"),
         encode_query_value(metrics),
         encode_query_value(dimensions),
     );
+    if let Some(sort) = sort {
+        path.push_str(&format!("&sort={}", encode_query_value(sort)));
+    }
     let (table, response) = ctx
         .get_json::<parse::QueryResponse, _>(&path, |p, s, b| {
             google::error_for("YouTube Analytics", p, s, b)

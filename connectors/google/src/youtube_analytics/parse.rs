@@ -4,14 +4,15 @@
 //! The table is positional: `columnHeaders` name each column of `rows`, and
 //! the `day` column (`YYYY-MM-DD`, a Pacific-time day as YouTube Analytics
 //! counts them) places each row. Watch time comes in minutes and is stored in
-//! seconds.
+//! seconds. Demographics have no `day`: each row is an age group and gender's
+//! share of the viewers over the whole window, a reading taken at the pull.
 
 use crate::google;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::Value;
-use tally_model::{Entity, Point};
+use tally_model::{Entity, Point, PointTime};
 
 /// The time zone YouTube Analytics counts days in.
 pub const DAY_ZONE: Tz = chrono_tz::America::Los_Angeles;
@@ -52,6 +53,82 @@ pub const METRICS: [(&str, &str, f64); 7] = [
 
 /// YouTube Analytics dimension → the dimension name on Tally's points.
 pub const DIMENSIONS: [(&str, &str); 1] = [("insightTrafficSourceType", "source")];
+
+/// The demographics report's metric and the canonical metric it becomes.
+pub const VIEWER_PERCENTAGE: (&str, &str) = ("viewerPercentage", "audience.viewer_share");
+
+/// Demographic dimension → the dimension name on Tally's points.
+pub const DEMOGRAPHICS: [(&str, &str); 2] = [("ageGroup", "age_group"), ("gender", "gender")];
+
+/// Maps the demographics table (`ageGroup`, `gender` → `viewerPercentage`) on
+/// `channel` to one gauge per group at `now`, in percent, with `age_group`
+/// (`age25-34` becomes `25-34`, `age65-` becomes `65+`) and `gender` as given
+/// (`female`, `male`, `user_specified`).
+pub fn demographic_points(
+    channel: &Entity,
+    response: &QueryResponse,
+    now: DateTime<Utc>,
+) -> Result<Vec<Point>, String> {
+    if response.rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let headers = &response.column_headers;
+    let (platform_name, metric) = VIEWER_PERCENTAGE;
+    let share_column = headers
+        .iter()
+        .position(|h| h.name == platform_name)
+        .ok_or("columnHeaders has no `viewerPercentage`")?;
+    let mut points = Vec::new();
+    for (i, row) in response.rows.iter().enumerate() {
+        let share = row
+            .get(share_column)
+            .and_then(Value::as_f64)
+            .filter(|v| (0.0..=100.0).contains(v))
+            .ok_or_else(|| {
+                format!(
+                    "rows[{i}][{share_column}] (viewerPercentage) is {}, not a percentage",
+                    row.get(share_column)
+                        .map_or("missing".to_string(), Value::to_string)
+                )
+            })?;
+        let mut point = Point::new(
+            super::PLATFORM,
+            metric,
+            platform_name,
+            channel.clone(),
+            share,
+            PointTime::At(now),
+        );
+        for (column, header) in headers.iter().enumerate() {
+            let Some((_, ours)) = DEMOGRAPHICS.iter().find(|(yt, _)| *yt == header.name) else {
+                continue;
+            };
+            let value = row
+                .get(column)
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("rows[{i}][{column}] ({}) is not a string", header.name))?;
+            let value = if *ours == "age_group" {
+                age_group(value)
+            } else {
+                value.to_string()
+            };
+            point = point.with_dimension(ours, &value);
+        }
+        points.push(point);
+    }
+    Ok(points)
+}
+
+/// `age25-34` → `25-34`, `age65-` → `65+`; anything else as given.
+fn age_group(value: &str) -> String {
+    let Some(range) = value.strip_prefix("age") else {
+        return value.to_string();
+    };
+    match range.strip_suffix('-') {
+        Some(from) => format!("{from}+"),
+        None => range.to_string(),
+    }
+}
 
 /// Maps a result table on `channel` to daily sums, with any non-day dimension
 /// (traffic source) as a point dimension.
@@ -156,6 +233,67 @@ mod tests {
             panic!()
         };
         assert_eq!(start.to_rfc3339(), "2026-06-01T07:00:00+00:00");
+    }
+
+    #[test]
+    fn demographics_are_shares_in_percent_per_age_group_and_gender() {
+        let r: QueryResponse = serde_json::from_value(json!({
+            "kind": "youtubeAnalytics#resultTable",
+            "columnHeaders": [
+                {"name": "ageGroup", "columnType": "DIMENSION", "dataType": "STRING"},
+                {"name": "gender", "columnType": "DIMENSION", "dataType": "STRING"},
+                {"name": "viewerPercentage", "columnType": "METRIC", "dataType": "FLOAT"}
+            ],
+            "rows": [
+                ["age18-24", "female", 21.4],
+                ["age25-34", "male", 45.1],
+                ["age65-", "user_specified", 33.5]
+            ]
+        }))
+        .unwrap();
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 1, 12, 0, 0).unwrap();
+        let points = demographic_points(&channel(), &r, now).unwrap();
+        let read: Vec<(&str, &str, f64)> = points
+            .iter()
+            .map(|p| {
+                (
+                    p.dimensions["age_group"].as_str(),
+                    p.dimensions["gender"].as_str(),
+                    p.value,
+                )
+            })
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("18-24", "female", 21.4),
+                ("25-34", "male", 45.1),
+                ("65+", "user_specified", 33.5)
+            ]
+        );
+        let total: f64 = points.iter().map(|p| p.value).sum();
+        assert!((total - 100.0).abs() < 0.5, "{total}");
+        for p in &points {
+            assert_eq!(p.validate(), Ok(()));
+            assert_eq!(
+                (p.metric.as_str(), p.raw_name.as_str(), &p.unit, p.time),
+                (
+                    "audience.viewer_share",
+                    "viewerPercentage",
+                    &tally_model::Unit::Percent,
+                    PointTime::At(now)
+                )
+            );
+        }
+        let bad: QueryResponse = serde_json::from_value(json!({
+            "columnHeaders": r.column_headers.iter().map(|h| json!({"name": h.name, "columnType": h.column_type})).collect::<Vec<_>>(),
+            "rows": [["age18-24", "female", 140.0]]
+        }))
+        .unwrap();
+        assert_eq!(
+            demographic_points(&channel(), &bad, now).unwrap_err(),
+            "rows[0][2] (viewerPercentage) is 140.0, not a percentage"
+        );
     }
 
     #[test]

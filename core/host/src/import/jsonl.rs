@@ -44,6 +44,7 @@ fn to_row(line: Line) -> Result<(String, Point), String> {
         (Some(u), _) => u,
         (None, Some(UnitClass::Seconds)) => Unit::Seconds,
         (None, Some(UnitClass::Rating)) => Unit::Rating,
+        (None, Some(UnitClass::Percent)) => Unit::Percent,
         (None, Some(UnitClass::Currency)) => {
             return Err(format!(
                 "`{}` is money: give its currency in `unit`",

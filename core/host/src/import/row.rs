@@ -116,6 +116,7 @@ pub fn to_point(f: &Fields<'_>, tz: Tz) -> Result<(String, Point), String> {
             UnitClass::Count => Unit::Count,
             UnitClass::Seconds => Unit::Seconds,
             UnitClass::Rating => Unit::Rating,
+            UnitClass::Percent => Unit::Percent,
             UnitClass::Currency => {
                 return Err(format!(
                     "`{}` is money: write its currency (USD, EUR, ...) in `unit`",

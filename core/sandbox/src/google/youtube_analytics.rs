@@ -4,6 +4,11 @@
 //! Any `channel==UC…` exists. Days are Pacific days; the last two are not
 //! there yet (YouTube Analytics lags), as in the real API. An unknown metric
 //! or dimension is answered 400 naming it.
+//!
+//! Demographics are the one report of `viewerPercentage`: by `ageGroup`,
+//! `gender` or both, never by day (the shares are over the whole date range,
+//! and a query asking for them by day is refused as YouTube refuses it). The
+//! shares of a channel's groups add up to 100, to one decimal each.
 
 use std::sync::Arc;
 
@@ -30,6 +35,17 @@ const METRICS: [(&str, u64); 7] = [
     ("subscribersGained", 12),
     ("subscribersLost", 3),
 ];
+/// `ageGroup` values, as YouTube Analytics writes them.
+pub const AGE_GROUPS: [&str; 7] = [
+    "age13-17", "age18-24", "age25-34", "age35-44", "age45-54", "age55-64", "age65-",
+];
+/// `gender` values.
+pub const GENDERS: [&str; 3] = ["female", "male", "user_specified"];
+/// The demographic dimensions, the only ones `viewerPercentage` goes with.
+const DEMOGRAPHIC_DIMENSIONS: [&str; 2] = ["ageGroup", "gender"];
+/// YouTube's answer to a combination of metrics and dimensions it does not offer.
+const UNSUPPORTED: &str = "The query is not supported. Check the documentation at https://developers.google.com/youtube/analytics/v2/available_reports for a list of supported queries.";
+
 /// `insightTrafficSourceType` values.
 const TRAFFIC_SOURCES: [&str; 5] = ["YT_SEARCH", "SUGGESTED", "BROWSE", "EXT_URL", "SUBSCRIBER"];
 
@@ -89,6 +105,9 @@ async fn query(State(s): State<Arc<Shared>>, uri: Uri) -> Result<Response, AipEr
     };
     let (start, end) = (date("startDate")?, date("endDate")?);
     let metrics: Vec<&str> = required("metrics")?.split(',').collect();
+    if metrics == ["viewerPercentage"] {
+        return demographics(s.seed, &channel, p.get("dimensions").unwrap_or_default());
+    }
     if let Some(bad) = metrics
         .iter()
         .find(|m| !METRICS.iter().any(|(k, _)| k == *m))
@@ -105,6 +124,9 @@ async fn query(State(s): State<Arc<Shared>>, uri: Uri) -> Result<Response, AipEr
         .iter()
         .find(|d| !["day", "insightTrafficSourceType"].contains(*d))
     {
+        if DEMOGRAPHIC_DIMENSIONS.contains(bad) {
+            return Err(AipError::invalid(UNSUPPORTED));
+        }
         return Err(AipError::invalid(format!(
             "Unknown identifier ({bad}) given in field parameters.dimensions."
         )));
@@ -151,4 +173,70 @@ async fn query(State(s): State<Arc<Shared>>, uri: Uri) -> Result<Response, AipEr
         body["rows"] = Value::Array(rows);
     }
     Ok(json(StatusCode::OK, body))
+}
+
+/// The demographics report: each group's share of the channel's viewers in
+/// percent (a `FLOAT` column), by `ageGroup`, `gender` or both.
+fn demographics(seed: u64, channel: &str, dimensions: &str) -> Result<Response, AipError> {
+    let dimensions: Vec<&str> = dimensions.split(',').filter(|d| !d.is_empty()).collect();
+    let supported = !dimensions.is_empty()
+        && dimensions.len() <= 2
+        && dimensions
+            .iter()
+            .enumerate()
+            .all(|(i, d)| DEMOGRAPHIC_DIMENSIONS.contains(d) && !dimensions[..i].contains(d));
+    if !supported {
+        return Err(AipError::invalid(UNSUPPORTED));
+    }
+    let values = |dimension: &str| -> &'static [&'static str] {
+        if dimension == "ageGroup" {
+            &AGE_GROUPS
+        } else {
+            &GENDERS
+        }
+    };
+    let mut groups: Vec<Vec<&str>> = vec![Vec::new()];
+    for d in &dimensions {
+        groups = groups
+            .into_iter()
+            .flat_map(|g| {
+                values(d).iter().map(move |v| {
+                    let mut g = g.clone();
+                    g.push(v);
+                    g
+                })
+            })
+            .collect();
+    }
+    let weights: Vec<u64> = groups
+        .iter()
+        .map(|g| {
+            let mut h = Hash::new(seed).str("yta-demographics").str(channel);
+            for v in g {
+                h = h.str(v);
+            }
+            range(h.get(), 1, 100)
+        })
+        .collect();
+    let total: u64 = weights.iter().sum();
+    let mut headers: Vec<Value> = dimensions
+        .iter()
+        .map(|d| json!({ "name": d, "columnType": "DIMENSION", "dataType": "STRING" }))
+        .collect();
+    headers
+        .push(json!({ "name": "viewerPercentage", "columnType": "METRIC", "dataType": "FLOAT" }));
+    let rows: Vec<Value> = groups
+        .iter()
+        .zip(&weights)
+        .map(|(g, w)| {
+            let share = (*w as f64 * 1000.0 / total as f64).round() / 10.0;
+            let mut row: Vec<Value> = g.iter().map(|v| json!(v)).collect();
+            row.push(json!(share));
+            Value::Array(row)
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        json!({ "kind": "youtubeAnalytics#resultTable", "columnHeaders": headers, "rows": rows }),
+    ))
 }
