@@ -390,6 +390,78 @@ async fn a_spent_quota_refuses_without_sending_and_survives_in_the_ledger() {
 }
 
 #[tokio::test]
+async fn a_stated_budget_refuses_only_requests_charged_to_it_and_only_until_its_reset() {
+    let server = MockServer::start().await;
+    Mock::given(path("/r"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let host = HostHttp::new(settings(), Arc::new(MemoryLedger::default())).unwrap();
+    let http = host.for_source(spec(&server, Credential::None));
+    let stated = |budget: &str, remaining, resets_in: chrono::Duration| tally_model::StatedQuota {
+        budget: budget.into(),
+        bucket: "tokensPerHour".into(),
+        remaining,
+        cost: 10,
+        resets_at: chrono::Utc::now() + resets_in,
+    };
+    let hour = chrono::Duration::hours(1);
+    http.report_quota(&stated("properties/1", 9, hour)).unwrap();
+
+    let spent = http
+        .send(get(&server, "/r").charged_to("properties/1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&spent, HttpError::QuotaStated { budget, bucket, remaining: 9, cost: 10, .. }
+            if budget == "properties/1" && bucket == "tokensPerHour"),
+        "{spent:?}"
+    );
+    // Another budget, a request charged to none, and the same budget on
+    // another API host are not this budget.
+    assert_eq!(
+        http.send(get(&server, "/r").charged_to("properties/2"))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    assert_eq!(http.send(get(&server, "/r")).await.unwrap().status, 200);
+    let elsewhere = MockServer::start().await;
+    Mock::given(path("/r"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&elsewhere)
+        .await;
+    let other_host = host.for_source(spec(&elsewhere, Credential::None));
+    assert_eq!(
+        other_host
+            .send(get(&elsewhere, "/r").charged_to("properties/1"))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    // A bucket that can pay, or one whose reset has passed, refuses nothing.
+    http.report_quota(&stated("properties/1", 10, hour))
+        .unwrap();
+    assert!(http
+        .send(get(&server, "/r").charged_to("properties/1"))
+        .await
+        .is_ok());
+    http.report_quota(&stated("properties/1", 0, -chrono::Duration::seconds(1)))
+        .unwrap();
+    assert!(http
+        .send(get(&server, "/r").charged_to("properties/1"))
+        .await
+        .is_ok());
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        4,
+        "the refused request was never sent"
+    );
+}
+
+#[tokio::test]
 async fn a_huge_retry_after_fails_fast_instead_of_stalling_the_run() {
     let server = MockServer::start().await;
     Mock::given(path("/t"))
