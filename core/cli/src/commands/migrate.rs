@@ -43,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut db = PgStore::connect(&args.to, password.as_deref())?;
     let stats = db.copy_from_sqlite(&args.from)?;
     println!(
-        "copied {} into {}: {} points, {} revisions, {} source states, {} runs, {} quota windows, {} imported sources (rows the database already held were left as they were)",
+        "copied {} into {}: {} points, {} revisions, {} source states, {} runs, {} quota windows, {} stated quotas, {} imported sources (rows the database already held were left as they were)",
         args.from.display(),
         db.path(),
         stats.points,
@@ -51,6 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         stats.states,
         stats.runs,
         stats.quota_windows,
+        stats.stated_quotas,
         stats.imported_sources
     );
     Ok(ExitCode::SUCCESS)

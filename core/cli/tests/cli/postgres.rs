@@ -85,7 +85,7 @@ mod migrate {
     use super::{tally, text};
     use chrono::{DateTime, Duration, TimeZone, Utc};
     use serde_json::json;
-    use tally_model::{Entity, EntityKind, Point, PointTime};
+    use tally_model::{Entity, EntityKind, Point, PointTime, StatedQuota};
     use tally_store::{PointQuery, RunCounts, RunOutcome, RunStatus, Store};
 
     fn t(day: u32) -> DateTime<Utc> {
@@ -133,13 +133,14 @@ mod migrate {
             })
             .collect();
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             query(None),
             query(Some(t(6))),
             query(Some(t(12))),
             store.load_state("yt").unwrap(),
             runs,
             store.quota_used("youtube:key", t(1)).unwrap(),
+            store.quota_stated("ga4@host:443/properties/1").unwrap(),
             store.imported_sources().unwrap()
         )
     }
@@ -183,6 +184,16 @@ mod migrate {
             .unwrap();
         sqlite.start_run("yt", t(3)).unwrap(); // interrupted
         sqlite.quota_add("youtube:key", t(1), 42).unwrap();
+        let stated = StatedQuota {
+            budget: "properties/1".into(),
+            bucket: "tokensPerHour".into(),
+            remaining: 3,
+            cost: 10,
+            resets_at: t(7),
+        };
+        sqlite
+            .quota_state("ga4@host:443/properties/1", &stated)
+            .unwrap();
         sqlite
             .write_import(
                 "doors.csv",
@@ -201,13 +212,13 @@ mod migrate {
         let first = tally(dir.path(), &args);
         assert!(first.status.success(), "{}", text(&first.stderr));
         assert!(
-            text(&first.stdout).contains(": 301 points, 2 revisions, 1 source states, 2 runs, 1 quota windows, 1 imported sources"),
+            text(&first.stdout).contains(": 301 points, 2 revisions, 1 source states, 2 runs, 1 quota windows, 1 stated quotas, 1 imported sources"),
             "{}",
             text(&first.stdout)
         );
         let second = tally(dir.path(), &args);
         assert!(
-            text(&second.stdout).contains(": 0 points, 0 revisions, 0 source states, 0 runs, 0 quota windows, 0 imported sources"),
+            text(&second.stdout).contains(": 0 points, 0 revisions, 0 source states, 0 runs, 0 quota windows, 0 stated quotas, 0 imported sources"),
             "{}",
             text(&second.stdout)
         );

@@ -2,7 +2,7 @@
 //! idempotently.
 //!
 //! Every point keeps its first-observed time, every revision its interval,
-//! and states, runs, quota windows and imported sources come along, all in
+//! and states, runs, quota windows, stated quotas and imported sources come along, all in
 //! one transaction. What the database already holds is left as it is (a
 //! point by its natural key, a revision by its key and interval, a run by
 //! its source, start and end), so running the copy again adds nothing.
@@ -32,6 +32,8 @@ pub struct CopyStats {
     pub runs: u64,
     /// Quota ledger windows.
     pub quota_windows: u64,
+    /// Buckets of budgets a platform stated (GA4's property tokens).
+    pub stated_quotas: u64,
     /// Sources filled by `tally import`.
     pub imported_sources: u64,
 }
@@ -84,6 +86,9 @@ const RUNS: &str = "
 const QUOTA: &str = "INSERT INTO quota_usage (key, window_start, units) VALUES ($1, $2, $3)
      ON CONFLICT DO NOTHING";
 
+const STATED: &str = "INSERT INTO quota_stated (key, bucket, budget, remaining, cost, resets_at)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+
 const IMPORTED: &str = "INSERT INTO imported_sources (source, client, file, imported_at)
      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
 
@@ -121,11 +126,13 @@ impl PgStore {
             },
         )?;
         let err = pg_err(&self.label, "copying a SQLite store");
-        let statements = [SERIES, SAMPLES, REVISIONS, STATES, RUNS, QUOTA, IMPORTED]
-            .map(|sql| self.prepare(sql))
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(&err)?;
+        let statements = [
+            SERIES, SAMPLES, REVISIONS, STATES, RUNS, QUOTA, IMPORTED, STATED,
+        ]
+        .map(|sql| self.prepare(sql))
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(&err)?;
         let tx = wait(self.client.transaction()).map_err(&err)?;
         let mut stats = CopyStats::default();
         let run = |sql: usize, args: &[&(dyn ToSql + Sync)]| -> Result<u64, StoreError> {
@@ -334,7 +341,7 @@ fn copy_revisions(
     Ok(())
 }
 
-/// Copies states, runs, quota windows and imported sources, one row per
+/// Copies states, runs, quota windows, stated quotas and imported sources, one row per
 /// statement: there are few of them.
 fn copy_records(
     src: &Connection,
@@ -398,6 +405,20 @@ fn copy_records(
         let window = time(label, row.get(1).map_err(&e)?)?;
         let units: i64 = row.get(2).map_err(&e)?;
         stats.quota_windows += run(5, &[&key, &window, &units])?;
+    }
+    let mut q = src
+        .prepare("SELECT key, bucket, budget, remaining, cost, resets_ms FROM quota_stated")
+        .map_err(&e)?;
+    let mut rows = q.query([]).map_err(&e)?;
+    while let Some(row) = rows.next().map_err(&e)? {
+        let (key, bucket, budget): (String, String, String) = (
+            row.get(0).map_err(&e)?,
+            row.get(1).map_err(&e)?,
+            row.get(2).map_err(&e)?,
+        );
+        let (remaining, cost): (i64, i64) = (row.get(3).map_err(&e)?, row.get(4).map_err(&e)?);
+        let resets = time(label, row.get(5).map_err(&e)?)?;
+        stats.stated_quotas += run(7, &[&key, &bucket, &budget, &remaining, &cost, &resets])?;
     }
     let mut q = src
         .prepare("SELECT source, client, file, imported_ms FROM imported_sources")
