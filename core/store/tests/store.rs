@@ -30,6 +30,7 @@ on_both_backends!(
     a_share_in_percent_round_trips_with_its_unit,
     opening_twice_is_fine_and_a_newer_schema_is_refused,
     ten_thousand_points_in_one_batch,
+    a_batch_mixing_new_and_stored_series_keeps_every_value_and_revision,
 );
 
 fn t(day: u32, hour: u32) -> DateTime<Utc> {
@@ -637,6 +638,54 @@ fn an_unopenable_path_names_the_file() {
         msg.contains("missing-dir") && msg.contains("[storage] path"),
         "{msg}"
     );
+}
+
+fn a_batch_mixing_new_and_stored_series_keeps_every_value_and_revision(db: &Db) {
+    let mut store = db.open();
+    let stored: Vec<Point> = (50..60)
+        .map(|i| views(1, &format!("v{i:03}"), 1.0))
+        .collect();
+    store.write_batch("yt", &stored, t(2, 0), None).unwrap();
+    // 200 videos, ten of them stored with another value, scattered among
+    // new ones in the series index; one key twice, the last value winning.
+    let value = |i: u32| {
+        if (50..60).contains(&i) {
+            2.0
+        } else {
+            f64::from(i)
+        }
+    };
+    let mut batch: Vec<Point> = (0..200)
+        .map(|i| views(1, &format!("v{i:03}"), value(i)))
+        .collect();
+    batch.push(views(1, "v120", 999.0));
+    let stats = store.write_batch("yt", &batch, t(3, 0), None).unwrap();
+    assert_eq!(
+        stats,
+        WriteStats {
+            inserted: 190,
+            revised: 11,
+            unchanged: 0
+        }
+    );
+    let now = store.query(&PointQuery::default()).unwrap();
+    assert_eq!(now.len(), 200);
+    for p in &now {
+        let i: u32 = p.point.entity.id[1..].parse().unwrap();
+        let expected = if i == 120 { 999.0 } else { value(i) };
+        assert_eq!(p.point.value, expected, "{}", p.point.entity.id);
+    }
+    let before = store
+        .query(&PointQuery {
+            as_of: Some(t(2, 12)),
+            ..PointQuery::default()
+        })
+        .unwrap();
+    assert_eq!(before.len(), 10);
+    assert!(before.iter().all(|p| p.point.value == 1.0));
+    let again = store.write_batch("yt", &batch, t(4, 0), None).unwrap();
+    assert_eq!(again.inserted, 0);
+    assert_eq!(count(&store), 200);
 }
 
 fn ten_thousand_points_in_one_batch(db: &Db) {

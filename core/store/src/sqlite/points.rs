@@ -6,6 +6,8 @@
 //! never silently overwrites: the old one moves to `point_revisions` with the
 //! interval during which it was the known value.
 
+mod new_series;
+
 use super::series_key::series_key_hash;
 use super::{corrupt, from_ms, sql_err, to_ms, SqliteStore, StoreError};
 use crate::decode;
@@ -90,6 +92,15 @@ impl<'a> Key<'a> {
             start_ms,
             end_ms,
         }
+    }
+
+    /// Whether both keys are of one series (within one source).
+    fn same_series(&self, other: &Key<'_>) -> bool {
+        self.hash == other.hash
+            && self.metric == other.metric
+            && self.entity_id == other.entity_id
+            && self.entity_kind == other.entity_kind
+            && self.dimensions == other.dimensions
     }
 
     /// The order of the series index, then time (within one source):
@@ -235,6 +246,9 @@ pub(super) struct Upsert<'t, 'e> {
     insert: rusqlite::CachedStatement<'t>,
     archive: rusqlite::CachedStatement<'t>,
     replace: rusqlite::CachedStatement<'t>,
+    next_series_id: rusqlite::CachedStatement<'t>,
+    insert_series_run: rusqlite::CachedStatement<'t>,
+    insert_samples_run: rusqlite::CachedStatement<'t>,
     /// The transaction's connection, for the ids of new rows.
     conn: &'t rusqlite::Connection,
     last: Option<CachedSeries>,
@@ -262,6 +276,13 @@ impl<'t, 'e> Upsert<'t, 'e> {
             insert: tx.prepare_cached(INSERT).map_err(err)?,
             archive: tx.prepare_cached(ARCHIVE).map_err(err)?,
             replace: tx.prepare_cached(REPLACE).map_err(err)?,
+            next_series_id: tx.prepare_cached(new_series::NEXT_SERIES_ID).map_err(err)?,
+            insert_series_run: tx
+                .prepare_cached(&new_series::INSERT_SERIES_RUN)
+                .map_err(err)?,
+            insert_samples_run: tx
+                .prepare_cached(&new_series::INSERT_SAMPLES_RUN)
+                .map_err(err)?,
             conn: tx,
             last: None,
             expect_new: false,
@@ -525,8 +546,14 @@ impl SqliteStore {
         let mut stats = WriteStats::default();
         {
             let mut upsert = Upsert::prepare(&tx, path, &err)?;
-            for &(key, p) in &keyed {
-                upsert.point(source, key, p, observed_ms, &mut stats)?;
+            let mut rest = keyed.as_slice();
+            while let Some(&(key, p)) = rest.first() {
+                if upsert.new_series_run(source, rest, observed_ms, &mut stats)? {
+                    rest = &rest[new_series::RUN..];
+                } else {
+                    upsert.point(source, key, p, observed_ms, &mut stats)?;
+                    rest = &rest[1..];
+                }
             }
             if let Some(text) = &state_text {
                 tx.prepare_cached(SAVE_STATE)
