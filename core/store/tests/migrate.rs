@@ -135,7 +135,11 @@ fn a_version_2_store_keeps_every_point_and_revision() {
             .unwrap()
     };
     assert_eq!(
-        (count("series"), count("samples"), count("point_revisions")),
+        (
+            count("subjects"),
+            count("samples"),
+            count("point_revisions")
+        ),
         (4, 5, 2)
     );
 
@@ -251,4 +255,265 @@ fn opening_a_migrated_store_again_changes_nothing() {
     drop(store);
     assert_eq!(schema(&path), tables);
     assert_eq!(version(&path), at);
+}
+
+/// Version 7's time-series tables and views (the rest of its schema is
+/// created by the migrations before, which a version 7 file has run).
+const SCHEMA_V7_SERIES: &str = r#"
+    CREATE TABLE series (
+        id INTEGER PRIMARY KEY, source TEXT NOT NULL, metric TEXT NOT NULL,
+        dimensions TEXT NOT NULL, entity_kind TEXT NOT NULL, entity_id TEXT NOT NULL,
+        kind TEXT NOT NULL, platform TEXT NOT NULL, unit TEXT NOT NULL, entity_name TEXT,
+        raw_name TEXT NOT NULL, key_hash INTEGER NOT NULL,
+        UNIQUE (source, metric, key_hash, dimensions, entity_kind, entity_id)
+    );
+    CREATE TABLE point_attrs (
+        id INTEGER PRIMARY KEY, kind TEXT NOT NULL, platform TEXT NOT NULL, unit TEXT NOT NULL,
+        entity_name TEXT, raw_name TEXT NOT NULL
+    );
+    CREATE INDEX point_attrs_by_value ON point_attrs (raw_name, unit, kind, platform, entity_name);
+    CREATE TABLE samples (
+        series_id INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
+        value REAL NOT NULL, observed_ms INTEGER NOT NULL, attrs INTEGER,
+        PRIMARY KEY (series_id, start_ms, end_ms)
+    ) WITHOUT ROWID;
+    CREATE TABLE point_revisions (
+        id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL, value REAL NOT NULL, attrs INTEGER,
+        observed_ms INTEGER NOT NULL, superseded_ms INTEGER NOT NULL
+    );
+    CREATE INDEX point_revisions_by_sample ON point_revisions (series_id, start_ms, end_ms);
+    CREATE VIEW points AS
+        SELECT v.series_id AS series_id, s.source AS source, s.entity_kind AS entity_kind,
+               s.entity_id AS entity_id, s.metric AS metric, s.dimensions AS dimensions,
+               v.start_ms AS start_ms, v.end_ms AS end_ms, v.value AS value,
+               IFNULL(a.unit, s.unit) AS unit, IFNULL(a.kind, s.kind) AS kind,
+               IFNULL(a.platform, s.platform) AS platform,
+               CASE WHEN v.attrs IS NULL THEN s.entity_name ELSE a.entity_name END AS entity_name,
+               IFNULL(a.raw_name, s.raw_name) AS raw_name, v.observed_ms AS observed_ms
+        FROM samples v JOIN series s ON s.id = v.series_id
+        LEFT JOIN point_attrs a ON a.id = v.attrs;
+    CREATE VIEW revisions AS
+        SELECT r.series_id AS series_id, r.start_ms AS start_ms, r.end_ms AS end_ms,
+               r.value AS value, IFNULL(a.unit, s.unit) AS unit,
+               CASE WHEN r.attrs IS NULL THEN s.entity_name ELSE a.entity_name END AS entity_name,
+               IFNULL(a.raw_name, s.raw_name) AS raw_name,
+               r.observed_ms AS observed_ms, r.superseded_ms AS superseded_ms
+        FROM point_revisions r JOIN series s ON s.id = r.series_id
+        LEFT JOIN point_attrs a ON a.id = r.attrs;
+"#;
+
+/// Points and revisions as version 7 stored them: an account renamed between
+/// two pulls, its follower count restated, two posts whose titles are their
+/// entity names (one restated), revenue whose unit changed from USD to EUR
+/// (a revision), and views with a breakdown. `key_hash` is left 0: the
+/// migration computes it again.
+const DATA_V7: &str = r#"
+    INSERT INTO series VALUES
+      (1, 'yt', 'audience.followers', '{}', 'account', 'UC1', 'gauge', 'youtube', 'count',
+       'Corner Bakery', 'subscriberCount', 0),
+      (2, 'yt', 'engagement.likes', '{}', 'video', 'v1', 'gauge', 'youtube', 'count',
+       'Sourdough at dawn', 'likeCount', 0),
+      (3, 'yt', 'engagement.likes', '{}', 'video', 'v2', 'gauge', 'youtube', 'count',
+       'Croissant lamination', 'likeCount', 0),
+      (4, 'yt', 'reach.views', '{"country":"FR"}', 'video', 'v1', 'sum', 'youtube', 'count',
+       'Sourdough at dawn', 'views', 0),
+      (5, 'shop', 'conversions.revenue', '{}', 'account', 'store1', 'sum', 'shopify', 'USD',
+       NULL, 'total_sales', 0),
+      (6, 'yt', 'reach.views', '{}', 'video', 'v1', 'sum', 'youtube', 'count',
+       'Sourdough at dawn', 'views', 0);
+    INSERT INTO point_attrs VALUES
+      (1, 'gauge', 'youtube', 'count', 'Corner Bakery & Cafe', 'subscriberCount'),
+      (2, 'sum', 'shopify', 'EUR', NULL, 'total_sales'),
+      (3, 'sum', 'youtube', 'count', 'Sourdough at dawn', 'estimatedViews');
+    INSERT INTO samples VALUES
+      (1, 1772668800000, 1772668800000, 120, 1772672400000, NULL),
+      (1, 1772755200000, 1772755200000, 130, 1772758800000, 1),
+      (2, 1772668800000, 1772668800000, 15, 1772672400000, NULL),
+      (3, 1772668800000, 1772668800000, 9, 1772672400000, NULL),
+      (4, 1772668800000, 1772755200000, 20, 1772758800000, NULL),
+      (5, 1772668800000, 1772755200000, 310, 1772758800000, 2),
+      (6, 1772668800000, 1772755200000, 50, 1772758800000, NULL);
+    INSERT INTO point_revisions VALUES
+      (1, 1, 1772668800000, 1772668800000, 100, NULL, 1772668800000, 1772672400000),
+      (2, 2, 1772668800000, 1772668800000, 12, NULL, 1772600000000, 1772672400000),
+      (3, 5, 1772668800000, 1772755200000, 300, NULL, 1772700000000, 1772758800000),
+      (4, 6, 1772668800000, 1772755200000, 40, 3, 1772700000000, 1772758800000);
+    INSERT INTO source_state VALUES ('yt', '{"cursor":"abc"}', 1772758800000);
+"#;
+
+/// Every row of the `points` and `revisions` views with every column but the
+/// layout's ids, in one order: what ad-hoc SQL sees.
+fn view_rows(conn: &Connection) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut points = conn
+        .prepare(
+            "SELECT source, entity_kind, entity_id, metric, dimensions, start_ms, end_ms, value,
+                    unit, kind, platform, entity_name, raw_name, observed_ms FROM points
+             ORDER BY source, entity_kind, entity_id, metric, dimensions, start_ms, end_ms",
+        )
+        .unwrap();
+    let rows = points
+        .query_map([], |r| {
+            Ok(format!(
+                "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{:?}|{}|{}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, f64>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, String>(9)?,
+                r.get::<_, String>(10)?,
+                r.get::<_, Option<String>>(11)?,
+                r.get::<_, String>(12)?,
+                r.get::<_, i64>(13)?
+            ))
+        })
+        .unwrap();
+    out.extend(rows.map(|r| r.unwrap()));
+    let mut revisions = conn
+        .prepare(
+            "SELECT start_ms, end_ms, value, unit, entity_name, raw_name, observed_ms,
+                    superseded_ms FROM revisions ORDER BY observed_ms, value",
+        )
+        .unwrap();
+    let rows = revisions
+        .query_map([], |r| {
+            Ok(format!(
+                "revision {}|{}|{}|{}|{:?}|{}|{}|{}",
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, f64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, i64>(7)?
+            ))
+        })
+        .unwrap();
+    out.extend(rows.map(|r| r.unwrap()));
+    out
+}
+
+#[test]
+fn a_version_7_store_keeps_every_point_revision_name_and_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tally.db");
+    // Version 7 as its builds left it: every migration up to 7 (run by
+    // migrating a version 2 file) is what a v7 file holds besides the
+    // time-series tables, which are replaced by version 7's with its data.
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA_V2).unwrap();
+    }
+    let v7 = |conn: &Connection| {
+        conn.execute_batch(
+            "DROP INDEX points_totals; DROP INDEX points_by_metric_source_time;
+             DROP TABLE point_revisions; DROP TABLE points;",
+        )
+        .unwrap();
+        conn.execute_batch(SCHEMA_V7_SERIES).unwrap();
+        conn.execute_batch(DATA_V7).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE store_checks (
+                 id INTEGER PRIMARY KEY CHECK (id = 1), checked_ms INTEGER NOT NULL,
+                 took_ms INTEGER NOT NULL);
+             ALTER TABLE runs ADD COLUMN heartbeat_ms INTEGER;
+             CREATE TABLE quota_stated (
+                 key TEXT NOT NULL, bucket TEXT NOT NULL, budget TEXT NOT NULL,
+                 remaining INTEGER NOT NULL, cost INTEGER NOT NULL, resets_ms INTEGER NOT NULL,
+                 PRIMARY KEY (key, bucket)) WITHOUT ROWID;
+             PRAGMA user_version = 7;",
+        )
+        .unwrap();
+    };
+    let before = {
+        let conn = Connection::open(&path).unwrap();
+        v7(&conn);
+        view_rows(&conn)
+    };
+    assert_eq!(before.len(), 11, "{before:#?}");
+
+    let mut store = Store::open(&path).unwrap();
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(view_rows(&conn), before);
+    let count = |table: &str| -> i64 {
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    // One subject per (source, entity, dimensions); one name row for the
+    // rename, none for the posts' titles.
+    assert_eq!(
+        (
+            count("subjects"),
+            count("samples"),
+            count("point_revisions"),
+            count("entity_names")
+        ),
+        (5, 7, 4, 1)
+    );
+
+    assert_eq!(
+        rows(&store, None),
+        [
+            r#"shop store1 None conversions.revenue {} Period { start: 2026-03-05T00:00:00Z, end: 2026-03-06T00:00:00Z } 310 total_sales 1772758800000"#,
+            r#"yt UC1 Some("Corner Bakery") audience.followers {} At(2026-03-05T00:00:00Z) 120 subscriberCount 1772672400000"#,
+            r#"yt v1 Some("Sourdough at dawn") engagement.likes {} At(2026-03-05T00:00:00Z) 15 likeCount 1772672400000"#,
+            r#"yt v1 Some("Sourdough at dawn") reach.views {"country": "FR"} Period { start: 2026-03-05T00:00:00Z, end: 2026-03-06T00:00:00Z } 20 views 1772758800000"#,
+            r#"yt v1 Some("Sourdough at dawn") reach.views {} Period { start: 2026-03-05T00:00:00Z, end: 2026-03-06T00:00:00Z } 50 views 1772758800000"#,
+            r#"yt v2 Some("Croissant lamination") engagement.likes {} At(2026-03-05T00:00:00Z) 9 likeCount 1772672400000"#,
+            r#"yt UC1 Some("Corner Bakery & Cafe") audience.followers {} At(2026-03-06T00:00:00Z) 130 subscriberCount 1772758800000"#,
+        ]
+    );
+    assert_eq!(
+        rows(&store, Some(t(1_772_710_000_000))),
+        [
+            r#"shop store1 None conversions.revenue {} Period { start: 2026-03-05T00:00:00Z, end: 2026-03-06T00:00:00Z } 300 total_sales 1772700000000"#,
+            r#"yt UC1 Some("Corner Bakery") audience.followers {} At(2026-03-05T00:00:00Z) 120 subscriberCount 1772672400000"#,
+            r#"yt v1 Some("Sourdough at dawn") engagement.likes {} At(2026-03-05T00:00:00Z) 15 likeCount 1772672400000"#,
+            r#"yt v1 Some("Sourdough at dawn") reach.views {} Period { start: 2026-03-05T00:00:00Z, end: 2026-03-06T00:00:00Z } 40 estimatedViews 1772700000000"#,
+            r#"yt v2 Some("Croissant lamination") engagement.likes {} At(2026-03-05T00:00:00Z) 9 likeCount 1772672400000"#,
+        ]
+    );
+    let units = |as_of| -> Vec<(f64, Unit)> {
+        store
+            .query(&PointQuery {
+                metric: Some("conversions.revenue".to_string()),
+                as_of,
+                ..PointQuery::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.point.value, s.point.unit))
+            .collect()
+    };
+    assert_eq!(units(None), [(310.0, Unit::Currency("EUR".to_string()))]);
+    assert_eq!(
+        units(Some(t(1_772_710_000_000))),
+        [(300.0, Unit::Currency("USD".to_string()))]
+    );
+    let latest = store.latest_values("shop").unwrap();
+    assert_eq!((latest[0].value, latest[0].unit.as_str()), (310.0, "EUR"));
+
+    // Pulling the same points again after the migration finds every key:
+    // nothing new, nothing revised.
+    let again: Vec<_> = store
+        .query(&PointQuery::default())
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.source == "yt")
+        .map(|s| s.point)
+        .collect();
+    let stats = store
+        .write_batch("yt", &again, t(1_772_800_000_000), None)
+        .unwrap();
+    assert_eq!((stats.inserted, stats.revised, stats.unchanged), (0, 0, 6));
+    assert_eq!(count("subjects"), 5);
+    drop(store);
+    assert_eq!(view_rows(&conn), before);
 }

@@ -223,7 +223,7 @@ impl Keys {
     }
 }
 
-const KEY_COLUMNS: &str = "s.source, s.metric, s.dimensions, s.entity_kind, s.entity_id, \
+const KEY_COLUMNS: &str = "s.source, m.name, s.dimensions, s.entity_kind, s.entity_id, \
      v.start_ms, v.end_ms, v.value, v.unit, v.entity_name, v.raw_name, v.observed_ms";
 
 fn copy_points(
@@ -238,7 +238,7 @@ fn copy_points(
     let mut q = src
         .prepare(&format!(
             "SELECT {KEY_COLUMNS}, v.kind, v.platform FROM points v
-             JOIN series s ON s.id = v.series_id"
+             JOIN subjects s ON s.id = v.subject_id JOIN metrics m ON m.id = v.metric_id"
         ))
         .map_err(&e)?;
     let mut rows = q.query([]).map_err(&e)?;
@@ -300,7 +300,7 @@ fn copy_revisions(
     let mut q = src
         .prepare(&format!(
             "SELECT {KEY_COLUMNS}, v.superseded_ms FROM revisions v
-             JOIN series s ON s.id = v.series_id"
+             JOIN subjects s ON s.id = v.subject_id JOIN metrics m ON m.id = v.metric_id"
         ))
         .map_err(&e)?;
     let mut rows = q.query([]).map_err(&e)?;

@@ -8,9 +8,9 @@
 use super::{series_key, StoreError};
 use rusqlite::{Connection, TransactionBehavior};
 
-/// The `points` and `revisions` views, which read the time-series tables
-/// back in the shape of version 2's table so that ad-hoc SQL keeps working.
-/// Every migration that rebuilds a table under them recreates them from here.
+/// The `points` and `revisions` views of versions 5 to 7, over `series`,
+/// `samples` and `point_attrs`: migrations 5 and 6 recreate them, and
+/// migration 8 reads the old tables through them. Never edit: shipped.
 macro_rules! series_views {
     () => {
         r#"
@@ -33,6 +33,37 @@ macro_rules! series_views {
                r.observed_ms AS observed_ms, r.superseded_ms AS superseded_ms
         FROM point_revisions r JOIN series s ON s.id = r.series_id
         LEFT JOIN point_attrs a ON a.id = r.attrs;
+    "#
+    };
+}
+
+/// The `points` and `revisions` views from version 8 on, over `subjects`,
+/// `metrics`, `samples`, `point_attrs` and `entity_names`: the columns of
+/// version 2's table, with (subject_id, metric_id) where `series_id` was.
+macro_rules! subject_views {
+    () => {
+        r#"
+    CREATE VIEW points AS
+        SELECT v.subject_id AS subject_id, v.metric_id AS metric_id, s.source AS source,
+               s.entity_kind AS entity_kind, s.entity_id AS entity_id, m.name AS metric,
+               s.dimensions AS dimensions, v.start_ms AS start_ms, v.end_ms AS end_ms,
+               v.value AS value, a.unit AS unit, a.kind AS kind, a.platform AS platform,
+               CASE WHEN v.renamed IS NULL THEN s.entity_name ELSE n.name END AS entity_name,
+               a.raw_name AS raw_name, v.observed_ms AS observed_ms
+        FROM samples v JOIN subjects s ON s.id = v.subject_id
+        JOIN metrics m ON m.id = v.metric_id
+        JOIN point_attrs a ON a.id = v.attrs
+        LEFT JOIN entity_names n ON n.id = v.renamed;
+
+    CREATE VIEW revisions AS
+        SELECT r.subject_id AS subject_id, r.metric_id AS metric_id, r.start_ms AS start_ms,
+               r.end_ms AS end_ms, r.value AS value, a.unit AS unit,
+               CASE WHEN r.renamed IS NULL THEN s.entity_name ELSE n.name END AS entity_name,
+               a.raw_name AS raw_name, r.observed_ms AS observed_ms,
+               r.superseded_ms AS superseded_ms
+        FROM point_revisions r JOIN subjects s ON s.id = r.subject_id
+        JOIN point_attrs a ON a.id = r.attrs
+        LEFT JOIN entity_names n ON n.id = r.renamed;
     "#
     };
 }
@@ -297,6 +328,169 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (key, bucket)
     ) WITHOUT ROWID;
     "#,
+    // 8: one row per subject instead of per series. A first pull of posts
+    // made every post × metric a `series` row (40,000 for 10,000 posts); a
+    // `subjects` row now holds what every point of one (source, entity,
+    // dimensions) shares, and `samples` are keyed by (subject, metric, time)
+    // with the metric interned in `metrics`. A point's kind, platform, unit
+    // and raw name are one interned `point_attrs` row (a handful per store);
+    // its entity name is the subject's unless `renamed` points at an
+    // `entity_names` row, so a renamed account costs one row per new name and
+    // post titles none. Revisions are keyed the same way. Every point and
+    // revision is copied with all its attributes.
+    concat!(
+        r#"
+    CREATE TEMP TABLE old_points AS
+        SELECT series_id, start_ms, end_ms, value, kind, platform, unit, entity_name,
+               raw_name, observed_ms
+        FROM points;
+    CREATE TEMP TABLE old_revisions AS
+        SELECT r.id AS id, r.series_id AS series_id, r.start_ms AS start_ms,
+               r.end_ms AS end_ms, r.value AS value,
+               IFNULL(a.kind, s.kind) AS kind, IFNULL(a.platform, s.platform) AS platform,
+               IFNULL(a.unit, s.unit) AS unit,
+               CASE WHEN r.attrs IS NULL THEN s.entity_name ELSE a.entity_name END AS entity_name,
+               IFNULL(a.raw_name, s.raw_name) AS raw_name,
+               r.observed_ms AS observed_ms, r.superseded_ms AS superseded_ms
+        FROM point_revisions r JOIN series s ON s.id = r.series_id
+        LEFT JOIN point_attrs a ON a.id = r.attrs;
+    DROP VIEW points;
+    DROP VIEW revisions;
+    DROP TABLE point_revisions;
+    DROP TABLE samples;
+    DROP TABLE point_attrs;
+
+    CREATE TABLE subjects (
+        id          INTEGER PRIMARY KEY,
+        source      TEXT    NOT NULL,
+        dimensions  TEXT    NOT NULL,           -- canonical JSON object, '{}' when none
+        entity_kind TEXT    NOT NULL,
+        entity_id   TEXT    NOT NULL,
+        entity_name TEXT,                       -- as first written
+        key_hash    INTEGER NOT NULL,           -- of dimensions, entity_kind, entity_id
+        UNIQUE (source, key_hash, dimensions, entity_kind, entity_id)
+    );
+    -- A source's accounts without walking its posts.
+    CREATE INDEX subjects_by_kind ON subjects (source, entity_kind);
+
+    CREATE TABLE metrics (
+        id   INTEGER PRIMARY KEY,
+        name TEXT    NOT NULL UNIQUE
+    );
+
+    CREATE TABLE point_attrs (
+        id       INTEGER PRIMARY KEY,
+        kind     TEXT    NOT NULL,
+        platform TEXT    NOT NULL,
+        unit     TEXT    NOT NULL,
+        raw_name TEXT    NOT NULL,
+        UNIQUE (raw_name, unit, kind, platform)
+    );
+
+    CREATE TABLE entity_names (
+        id   INTEGER PRIMARY KEY,
+        name TEXT
+    );
+    CREATE INDEX entity_names_by_name ON entity_names (name);
+
+    CREATE TABLE samples (
+        subject_id  INTEGER NOT NULL,
+        metric_id   INTEGER NOT NULL,
+        start_ms    INTEGER NOT NULL,           -- `at` of a gauge, `start` of a sum (unix ms, UTC)
+        end_ms      INTEGER NOT NULL,           -- equal to start_ms for a gauge, `end` of a sum
+        value       REAL    NOT NULL,
+        observed_ms INTEGER NOT NULL,           -- when this value was first pulled
+        attrs       INTEGER NOT NULL,           -- kind, platform, unit, raw name
+        renamed     INTEGER,                    -- NULL: the subject's entity name
+        PRIMARY KEY (subject_id, metric_id, start_ms, end_ms)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE point_revisions (
+        id            INTEGER PRIMARY KEY,
+        subject_id    INTEGER NOT NULL,
+        metric_id     INTEGER NOT NULL,
+        start_ms      INTEGER NOT NULL,
+        end_ms        INTEGER NOT NULL,
+        value         REAL    NOT NULL,
+        attrs         INTEGER NOT NULL,
+        renamed       INTEGER,                  -- NULL: the subject's entity name
+        observed_ms   INTEGER NOT NULL,         -- when the old value was first pulled
+        superseded_ms INTEGER NOT NULL          -- when a different value replaced it
+    );
+    CREATE INDEX point_revisions_by_sample
+        ON point_revisions (subject_id, metric_id, start_ms, end_ms);
+
+    INSERT INTO subjects (source, dimensions, entity_kind, entity_id, entity_name, key_hash)
+        SELECT source, dimensions, entity_kind, entity_id, entity_name,
+               tally_series_key_hash(dimensions, entity_kind, entity_id)
+        FROM series WHERE id IN (
+            SELECT MIN(id) FROM series
+            GROUP BY source, dimensions, entity_kind, entity_id)
+        ORDER BY id;
+    INSERT INTO metrics (name) SELECT DISTINCT metric FROM series ORDER BY metric;
+
+    CREATE TEMP TABLE series_subject (
+        series_id  INTEGER PRIMARY KEY,
+        subject_id INTEGER NOT NULL,
+        metric_id  INTEGER NOT NULL
+    );
+    INSERT INTO series_subject (series_id, subject_id, metric_id)
+        SELECT se.id, s.id, m.id
+        FROM series se JOIN subjects s
+          ON s.source = se.source
+         AND s.key_hash = tally_series_key_hash(se.dimensions, se.entity_kind, se.entity_id)
+         AND s.dimensions = se.dimensions AND s.entity_kind = se.entity_kind
+         AND s.entity_id = se.entity_id
+        JOIN metrics m ON m.name = se.metric;
+
+    INSERT OR IGNORE INTO point_attrs (kind, platform, unit, raw_name)
+        SELECT kind, platform, unit, raw_name FROM temp.old_points
+        UNION
+        SELECT kind, platform, unit, raw_name FROM temp.old_revisions;
+
+    INSERT INTO entity_names (name)
+        SELECT DISTINCT o.entity_name FROM (
+            SELECT series_id, entity_name FROM temp.old_points
+            UNION
+            SELECT series_id, entity_name FROM temp.old_revisions) o
+        JOIN temp.series_subject m ON m.series_id = o.series_id
+        JOIN subjects s ON s.id = m.subject_id
+        WHERE o.entity_name IS NOT s.entity_name;
+
+    INSERT INTO samples (subject_id, metric_id, start_ms, end_ms, value, observed_ms,
+                         attrs, renamed)
+        SELECT m.subject_id, m.metric_id, o.start_ms, o.end_ms, o.value, o.observed_ms,
+               (SELECT a.id FROM point_attrs a
+                WHERE a.raw_name = o.raw_name AND a.unit = o.unit AND a.kind = o.kind
+                  AND a.platform = o.platform),
+               CASE WHEN o.entity_name IS s.entity_name THEN NULL
+                    ELSE (SELECT n.id FROM entity_names n WHERE n.name IS o.entity_name)
+               END
+        FROM temp.old_points o JOIN temp.series_subject m ON m.series_id = o.series_id
+        JOIN subjects s ON s.id = m.subject_id
+        ORDER BY 1, 2, 3, 4;
+
+    INSERT INTO point_revisions (subject_id, metric_id, start_ms, end_ms, value, attrs,
+                                 renamed, observed_ms, superseded_ms)
+        SELECT m.subject_id, m.metric_id, o.start_ms, o.end_ms, o.value,
+               (SELECT a.id FROM point_attrs a
+                WHERE a.raw_name = o.raw_name AND a.unit = o.unit AND a.kind = o.kind
+                  AND a.platform = o.platform),
+               CASE WHEN o.entity_name IS s.entity_name THEN NULL
+                    ELSE (SELECT n.id FROM entity_names n WHERE n.name IS o.entity_name)
+               END,
+               o.observed_ms, o.superseded_ms
+        FROM temp.old_revisions o JOIN temp.series_subject m ON m.series_id = o.series_id
+        JOIN subjects s ON s.id = m.subject_id
+        ORDER BY o.id;
+
+    DROP TABLE series;
+    DROP TABLE temp.series_subject;
+    DROP TABLE temp.old_points;
+    DROP TABLE temp.old_revisions;
+    "#,
+        subject_views!()
+    ),
 ];
 
 /// The schema version this build writes.

@@ -6,14 +6,16 @@
 //! never silently overwrites: the old one moves to `point_revisions` with the
 //! interval during which it was the known value.
 
-mod new_series;
+mod upsert;
+
+pub(super) use upsert::Upsert;
 
 use super::series_key::series_key_hash;
 use super::{corrupt, from_ms, sql_err, to_ms, SqliteStore, StoreError};
 use crate::decode;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Row, TransactionBehavior};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use tally_model::{Entity, EntityKind, MetricKind, Point, PointTime, SmolStr};
@@ -94,34 +96,25 @@ impl<'a> Key<'a> {
         }
     }
 
-    /// Whether both keys are of one series (within one source).
-    fn same_series(&self, other: &Key<'_>) -> bool {
-        self.hash == other.hash
-            && self.metric == other.metric
-            && self.entity_id == other.entity_id
-            && self.entity_kind == other.entity_kind
-            && self.dimensions == other.dimensions
-    }
-
-    /// The order of the series index, then time (within one source):
-    /// upserting a batch in it finds each series once and appends its
-    /// samples front to back, which splits fewer pages and leaves them fuller.
+    /// The order of the subject index, then metric and time (within one
+    /// source): upserting a batch in it finds each subject once and appends
+    /// its samples front to back, which splits fewer pages and leaves them fuller.
     fn index_order(&self, other: &Key<'_>) -> Ordering {
         (
-            self.metric,
             self.hash,
             self.dimensions.as_str(),
             self.entity_kind,
             self.entity_id,
+            self.metric,
             self.start_ms,
             self.end_ms,
         )
             .cmp(&(
-                other.metric,
                 other.hash,
                 other.dimensions.as_str(),
                 other.entity_kind,
                 other.entity_id,
+                other.metric,
                 other.start_ms,
                 other.end_ms,
             ))
@@ -147,85 +140,6 @@ pub(crate) fn canonical_dimensions(d: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// The attributes a point carries besides its key and value, as stored in a
-/// `series` or `point_attrs` row.
-#[derive(Debug, Clone, PartialEq)]
-struct Attrs {
-    kind: String,
-    platform: String,
-    unit: String,
-    entity_name: Option<String>,
-    raw_name: String,
-}
-
-impl Attrs {
-    fn of(p: &Point) -> Attrs {
-        Attrs {
-            kind: p.kind.as_str().to_string(),
-            platform: p.platform.to_string(),
-            unit: p.unit.as_str().to_string(),
-            entity_name: p.entity.name.as_ref().map(|n| n.to_string()),
-            raw_name: p.raw_name.to_string(),
-        }
-    }
-
-    /// Whether `p` carries exactly these attributes, without copying its text.
-    fn fit(&self, p: &Point) -> bool {
-        self.kind == p.kind.as_str()
-            && self.platform == p.platform.as_str()
-            && self.unit == p.unit.as_str()
-            && self.entity_name.as_deref() == p.entity.name.as_deref()
-            && self.raw_name == p.raw_name.as_str()
-    }
-}
-
-/// The series a batch wrote last, so the points of one series (adjacent in a
-/// sorted batch) look it up once.
-struct CachedSeries {
-    source: String,
-    metric: String,
-    dimensions: String,
-    entity_kind: &'static str,
-    entity_id: String,
-    id: i64,
-    attrs: Attrs,
-}
-
-impl CachedSeries {
-    fn is(&self, source: &str, key: &Key<'_>) -> bool {
-        self.entity_id == key.entity_id
-            && self.metric == key.metric
-            && self.entity_kind == key.entity_kind
-            && self.dimensions == key.dimensions
-            && self.source == source
-    }
-}
-
-const FIND_SERIES: &str = "SELECT id, kind, platform, unit, entity_name, raw_name FROM series
-     WHERE source = ?1 AND metric = ?2 AND key_hash = ?6
-       AND dimensions = ?3 AND entity_kind = ?4 AND entity_id = ?5";
-const INSERT_SERIES: &str =
-    "INSERT INTO series (source, metric, dimensions, entity_kind, entity_id,
-        kind, platform, unit, entity_name, raw_name, key_hash)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-     ON CONFLICT DO NOTHING";
-const FIND_ATTRS: &str = "SELECT id FROM point_attrs
-     WHERE raw_name = ?1 AND unit = ?2 AND kind = ?3 AND platform = ?4 AND entity_name IS ?5";
-const INSERT_ATTRS: &str =
-    "INSERT INTO point_attrs (raw_name, unit, kind, platform, entity_name) VALUES (?1, ?2, ?3, ?4, ?5)";
-const UNIT_OF_ATTRS: &str = "SELECT unit FROM point_attrs WHERE id = ?1";
-const FIND: &str = "SELECT value, attrs FROM samples
-     WHERE series_id = ?1 AND start_ms = ?2 AND end_ms = ?3";
-/// Inserts a sample unless its key is stored already (then changes nothing).
-const INSERT: &str = "INSERT INTO samples (series_id, start_ms, end_ms, value, observed_ms, attrs)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-     ON CONFLICT DO NOTHING";
-const ARCHIVE: &str = "INSERT INTO point_revisions
-        (series_id, start_ms, end_ms, value, attrs, observed_ms, superseded_ms)
-     SELECT series_id, start_ms, end_ms, value, attrs, observed_ms, ?4 FROM samples
-     WHERE series_id = ?1 AND start_ms = ?2 AND end_ms = ?3";
-const REPLACE: &str = "UPDATE samples SET value = ?4, observed_ms = ?5, attrs = ?6
-     WHERE series_id = ?1 AND start_ms = ?2 AND end_ms = ?3";
 const SAVE_STATE: &str = "INSERT INTO source_state (source, state, updated_ms) VALUES (?1, ?2, ?3)
      ON CONFLICT (source) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms";
 
@@ -234,270 +148,6 @@ const POINT_COLUMNS: &str =
     "p.source AS source, p.entity_kind AS entity_kind, p.entity_id AS entity_id,
      p.metric AS metric, p.dimensions AS dimensions, p.start_ms AS start_ms, p.end_ms AS end_ms,
      p.kind AS kind, p.platform AS platform";
-
-/// The statements of an idempotent upsert, prepared once per transaction.
-pub(super) struct Upsert<'t, 'e> {
-    find_series: rusqlite::CachedStatement<'t>,
-    insert_series: rusqlite::CachedStatement<'t>,
-    find_attrs: rusqlite::CachedStatement<'t>,
-    insert_attrs: rusqlite::CachedStatement<'t>,
-    unit_of_attrs: rusqlite::CachedStatement<'t>,
-    find: rusqlite::CachedStatement<'t>,
-    insert: rusqlite::CachedStatement<'t>,
-    archive: rusqlite::CachedStatement<'t>,
-    replace: rusqlite::CachedStatement<'t>,
-    next_series_id: rusqlite::CachedStatement<'t>,
-    insert_series_run: rusqlite::CachedStatement<'t>,
-    insert_samples_run: rusqlite::CachedStatement<'t>,
-    /// The transaction's connection, for the ids of new rows.
-    conn: &'t rusqlite::Connection,
-    last: Option<CachedSeries>,
-    /// Whether the last series looked up had to be created.
-    expect_new: bool,
-    /// The store's file, for messages.
-    path: &'e str,
-    err: &'e dyn Fn(rusqlite::Error) -> StoreError,
-}
-
-impl<'t, 'e> Upsert<'t, 'e> {
-    /// Prepares the statements inside `tx`; `err` wraps SQLite failures.
-    pub(super) fn prepare(
-        tx: &'t rusqlite::Transaction<'_>,
-        path: &'e str,
-        err: &'e dyn Fn(rusqlite::Error) -> StoreError,
-    ) -> Result<Upsert<'t, 'e>, StoreError> {
-        Ok(Upsert {
-            find_series: tx.prepare_cached(FIND_SERIES).map_err(err)?,
-            insert_series: tx.prepare_cached(INSERT_SERIES).map_err(err)?,
-            find_attrs: tx.prepare_cached(FIND_ATTRS).map_err(err)?,
-            insert_attrs: tx.prepare_cached(INSERT_ATTRS).map_err(err)?,
-            unit_of_attrs: tx.prepare_cached(UNIT_OF_ATTRS).map_err(err)?,
-            find: tx.prepare_cached(FIND).map_err(err)?,
-            insert: tx.prepare_cached(INSERT).map_err(err)?,
-            archive: tx.prepare_cached(ARCHIVE).map_err(err)?,
-            replace: tx.prepare_cached(REPLACE).map_err(err)?,
-            next_series_id: tx.prepare_cached(new_series::NEXT_SERIES_ID).map_err(err)?,
-            insert_series_run: tx
-                .prepare_cached(&new_series::INSERT_SERIES_RUN)
-                .map_err(err)?,
-            insert_samples_run: tx
-                .prepare_cached(&new_series::INSERT_SAMPLES_RUN)
-                .map_err(err)?,
-            conn: tx,
-            last: None,
-            expect_new: false,
-            path,
-            err,
-        })
-    }
-
-    /// The series of `key` in `source`, created with `p`'s attributes the
-    /// first time it is seen. Returns its id and whether `p` carries the series' attributes.
-    fn series(
-        &mut self,
-        source: &str,
-        key: &Key<'_>,
-        p: &Point,
-    ) -> Result<(i64, bool), StoreError> {
-        if let Some(s) = self.last.as_ref().filter(|s| s.is(source, key)) {
-            return Ok((s.id, s.attrs.fit(p)));
-        }
-        // A first pull creates nearly every series, a later one nearly none:
-        // try first whatever the previous lookup of this batch needed, so
-        // either way most series cost one probe of the series index.
-        let mut created = None;
-        if self.expect_new {
-            created = self.insert_series(source, key, p)?;
-        }
-        let (id, attrs) = match created {
-            Some(new) => new,
-            None => match self.find_series(source, key)? {
-                Some(found) => {
-                    self.expect_new = false;
-                    found
-                }
-                None => {
-                    self.expect_new = true;
-                    self.insert_series(source, key, p)?.ok_or_else(|| {
-                        corrupt(
-                            self.path,
-                            "series",
-                            format!(
-                                "series `{}` of `{source}` neither found nor created",
-                                key.metric
-                            ),
-                        )
-                    })?
-                }
-            },
-        };
-        let s = self.last.insert(CachedSeries {
-            source: source.to_string(),
-            metric: key.metric.to_string(),
-            dimensions: key.dimensions.clone(),
-            entity_kind: key.entity_kind,
-            entity_id: key.entity_id.to_string(),
-            id,
-            attrs,
-        });
-        Ok((s.id, s.attrs.fit(p)))
-    }
-
-    /// The stored series of `key` in `source` and its attributes, if any.
-    fn find_series(
-        &mut self,
-        source: &str,
-        key: &Key<'_>,
-    ) -> Result<Option<(i64, Attrs)>, StoreError> {
-        self.find_series
-            .query_row(
-                params![
-                    source,
-                    key.metric,
-                    key.dimensions,
-                    key.entity_kind,
-                    key.entity_id,
-                    key.hash
-                ],
-                |row| {
-                    Ok((
-                        row.get(0)?,
-                        Attrs {
-                            kind: row.get(1)?,
-                            platform: row.get(2)?,
-                            unit: row.get(3)?,
-                            entity_name: row.get(4)?,
-                            raw_name: row.get(5)?,
-                        },
-                    ))
-                },
-            )
-            .optional()
-            .map_err(self.err)
-    }
-
-    /// Creates the series of `key` in `source` with `p`'s attributes, unless
-    /// it exists (then `None`).
-    fn insert_series(
-        &mut self,
-        source: &str,
-        key: &Key<'_>,
-        p: &Point,
-    ) -> Result<Option<(i64, Attrs)>, StoreError> {
-        let attrs = Attrs::of(p);
-        let inserted = self
-            .insert_series
-            .execute(params![
-                source,
-                key.metric,
-                key.dimensions,
-                key.entity_kind,
-                key.entity_id,
-                attrs.kind,
-                attrs.platform,
-                attrs.unit,
-                attrs.entity_name,
-                attrs.raw_name,
-                key.hash
-            ])
-            .map_err(self.err)?;
-        // `RETURNING id` would build a temporary B-tree on every execution.
-        Ok((inserted == 1).then(|| (self.conn.last_insert_rowid(), attrs)))
-    }
-
-    /// The `point_attrs` row holding `p`'s attributes, created if needed.
-    fn attrs_id(&mut self, p: &Point) -> Result<i64, StoreError> {
-        let err = self.err;
-        let args = params![
-            p.raw_name.as_str(),
-            p.unit.as_str(),
-            p.kind.as_str(),
-            p.platform.as_str(),
-            p.entity.name.as_deref()
-        ];
-        let found: Option<i64> = self
-            .find_attrs
-            .query_row(args, |row| row.get(0))
-            .optional()
-            .map_err(err)?;
-        match found {
-            Some(id) => Ok(id),
-            None => {
-                self.insert_attrs.execute(args).map_err(err)?;
-                Ok(self.conn.last_insert_rowid())
-            }
-        }
-    }
-
-    /// Upserts one (already validated) point of `source` by its natural key:
-    /// an identical value writes nothing, a new key is inserted, a changed
-    /// value replaces the stored one, which is kept as a revision.
-    pub(super) fn point(
-        &mut self,
-        source: &str,
-        key: &Key<'_>,
-        p: &Point,
-        observed_ms: i64,
-        stats: &mut WriteStats,
-    ) -> Result<(), StoreError> {
-        let err = self.err;
-        let (series_id, fits) = self.series(source, key, p)?;
-        let attrs = if fits { None } else { Some(self.attrs_id(p)?) };
-        // Most keys of a pull are new (gauges carry the pull's hour), so try the
-        // insert first and look the key up only when it is already stored.
-        let inserted = self
-            .insert
-            .execute(params![
-                series_id,
-                key.start_ms,
-                key.end_ms,
-                p.value,
-                observed_ms,
-                attrs
-            ])
-            .map_err(err)?;
-        if inserted == 1 {
-            stats.inserted += 1;
-            return Ok(());
-        }
-        let (value, stored_attrs): (f64, Option<i64>) = self
-            .find
-            .query_row(params![series_id, key.start_ms, key.end_ms], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .map_err(err)?;
-        let same_unit = match stored_attrs {
-            None => self
-                .last
-                .as_ref()
-                .is_some_and(|s| s.attrs.unit == p.unit.as_str()),
-            Some(id) => {
-                self.unit_of_attrs
-                    .query_row(params![id], |row| row.get::<_, String>(0))
-                    .map_err(err)?
-                    == p.unit.as_str()
-            }
-        };
-        if value == p.value && same_unit {
-            stats.unchanged += 1;
-            return Ok(());
-        }
-        let at = params![series_id, key.start_ms, key.end_ms, observed_ms];
-        self.archive.execute(at).map_err(err)?;
-        self.replace
-            .execute(params![
-                series_id,
-                key.start_ms,
-                key.end_ms,
-                p.value,
-                observed_ms,
-                attrs
-            ])
-            .map_err(err)?;
-        stats.revised += 1;
-        Ok(())
-    }
-}
 
 impl SqliteStore {
     /// Stores one pull's points and the source's new incremental state in one
@@ -546,14 +196,8 @@ impl SqliteStore {
         let mut stats = WriteStats::default();
         {
             let mut upsert = Upsert::prepare(&tx, path, &err)?;
-            let mut rest = keyed.as_slice();
-            while let Some(&(key, p)) = rest.first() {
-                if upsert.new_series_run(source, rest, observed_ms, &mut stats)? {
-                    rest = &rest[new_series::RUN..];
-                } else {
-                    upsert.point(source, key, p, observed_ms, &mut stats)?;
-                    rest = &rest[1..];
-                }
+            for &(key, p) in &keyed {
+                upsert.point(source, key, p, observed_ms, &mut stats)?;
             }
             if let Some(text) = &state_text {
                 tx.prepare_cached(SAVE_STATE)
@@ -633,8 +277,8 @@ impl SqliteStore {
                      UNION ALL
                      SELECT {POINT_COLUMNS}, r.value AS value, r.unit AS unit, r.entity_name AS entity_name,
                             r.raw_name AS raw_name, r.observed_ms AS observed_ms
-                     FROM revisions r JOIN points p ON p.series_id = r.series_id
-                       AND p.start_ms = r.start_ms AND p.end_ms = r.end_ms
+                     FROM revisions r JOIN points p ON p.subject_id = r.subject_id
+                       AND p.metric_id = r.metric_id AND p.start_ms = r.start_ms AND p.end_ms = r.end_ms
                      WHERE {where_clause} AND r.observed_ms <= {t} AND {t} < r.superseded_ms"
                 )
             }
@@ -800,7 +444,7 @@ mod tests {
         let observed = DateTime::from_timestamp(1_772_629_200, 0).unwrap();
         store.write_batch("src", &batch, observed, None).unwrap();
         store.write_batch("src", &batch, observed, None).unwrap();
-        let find = store.conn.prepare_cached(FIND_SERIES).unwrap();
+        let find = store.conn.prepare_cached(upsert::FIND_SUBJECT).unwrap();
         assert_eq!(
             find.get_status(rusqlite::StatementStatus::RePrepare),
             0,

@@ -2,10 +2,10 @@
 //! metric for some sources over a time range.
 //!
 //! A goal over a year of daily data for ten sources adds up thousands of
-//! values; the `series` index finds each (source, metric) series without
-//! dimensions and each one's samples are one range of the `samples` B-tree
-//! (see the migrations), which keeps `tally goals` for a hundred goals under
-//! a second.
+//! values; the subject index finds each source's subjects without
+//! dimensions and each one's samples of the metric are one range of the
+//! `samples` B-tree (see the migrations), which keeps `tally goals` for a
+//! hundred goals under a second.
 
 use super::{corrupt, from_ms, sql_err, to_ms, SqliteStore, StoreError};
 use crate::decode;
@@ -82,8 +82,8 @@ impl SqliteStore {
                      UNION ALL
                      SELECT p.source, p.entity_kind, p.entity_id, p.kind, r.value, r.unit,
                             p.platform, p.start_ms, p.end_ms
-                     FROM revisions r JOIN points p ON p.series_id = r.series_id
-                       AND p.start_ms = r.start_ms AND p.end_ms = r.end_ms
+                     FROM revisions r JOIN points p ON p.subject_id = r.subject_id
+                       AND p.metric_id = r.metric_id AND p.start_ms = r.start_ms AND p.end_ms = r.end_ms
                      WHERE p.metric = ?1 AND p.source IN ({list}) AND p.start_ms >= ?{from_arg}
                        AND p.start_ms < ?{n} AND p.dimensions = '{{}}'
                        AND r.observed_ms <= ?{t} AND ?{t} < r.superseded_ms"

@@ -1,0 +1,397 @@
+//! The idempotent upsert of one point into the subject layout (see migration
+//! 8): find or create the point's subject once per entity, resolve its
+//! metric, attributes and entity name to small interned ids, then insert
+//! the sample, or keep the stored value as a revision when it changed.
+
+use super::{Key, WriteStats};
+use crate::sqlite::corrupt;
+use crate::StoreError;
+use rusqlite::{params, OptionalExtension};
+use tally_model::Point;
+
+/// Finds a subject by its natural key, through the subject index.
+pub(in crate::sqlite) const FIND_SUBJECT: &str = "SELECT id, entity_name FROM subjects
+     WHERE source = ?1 AND key_hash = ?5 AND dimensions = ?2 AND entity_kind = ?3 AND entity_id = ?4";
+const INSERT_SUBJECT: &str =
+    "INSERT INTO subjects (source, dimensions, entity_kind, entity_id, entity_name, key_hash)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+     ON CONFLICT DO NOTHING";
+const FIND_METRIC: &str = "SELECT id FROM metrics WHERE name = ?1";
+const INSERT_METRIC: &str = "INSERT INTO metrics (name) VALUES (?1)";
+const FIND_ATTRS: &str = "SELECT id FROM point_attrs
+     WHERE raw_name = ?1 AND unit = ?2 AND kind = ?3 AND platform = ?4";
+const INSERT_ATTRS: &str =
+    "INSERT INTO point_attrs (raw_name, unit, kind, platform) VALUES (?1, ?2, ?3, ?4)";
+const UNIT_OF_ATTRS: &str = "SELECT unit FROM point_attrs WHERE id = ?1";
+const FIND_NAME: &str = "SELECT id FROM entity_names WHERE name IS ?1";
+const INSERT_NAME: &str = "INSERT INTO entity_names (name) VALUES (?1)";
+const FIND: &str = "SELECT value, attrs FROM samples
+     WHERE subject_id = ?1 AND metric_id = ?2 AND start_ms = ?3 AND end_ms = ?4";
+/// Inserts a sample unless its key is stored already (then changes nothing).
+const INSERT: &str = "INSERT INTO samples
+        (subject_id, metric_id, start_ms, end_ms, value, observed_ms, attrs, renamed)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+     ON CONFLICT DO NOTHING";
+const ARCHIVE: &str = "INSERT INTO point_revisions
+        (subject_id, metric_id, start_ms, end_ms, value, attrs, renamed, observed_ms, superseded_ms)
+     SELECT subject_id, metric_id, start_ms, end_ms, value, attrs, renamed, observed_ms, ?5
+     FROM samples
+     WHERE subject_id = ?1 AND metric_id = ?2 AND start_ms = ?3 AND end_ms = ?4";
+const REPLACE: &str = "UPDATE samples SET value = ?5, observed_ms = ?6, attrs = ?7, renamed = ?8
+     WHERE subject_id = ?1 AND metric_id = ?2 AND start_ms = ?3 AND end_ms = ?4";
+
+/// The subject a batch wrote last, so the points of one entity (adjacent in
+/// a sorted batch) look it up once.
+struct CachedSubject {
+    source: String,
+    dimensions: String,
+    entity_kind: &'static str,
+    entity_id: String,
+    id: i64,
+    /// The entity name the subject was created with.
+    entity_name: Option<String>,
+}
+
+impl CachedSubject {
+    fn is(&self, source: &str, key: &Key<'_>) -> bool {
+        self.entity_id == key.entity_id
+            && self.entity_kind == key.entity_kind
+            && self.dimensions == key.dimensions
+            && self.source == source
+    }
+}
+
+/// A `point_attrs` row as the batch has met it.
+struct CachedAttrs {
+    id: i64,
+    kind: String,
+    platform: String,
+    unit: String,
+    raw_name: String,
+}
+
+impl CachedAttrs {
+    /// Whether `p` carries exactly these attributes, without copying its text.
+    fn fit(&self, p: &Point) -> bool {
+        self.raw_name == p.raw_name.as_str()
+            && self.unit == p.unit.as_str()
+            && self.kind == p.kind.as_str()
+            && self.platform == p.platform.as_str()
+    }
+}
+
+/// The statements of an idempotent upsert, prepared once per transaction,
+/// and the interned ids met so far.
+pub(in crate::sqlite) struct Upsert<'t, 'e> {
+    find_subject: rusqlite::CachedStatement<'t>,
+    insert_subject: rusqlite::CachedStatement<'t>,
+    find_metric: rusqlite::CachedStatement<'t>,
+    insert_metric: rusqlite::CachedStatement<'t>,
+    find_attrs: rusqlite::CachedStatement<'t>,
+    insert_attrs: rusqlite::CachedStatement<'t>,
+    unit_of_attrs: rusqlite::CachedStatement<'t>,
+    find_name: rusqlite::CachedStatement<'t>,
+    insert_name: rusqlite::CachedStatement<'t>,
+    find: rusqlite::CachedStatement<'t>,
+    insert: rusqlite::CachedStatement<'t>,
+    archive: rusqlite::CachedStatement<'t>,
+    replace: rusqlite::CachedStatement<'t>,
+    /// The transaction's connection, for the ids of new rows.
+    conn: &'t rusqlite::Connection,
+    last: Option<CachedSubject>,
+    /// Whether the last subject looked up had to be created.
+    expect_new: bool,
+    /// Metric ids met in this batch: a batch has a few dozen metrics at most.
+    metrics: Vec<(String, i64)>,
+    /// Attribute rows met in this batch: about one per metric.
+    attrs: Vec<CachedAttrs>,
+    /// The store's file, for messages.
+    path: &'e str,
+    err: &'e dyn Fn(rusqlite::Error) -> StoreError,
+}
+
+impl<'t, 'e> Upsert<'t, 'e> {
+    /// Prepares the statements inside `tx`; `err` wraps SQLite failures.
+    pub(in crate::sqlite) fn prepare(
+        tx: &'t rusqlite::Transaction<'_>,
+        path: &'e str,
+        err: &'e dyn Fn(rusqlite::Error) -> StoreError,
+    ) -> Result<Upsert<'t, 'e>, StoreError> {
+        Ok(Upsert {
+            find_subject: tx.prepare_cached(FIND_SUBJECT).map_err(err)?,
+            insert_subject: tx.prepare_cached(INSERT_SUBJECT).map_err(err)?,
+            find_metric: tx.prepare_cached(FIND_METRIC).map_err(err)?,
+            insert_metric: tx.prepare_cached(INSERT_METRIC).map_err(err)?,
+            find_attrs: tx.prepare_cached(FIND_ATTRS).map_err(err)?,
+            insert_attrs: tx.prepare_cached(INSERT_ATTRS).map_err(err)?,
+            unit_of_attrs: tx.prepare_cached(UNIT_OF_ATTRS).map_err(err)?,
+            find_name: tx.prepare_cached(FIND_NAME).map_err(err)?,
+            insert_name: tx.prepare_cached(INSERT_NAME).map_err(err)?,
+            find: tx.prepare_cached(FIND).map_err(err)?,
+            insert: tx.prepare_cached(INSERT).map_err(err)?,
+            archive: tx.prepare_cached(ARCHIVE).map_err(err)?,
+            replace: tx.prepare_cached(REPLACE).map_err(err)?,
+            conn: tx,
+            last: None,
+            expect_new: false,
+            metrics: Vec::new(),
+            attrs: Vec::new(),
+            path,
+            err,
+        })
+    }
+
+    /// The subject of `key` in `source`, created with `p`'s entity name the
+    /// first time it is seen.
+    fn subject(&mut self, source: &str, key: &Key<'_>, p: &Point) -> Result<i64, StoreError> {
+        if let Some(s) = self.last.as_ref().filter(|s| s.is(source, key)) {
+            return Ok(s.id);
+        }
+        // A first pull creates nearly every subject, a later one nearly none:
+        // try first whatever the previous lookup of this batch needed, so
+        // either way most subjects cost one probe of the subject index.
+        let mut created = None;
+        if self.expect_new {
+            created = self.insert_subject(source, key, p)?;
+        }
+        let (id, entity_name) = match created {
+            Some(new) => new,
+            None => match self.find_subject(source, key)? {
+                Some(found) => {
+                    self.expect_new = false;
+                    found
+                }
+                None => {
+                    self.expect_new = true;
+                    self.insert_subject(source, key, p)?.ok_or_else(|| {
+                        corrupt(
+                            self.path,
+                            "subject",
+                            format!(
+                                "subject `{}` `{}` of `{source}` neither found nor created",
+                                key.entity_kind, key.entity_id
+                            ),
+                        )
+                    })?
+                }
+            },
+        };
+        self.last = Some(CachedSubject {
+            source: source.to_string(),
+            dimensions: key.dimensions.clone(),
+            entity_kind: key.entity_kind,
+            entity_id: key.entity_id.to_string(),
+            id,
+            entity_name,
+        });
+        Ok(id)
+    }
+
+    /// The stored subject of `key` in `source` and its entity name, if any.
+    fn find_subject(
+        &mut self,
+        source: &str,
+        key: &Key<'_>,
+    ) -> Result<Option<(i64, Option<String>)>, StoreError> {
+        self.find_subject
+            .query_row(
+                params![
+                    source,
+                    key.dimensions,
+                    key.entity_kind,
+                    key.entity_id,
+                    key.hash
+                ],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err)
+    }
+
+    /// Creates the subject of `key` in `source` with `p`'s entity name,
+    /// unless it exists (then `None`).
+    fn insert_subject(
+        &mut self,
+        source: &str,
+        key: &Key<'_>,
+        p: &Point,
+    ) -> Result<Option<(i64, Option<String>)>, StoreError> {
+        let name = p.entity.name.as_deref();
+        let inserted = self
+            .insert_subject
+            .execute(params![
+                source,
+                key.dimensions,
+                key.entity_kind,
+                key.entity_id,
+                name,
+                key.hash
+            ])
+            .map_err(self.err)?;
+        // `RETURNING id` would build a temporary B-tree on every execution.
+        Ok((inserted == 1).then(|| (self.conn.last_insert_rowid(), name.map(str::to_string))))
+    }
+
+    /// The id of `metric`, interned the first time any batch writes it.
+    fn metric_id(&mut self, metric: &str) -> Result<i64, StoreError> {
+        if let Some((_, id)) = self.metrics.iter().find(|(m, _)| m == metric) {
+            return Ok(*id);
+        }
+        let err = self.err;
+        let found: Option<i64> = self
+            .find_metric
+            .query_row(params![metric], |row| row.get(0))
+            .optional()
+            .map_err(err)?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                self.insert_metric.execute(params![metric]).map_err(err)?;
+                self.conn.last_insert_rowid()
+            }
+        };
+        self.metrics.push((metric.to_string(), id));
+        Ok(id)
+    }
+
+    /// The `point_attrs` row holding `p`'s kind, platform, unit and raw name,
+    /// created if needed.
+    fn attrs_id(&mut self, p: &Point) -> Result<i64, StoreError> {
+        if let Some(a) = self.attrs.iter().find(|a| a.fit(p)) {
+            return Ok(a.id);
+        }
+        let err = self.err;
+        let args = params![
+            p.raw_name.as_str(),
+            p.unit.as_str(),
+            p.kind.as_str(),
+            p.platform.as_str()
+        ];
+        let found: Option<i64> = self
+            .find_attrs
+            .query_row(args, |row| row.get(0))
+            .optional()
+            .map_err(err)?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                self.insert_attrs.execute(args).map_err(err)?;
+                self.conn.last_insert_rowid()
+            }
+        };
+        self.attrs.push(CachedAttrs {
+            id,
+            kind: p.kind.as_str().to_string(),
+            platform: p.platform.to_string(),
+            unit: p.unit.as_str().to_string(),
+            raw_name: p.raw_name.to_string(),
+        });
+        Ok(id)
+    }
+
+    /// The unit of a stored `point_attrs` row.
+    fn unit_of(&mut self, attrs: i64) -> Result<String, StoreError> {
+        if let Some(a) = self.attrs.iter().find(|a| a.id == attrs) {
+            return Ok(a.unit.clone());
+        }
+        self.unit_of_attrs
+            .query_row(params![attrs], |row| row.get(0))
+            .map_err(self.err)
+    }
+
+    /// `None` when `p` carries its subject's entity name, else the
+    /// `entity_names` row of its own name, created if needed.
+    fn renamed(&mut self, p: &Point) -> Result<Option<i64>, StoreError> {
+        let name = p.entity.name.as_deref();
+        if self
+            .last
+            .as_ref()
+            .is_some_and(|s| s.entity_name.as_deref() == name)
+        {
+            return Ok(None);
+        }
+        let err = self.err;
+        let found: Option<i64> = self
+            .find_name
+            .query_row(params![name], |row| row.get(0))
+            .optional()
+            .map_err(err)?;
+        match found {
+            Some(id) => Ok(Some(id)),
+            None => {
+                self.insert_name.execute(params![name]).map_err(err)?;
+                Ok(Some(self.conn.last_insert_rowid()))
+            }
+        }
+    }
+
+    /// Upserts one (already validated) point of `source` by its natural key:
+    /// an identical value writes nothing, a new key is inserted, a changed
+    /// value replaces the stored one, which is kept as a revision.
+    pub(in crate::sqlite) fn point(
+        &mut self,
+        source: &str,
+        key: &Key<'_>,
+        p: &Point,
+        observed_ms: i64,
+        stats: &mut WriteStats,
+    ) -> Result<(), StoreError> {
+        let err = self.err;
+        let subject_id = self.subject(source, key, p)?;
+        let metric_id = self.metric_id(key.metric)?;
+        let attrs = self.attrs_id(p)?;
+        let renamed = self.renamed(p)?;
+        // Most keys of a pull are new (gauges carry the pull's hour), so try the
+        // insert first and look the key up only when it is already stored.
+        let inserted = self
+            .insert
+            .execute(params![
+                subject_id,
+                metric_id,
+                key.start_ms,
+                key.end_ms,
+                p.value,
+                observed_ms,
+                attrs,
+                renamed
+            ])
+            .map_err(err)?;
+        if inserted == 1 {
+            stats.inserted += 1;
+            return Ok(());
+        }
+        let at = params![subject_id, metric_id, key.start_ms, key.end_ms];
+        let (value, stored_attrs): (f64, i64) = self
+            .find
+            .query_row(at, |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(err)?;
+        let same_unit = stored_attrs == attrs || self.unit_of(stored_attrs)? == p.unit.as_str();
+        if value == p.value && same_unit {
+            stats.unchanged += 1;
+            return Ok(());
+        }
+        self.archive
+            .execute(params![
+                subject_id,
+                metric_id,
+                key.start_ms,
+                key.end_ms,
+                observed_ms
+            ])
+            .map_err(err)?;
+        self.replace
+            .execute(params![
+                subject_id,
+                metric_id,
+                key.start_ms,
+                key.end_ms,
+                p.value,
+                observed_ms,
+                attrs,
+                renamed
+            ])
+            .map_err(err)?;
+        stats.revised += 1;
+        Ok(())
+    }
+}
