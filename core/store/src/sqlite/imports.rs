@@ -61,11 +61,12 @@ impl SqliteStore {
             .map_err(&err)?;
         let mut stats: BTreeMap<String, WriteStats> = BTreeMap::new();
         {
-            let mut upsert = Upsert::prepare(&tx, &self.path, &err)?;
+            let mut upsert = Upsert::prepare(&tx, &self.path, &err, false)?;
             for (source, p) in points {
                 let entry = stats.entry(source.clone()).or_default();
                 upsert.point(source, &Key::of(p), p, observed_ms, entry)?;
             }
+            upsert.flush(observed_ms)?;
             let mut register = tx.prepare_cached(REGISTER).map_err(&err)?;
             for (source, client) in clients {
                 register

@@ -368,10 +368,10 @@ const MIGRATIONS: &[&str] = &[
         entity_id   TEXT    NOT NULL,
         entity_name TEXT,                       -- as first written
         key_hash    INTEGER NOT NULL,           -- of dimensions, entity_kind, entity_id
-        UNIQUE (source, key_hash, dimensions, entity_kind, entity_id)
+        -- One index finds a subject by its key and a source's accounts
+        -- without walking its posts.
+        UNIQUE (source, entity_kind, key_hash, dimensions, entity_id)
     );
-    -- A source's accounts without walking its posts.
-    CREATE INDEX subjects_by_kind ON subjects (source, entity_kind);
 
     CREATE TABLE metrics (
         id   INTEGER PRIMARY KEY,
@@ -437,7 +437,7 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO series_subject (series_id, subject_id, metric_id)
         SELECT se.id, s.id, m.id
         FROM series se JOIN subjects s
-          ON s.source = se.source
+          ON s.source = se.source AND s.entity_kind = se.entity_kind
          AND s.key_hash = tally_series_key_hash(se.dimensions, se.entity_kind, se.entity_id)
          AND s.dimensions = se.dimensions AND s.entity_kind = se.entity_kind
          AND s.entity_id = se.entity_id

@@ -6,6 +6,7 @@
 //! never silently overwrites: the old one moves to `point_revisions` with the
 //! interval during which it was the known value.
 
+mod new_subjects;
 mod upsert;
 
 pub(super) use upsert::Upsert;
@@ -16,6 +17,7 @@ use crate::decode;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Row, TransactionBehavior};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use tally_model::{Entity, EntityKind, MetricKind, Point, PointTime, SmolStr};
@@ -67,7 +69,8 @@ pub struct PointQuery {
 /// A point's natural key columns, in the form they are stored.
 pub(super) struct Key<'a> {
     metric: &'a str,
-    dimensions: String,
+    /// Borrowed for the usual point without dimensions: no allocation.
+    dimensions: Cow<'static, str>,
     entity_kind: &'static str,
     entity_id: &'a str,
     /// [`series_key_hash`] of the three fields before.
@@ -82,7 +85,11 @@ impl<'a> Key<'a> {
             PointTime::At(at) => (to_ms(at), to_ms(at)),
             PointTime::Period { start, end } => (to_ms(start), to_ms(end)),
         };
-        let dimensions = canonical_dimensions(&p.dimensions);
+        let dimensions = if p.dimensions.is_empty() {
+            Cow::Borrowed("{}")
+        } else {
+            Cow::Owned(canonical_dimensions(&p.dimensions))
+        };
         let entity_kind = p.entity.kind.as_str();
         let hash = series_key_hash(&dimensions, entity_kind, &p.entity.id);
         Key {
@@ -96,28 +103,30 @@ impl<'a> Key<'a> {
         }
     }
 
-    /// The order of the subject index, then metric and time (within one
-    /// source): upserting a batch in it finds each subject once and appends
-    /// its samples front to back, which splits fewer pages and leaves them fuller.
+    /// The order of the subject index within one kind of entity, then
+    /// metric and time (within one source): upserting a batch in it finds
+    /// each subject once and appends its samples front to back, which splits
+    /// fewer pages and leaves them fuller. The hash leads so that most
+    /// comparisons of the sort compare one integer.
     fn index_order(&self, other: &Key<'_>) -> Ordering {
-        (
-            self.hash,
-            self.dimensions.as_str(),
-            self.entity_kind,
-            self.entity_id,
-            self.metric,
-            self.start_ms,
-            self.end_ms,
-        )
-            .cmp(&(
-                other.hash,
-                other.dimensions.as_str(),
-                other.entity_kind,
-                other.entity_id,
-                other.metric,
-                other.start_ms,
-                other.end_ms,
-            ))
+        self.hash.cmp(&other.hash).then_with(|| {
+            (
+                self.entity_kind,
+                &*self.dimensions,
+                self.entity_id,
+                self.metric,
+                self.start_ms,
+                self.end_ms,
+            )
+                .cmp(&(
+                    other.entity_kind,
+                    &*other.dimensions,
+                    other.entity_id,
+                    other.metric,
+                    other.start_ms,
+                    other.end_ms,
+                ))
+        })
     }
 }
 
@@ -195,10 +204,11 @@ impl SqliteStore {
             .map_err(&err)?;
         let mut stats = WriteStats::default();
         {
-            let mut upsert = Upsert::prepare(&tx, path, &err)?;
+            let mut upsert = Upsert::prepare(&tx, path, &err, true)?;
             for &(key, p) in &keyed {
                 upsert.point(source, key, p, observed_ms, &mut stats)?;
             }
+            upsert.flush(observed_ms)?;
             if let Some(text) = &state_text {
                 tx.prepare_cached(SAVE_STATE)
                     .map_err(&err)?

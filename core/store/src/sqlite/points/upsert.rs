@@ -3,6 +3,7 @@
 //! metric, attributes and entity name to small interned ids, then insert
 //! the sample, or keep the stored value as a revision when it changed.
 
+use super::new_subjects::{Pending, INSERT_RUN};
 use super::{Key, WriteStats};
 use crate::sqlite::corrupt;
 use crate::StoreError;
@@ -11,7 +12,7 @@ use tally_model::Point;
 
 /// Finds a subject by its natural key, through the subject index.
 pub(in crate::sqlite) const FIND_SUBJECT: &str = "SELECT id, entity_name FROM subjects
-     WHERE source = ?1 AND key_hash = ?5 AND dimensions = ?2 AND entity_kind = ?3 AND entity_id = ?4";
+     WHERE source = ?1 AND entity_kind = ?3 AND key_hash = ?5 AND dimensions = ?2 AND entity_id = ?4";
 const INSERT_SUBJECT: &str =
     "INSERT INTO subjects (source, dimensions, entity_kind, entity_id, entity_name, key_hash)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -93,9 +94,19 @@ pub(in crate::sqlite) struct Upsert<'t, 'e> {
     find_name: rusqlite::CachedStatement<'t>,
     insert_name: rusqlite::CachedStatement<'t>,
     find: rusqlite::CachedStatement<'t>,
-    insert: rusqlite::CachedStatement<'t>,
+    pub(super) insert: rusqlite::CachedStatement<'t>,
     archive: rusqlite::CachedStatement<'t>,
     replace: rusqlite::CachedStatement<'t>,
+    pub(super) insert_run: rusqlite::CachedStatement<'t>,
+    /// Samples of new subjects waiting for a multi-row insert.
+    pub(super) pending: Vec<Pending>,
+    /// The sample gathered last, to tell a key the batch repeats.
+    pub(super) gathered: Option<Pending>,
+    /// Whether the last subject looked up was created by this batch.
+    fresh: bool,
+    /// Whether points come in [`Key::index_order`], every repeat of a key
+    /// next to it, which lets the samples of new subjects be gathered.
+    sorted: bool,
     /// The transaction's connection, for the ids of new rows.
     conn: &'t rusqlite::Connection,
     last: Option<CachedSubject>,
@@ -107,15 +118,17 @@ pub(in crate::sqlite) struct Upsert<'t, 'e> {
     attrs: Vec<CachedAttrs>,
     /// The store's file, for messages.
     path: &'e str,
-    err: &'e dyn Fn(rusqlite::Error) -> StoreError,
+    pub(super) err: &'e dyn Fn(rusqlite::Error) -> StoreError,
 }
 
 impl<'t, 'e> Upsert<'t, 'e> {
     /// Prepares the statements inside `tx`; `err` wraps SQLite failures.
+    /// `sorted`: the points will come in [`Key::index_order`].
     pub(in crate::sqlite) fn prepare(
         tx: &'t rusqlite::Transaction<'_>,
         path: &'e str,
         err: &'e dyn Fn(rusqlite::Error) -> StoreError,
+        sorted: bool,
     ) -> Result<Upsert<'t, 'e>, StoreError> {
         Ok(Upsert {
             find_subject: tx.prepare_cached(FIND_SUBJECT).map_err(err)?,
@@ -131,6 +144,11 @@ impl<'t, 'e> Upsert<'t, 'e> {
             insert: tx.prepare_cached(INSERT).map_err(err)?,
             archive: tx.prepare_cached(ARCHIVE).map_err(err)?,
             replace: tx.prepare_cached(REPLACE).map_err(err)?,
+            insert_run: tx.prepare_cached(&INSERT_RUN).map_err(err)?,
+            pending: Vec::new(),
+            gathered: None,
+            fresh: false,
+            sorted,
             conn: tx,
             last: None,
             expect_new: false,
@@ -154,6 +172,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
         if self.expect_new {
             created = self.insert_subject(source, key, p)?;
         }
+        self.fresh = created.is_some();
         let (id, entity_name) = match created {
             Some(new) => new,
             None => match self.find_subject(source, key)? {
@@ -163,6 +182,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
                 }
                 None => {
                     self.expect_new = true;
+                    self.fresh = true;
                     self.insert_subject(source, key, p)?.ok_or_else(|| {
                         corrupt(
                             self.path,
@@ -178,7 +198,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
         };
         self.last = Some(CachedSubject {
             source: source.to_string(),
-            dimensions: key.dimensions.clone(),
+            dimensions: key.dimensions.to_string(),
             entity_kind: key.entity_kind,
             entity_id: key.entity_id.to_string(),
             id,
@@ -341,6 +361,22 @@ impl<'t, 'e> Upsert<'t, 'e> {
         let metric_id = self.metric_id(key.metric)?;
         let attrs = self.attrs_id(p)?;
         let renamed = self.renamed(p)?;
+        if self.fresh && self.sorted {
+            let sample = Pending {
+                subject_id,
+                metric_id,
+                start_ms: key.start_ms,
+                end_ms: key.end_ms,
+                value: p.value,
+                attrs,
+                renamed,
+            };
+            if self.gather(sample, observed_ms, stats)? {
+                return Ok(());
+            }
+        }
+        // A stored key found below may be one gathered and not written yet.
+        self.flush(observed_ms)?;
         // Most keys of a pull are new (gauges carry the pull's hour), so try the
         // insert first and look the key up only when it is already stored.
         let inserted = self

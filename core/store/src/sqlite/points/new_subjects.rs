@@ -1,0 +1,128 @@
+//! A first pull's points: the samples of brand-new subjects written with
+//! multi-row statements.
+//!
+//! A first pull of 10,000 posts creates 10,000 subjects and 40,000 samples.
+//! Written a row per statement, SQLite spends about as much on each
+//! statement's own work (binding, starting and finishing its program) as on
+//! the B-tree. A subject created by this batch has no stored samples, so its
+//! points are all new keys: they are gathered and written [`RUN`] to a
+//! statement, the rest row by row when the batch ends. A key the batch
+//! repeats is written through the single-row upsert, after what is gathered,
+//! so the last value still wins and the earlier one becomes a revision.
+
+use super::upsert::Upsert;
+use super::WriteStats;
+use crate::StoreError;
+use rusqlite::params;
+use std::sync::LazyLock;
+
+/// Samples written by one multi-row statement.
+const RUN: usize = 64;
+
+/// `RUN` samples of new subjects.
+pub(super) static INSERT_RUN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO samples
+            (subject_id, metric_id, start_ms, end_ms, value, observed_ms, attrs, renamed)
+         VALUES {}",
+        vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; RUN].join(", ")
+    )
+});
+
+/// One sample of a new subject, waiting for its run.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) struct Pending {
+    pub(super) subject_id: i64,
+    pub(super) metric_id: i64,
+    pub(super) start_ms: i64,
+    pub(super) end_ms: i64,
+    pub(super) value: f64,
+    pub(super) attrs: i64,
+    pub(super) renamed: Option<i64>,
+}
+
+impl Pending {
+    fn same_key(&self, other: &Pending) -> bool {
+        (self.subject_id, self.metric_id, self.start_ms, self.end_ms)
+            == (
+                other.subject_id,
+                other.metric_id,
+                other.start_ms,
+                other.end_ms,
+            )
+    }
+}
+
+impl Upsert<'_, '_> {
+    /// Gathers `sample`, of a subject this batch created, for a multi-row
+    /// insert, and counts it inserted. Returns `false`, gathering nothing,
+    /// when it repeats the key gathered before: that point takes the
+    /// single-row upsert, once what is gathered is written.
+    pub(super) fn gather(
+        &mut self,
+        sample: Pending,
+        observed_ms: i64,
+        stats: &mut WriteStats,
+    ) -> Result<bool, StoreError> {
+        if self.gathered.is_some_and(|last| last.same_key(&sample)) {
+            self.flush(observed_ms)?;
+            return Ok(false);
+        }
+        self.gathered = Some(sample);
+        self.pending.push(sample);
+        stats.inserted += 1;
+        if self.pending.len() == RUN {
+            self.write_run(observed_ms)?;
+        }
+        Ok(true)
+    }
+
+    /// Writes the `RUN` gathered samples with one statement.
+    fn write_run(&mut self, observed_ms: i64) -> Result<(), StoreError> {
+        let err = self.err;
+        let statement = &mut self.insert_run;
+        let mut at = 0;
+        let mut bind = |value: &dyn rusqlite::ToSql| {
+            at += 1;
+            statement.raw_bind_parameter(at, value)
+        };
+        for s in &self.pending {
+            bind(&s.subject_id).map_err(err)?;
+            bind(&s.metric_id).map_err(err)?;
+            bind(&s.start_ms).map_err(err)?;
+            bind(&s.end_ms).map_err(err)?;
+            bind(&s.value).map_err(err)?;
+            bind(&observed_ms).map_err(err)?;
+            bind(&s.attrs).map_err(err)?;
+            bind(&s.renamed).map_err(err)?;
+        }
+        statement.raw_execute().map_err(err)?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Writes what is gathered row by row: the end of a batch, or a key the
+    /// batch repeats, which must find the earlier value stored.
+    pub(in crate::sqlite) fn flush(&mut self, observed_ms: i64) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let err = self.err;
+        let insert = &mut self.insert;
+        for s in self.pending.drain(..) {
+            insert
+                .execute(params![
+                    s.subject_id,
+                    s.metric_id,
+                    s.start_ms,
+                    s.end_ms,
+                    s.value,
+                    observed_ms,
+                    s.attrs,
+                    s.renamed
+                ])
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+}
