@@ -2,6 +2,10 @@
 //!
 //! Per-item points (posts, videos) are left out: a source has hundreds of
 //! them, and a metrics scraper wants one series per account-level metric.
+//! The subject index leads with (source, entity kind), so the account-level
+//! subjects are three ranges of it around `post` and `video`, and a source's
+//! thousands of posts are never walked (SQLite does not turn `NOT IN` into
+//! ranges itself).
 
 use super::{corrupt, from_ms, sql_err, SqliteStore, StoreError};
 use chrono::{DateTime, Utc};
@@ -24,20 +28,28 @@ pub struct LatestValue {
     pub at: DateTime<Utc>,
 }
 
+/// The newest value of each account-level metric of source `?1`.
+const LATEST_VALUES: &str =
+    "SELECT metric, entity_kind, entity_id, value, unit, MAX(end_ms) FROM points
+     WHERE subject_id IN (
+         SELECT id FROM subjects
+         WHERE source = ?1 AND entity_kind < 'post' AND dimensions = '{}'
+         UNION ALL
+         SELECT id FROM subjects
+         WHERE source = ?1 AND entity_kind > 'post' AND entity_kind < 'video'
+           AND dimensions = '{}'
+         UNION ALL
+         SELECT id FROM subjects
+         WHERE source = ?1 AND entity_kind > 'video' AND dimensions = '{}')
+     GROUP BY metric, entity_kind, entity_id
+     ORDER BY metric, entity_kind, entity_id";
+
 impl SqliteStore {
     /// The newest value of every metric of `source`'s account-level entities
     /// (breakdowns and per-post or per-video points excluded).
     pub fn latest_values(&self, source: &str) -> Result<Vec<LatestValue>, StoreError> {
         let err = sql_err(&self.path, "reading the latest values of a source");
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT metric, entity_kind, entity_id, value, unit, MAX(end_ms) FROM points
-                 WHERE source = ?1 AND entity_kind NOT IN ('post', 'video') AND dimensions = '{}'
-                 GROUP BY metric, entity_kind, entity_id
-                 ORDER BY metric, entity_kind, entity_id",
-            )
-            .map_err(&err)?;
+        let mut stmt = self.conn.prepare_cached(LATEST_VALUES).map_err(&err)?;
         let mut rows = stmt.query(params![source]).map_err(&err)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(&err)? {
@@ -54,5 +66,28 @@ impl SqliteStore {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latest_values_never_walk_a_source_s_posts() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {LATEST_VALUES}");
+        let mut stmt = store.conn.prepare(&sql).unwrap();
+        let mut rows = stmt.raw_query();
+        let mut steps: Vec<String> = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            steps.push(row.get(3).unwrap());
+        }
+        let subjects: Vec<&String> = steps.iter().filter(|s| s.contains("subjects")).collect();
+        assert_eq!(subjects.len(), 3, "{steps:?}");
+        for step in subjects {
+            assert!(step.contains("(source=? AND entity_kind"), "{steps:?}");
+        }
     }
 }

@@ -332,7 +332,7 @@ const MIGRATIONS: &[&str] = &[
     // made every post × metric a `series` row (40,000 for 10,000 posts); a
     // `subjects` row now holds what every point of one (source, entity,
     // dimensions) shares, and `samples` are keyed by (subject, metric, time)
-    // with the metric interned in `metrics`. A point's kind, platform, unit
+    // with the metric interned in `metrics` (per kind of entity). A point's kind, platform, unit
     // and raw name are one interned `point_attrs` row (a handful per store);
     // its entity name is the subject's unless `renamed` points at an
     // `entity_names` row, so a renamed account costs one row per new name and
@@ -373,9 +373,13 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (source, entity_kind, key_hash, dimensions, entity_id)
     );
 
+    -- A metric per kind of entity that has it, so the totals of an account
+    -- metric walk a source's accounts and never its posts.
     CREATE TABLE metrics (
-        id   INTEGER PRIMARY KEY,
-        name TEXT    NOT NULL UNIQUE
+        id          INTEGER PRIMARY KEY,
+        name        TEXT    NOT NULL,
+        entity_kind TEXT    NOT NULL,
+        UNIQUE (name, entity_kind)
     );
 
     CREATE TABLE point_attrs (
@@ -427,7 +431,8 @@ const MIGRATIONS: &[&str] = &[
             SELECT MIN(id) FROM series
             GROUP BY source, dimensions, entity_kind, entity_id)
         ORDER BY id;
-    INSERT INTO metrics (name) SELECT DISTINCT metric FROM series ORDER BY metric;
+    INSERT INTO metrics (name, entity_kind)
+        SELECT DISTINCT metric, entity_kind FROM series ORDER BY metric, entity_kind;
 
     CREATE TEMP TABLE series_subject (
         series_id  INTEGER PRIMARY KEY,
@@ -441,7 +446,7 @@ const MIGRATIONS: &[&str] = &[
          AND s.key_hash = tally_series_key_hash(se.dimensions, se.entity_kind, se.entity_id)
          AND s.dimensions = se.dimensions AND s.entity_kind = se.entity_kind
          AND s.entity_id = se.entity_id
-        JOIN metrics m ON m.name = se.metric;
+        JOIN metrics m ON m.name = se.metric AND m.entity_kind = se.entity_kind;
 
     INSERT OR IGNORE INTO point_attrs (kind, platform, unit, raw_name)
         SELECT kind, platform, unit, raw_name FROM temp.old_points

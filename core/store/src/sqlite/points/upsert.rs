@@ -17,8 +17,8 @@ const INSERT_SUBJECT: &str =
     "INSERT INTO subjects (source, dimensions, entity_kind, entity_id, entity_name, key_hash)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
      ON CONFLICT DO NOTHING";
-const FIND_METRIC: &str = "SELECT id FROM metrics WHERE name = ?1";
-const INSERT_METRIC: &str = "INSERT INTO metrics (name) VALUES (?1)";
+const FIND_METRIC: &str = "SELECT id FROM metrics WHERE name = ?1 AND entity_kind = ?2";
+const INSERT_METRIC: &str = "INSERT INTO metrics (name, entity_kind) VALUES (?1, ?2)";
 const FIND_ATTRS: &str = "SELECT id FROM point_attrs
      WHERE raw_name = ?1 AND unit = ?2 AND kind = ?3 AND platform = ?4";
 const INSERT_ATTRS: &str =
@@ -112,8 +112,9 @@ pub(in crate::sqlite) struct Upsert<'t, 'e> {
     last: Option<CachedSubject>,
     /// Whether the last subject looked up had to be created.
     expect_new: bool,
-    /// Metric ids met in this batch: a batch has a few dozen metrics at most.
-    metrics: Vec<(String, i64)>,
+    /// Metric ids met in this batch, by name and entity kind: a batch has a
+    /// few dozen at most.
+    metrics: Vec<(String, &'static str, i64)>,
     /// Attribute rows met in this batch: about one per metric.
     attrs: Vec<CachedAttrs>,
     /// The store's file, for messages.
@@ -252,25 +253,33 @@ impl<'t, 'e> Upsert<'t, 'e> {
         Ok((inserted == 1).then(|| (self.conn.last_insert_rowid(), name.map(str::to_string))))
     }
 
-    /// The id of `metric`, interned the first time any batch writes it.
-    fn metric_id(&mut self, metric: &str) -> Result<i64, StoreError> {
-        if let Some((_, id)) = self.metrics.iter().find(|(m, _)| m == metric) {
+    /// The id of `key`'s metric for its kind of entity, interned the first
+    /// time any batch writes it.
+    fn metric_id(&mut self, key: &Key<'_>) -> Result<i64, StoreError> {
+        let (metric, kind) = (key.metric, key.entity_kind);
+        if let Some((_, _, id)) = self
+            .metrics
+            .iter()
+            .find(|(m, k, _)| m == metric && *k == kind)
+        {
             return Ok(*id);
         }
         let err = self.err;
         let found: Option<i64> = self
             .find_metric
-            .query_row(params![metric], |row| row.get(0))
+            .query_row(params![metric, kind], |row| row.get(0))
             .optional()
             .map_err(err)?;
         let id = match found {
             Some(id) => id,
             None => {
-                self.insert_metric.execute(params![metric]).map_err(err)?;
+                self.insert_metric
+                    .execute(params![metric, kind])
+                    .map_err(err)?;
                 self.conn.last_insert_rowid()
             }
         };
-        self.metrics.push((metric.to_string(), id));
+        self.metrics.push((metric.to_string(), kind, id));
         Ok(id)
     }
 
@@ -358,7 +367,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
     ) -> Result<(), StoreError> {
         let err = self.err;
         let subject_id = self.subject(source, key, p)?;
-        let metric_id = self.metric_id(key.metric)?;
+        let metric_id = self.metric_id(key)?;
         let attrs = self.attrs_id(p)?;
         let renamed = self.renamed(p)?;
         if self.fresh && self.sorted {
