@@ -437,6 +437,40 @@ mod tests {
     }
 
     #[test]
+    fn a_key_repeated_right_after_a_full_run_of_new_subjects_is_revised() {
+        // The 64th sample of new subjects writes the run; the same key next
+        // must find it stored and keep it as a revision, not be lost.
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        let mut batch: Vec<Point> = (0..100).map(|i| likes(&format!("p{i:03}"), 1.0)).collect();
+        let keys: Vec<Key<'_>> = batch.iter().map(Key::of).collect();
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_by(|&a, &b| keys[a].index_order(&keys[b]));
+        let boundary = batch[order[63]].entity.id.to_string();
+        drop(keys);
+        batch.push(likes(&boundary, 2.0));
+        let observed = DateTime::from_timestamp(1_772_629_200, 0).unwrap();
+        let stats = store.write_batch("src", &batch, observed, None).unwrap();
+        let expected = WriteStats {
+            inserted: 100,
+            revised: 1,
+            unchanged: 0,
+        };
+        assert_eq!(stats, expected);
+        let q = PointQuery {
+            entity_id: Some(boundary),
+            ..PointQuery::default()
+        };
+        let values: Vec<f64> = store
+            .query(&q)
+            .unwrap()
+            .iter()
+            .map(|s| s.point.value)
+            .collect();
+        assert_eq!(values, [2.0]);
+        assert_eq!(store.query(&PointQuery::default()).unwrap().len(), 100);
+    }
+
+    #[test]
     fn the_lookup_is_planned_once_whatever_the_dimensions() {
         // SQLite re-plans a statement whose bound value the planner compared
         // with a partial index's literal; that doubled the cost of a pull.
