@@ -10,6 +10,9 @@
 //! text only on an equal hash; the full key stays in the unique index, so two
 //! keys with the same hash are still two series.
 //!
+//! Since schema version 8 the same hash places a subject (source, entity,
+//! dimensions) in the subject index, after the source and entity kind.
+//!
 //! The hash is stored, so it must never change: FNV-1a over the three fields,
 //! each preceded by its length so that no two different keys give the same
 //! bytes. The migration to this layout computes it through the SQL function
