@@ -388,19 +388,17 @@ impl<'t, 'e> Upsert<'t, 'e> {
         self.flush(observed_ms)?;
         // Most keys of a pull are new (gauges carry the pull's hour), so try the
         // insert first and look the key up only when it is already stored.
-        let inserted = self
-            .insert
-            .execute(params![
-                subject_id,
-                metric_id,
-                key.start_ms,
-                key.end_ms,
-                p.value,
-                observed_ms,
-                attrs,
-                renamed
-            ])
-            .map_err(err)?;
+        let row = params![
+            subject_id,
+            metric_id,
+            key.start_ms,
+            key.end_ms,
+            p.value,
+            observed_ms,
+            attrs,
+            renamed
+        ];
+        let inserted = self.insert.execute(row).map_err(err)?;
         if inserted == 1 {
             stats.inserted += 1;
             return Ok(());
@@ -424,18 +422,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
                 observed_ms
             ])
             .map_err(err)?;
-        self.replace
-            .execute(params![
-                subject_id,
-                metric_id,
-                key.start_ms,
-                key.end_ms,
-                p.value,
-                observed_ms,
-                attrs,
-                renamed
-            ])
-            .map_err(err)?;
+        self.replace.execute(row).map_err(err)?;
         stats.revised += 1;
         Ok(())
     }
