@@ -5,6 +5,7 @@
 mod child;
 mod daemon;
 mod goals;
+mod hot_text;
 mod plugin_overhead;
 mod postgres;
 mod rate_limit;
@@ -40,6 +41,9 @@ enum Scenario {
     Goals(goals::Args),
     /// `tally run` doing thousands of pulls on a short `every`: RSS, open files and threads.
     Soak(soak::Args),
+    /// Profiles a pull under callgrind and writes core/cli/link/hot-text.ld,
+    /// the layout that keeps the code a pull runs together (needs valgrind).
+    HotText(hot_text::Args),
     /// The plain loop itself (run by `throughput` as a child process).
     #[command(hide = true)]
     PlainLoop(throughput::PlainArgs),
@@ -97,6 +101,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Scenario::Throughput(args) => {
             needs_tally()?;
             throughput::run(&tally, args).await
+        }
+        Scenario::HotText(args) => {
+            needs_tally()?;
+            hot_text::run(&tally, args).await
         }
     }
 }

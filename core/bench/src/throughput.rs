@@ -36,10 +36,8 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
         "{} does not exist; build it with `cargo build --release -p tally-bluesky`",
         args.plugin.display()
     );
-    let mut options = SandboxOptions::default();
-    options.limits.bluesky = Limit::UNLIMITED;
-    let sandbox = Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), options).await?;
-    let actor = format!("bulk-{}.test", args.posts);
+    let sandbox = bulk_sandbox().await?;
+    let actor = bulk_actor(args.posts);
     let base = sandbox.base_url("bluesky");
     let url = format!("{base}/app.bsky.feed.getAuthorFeed?actor={actor}&limit=100");
 
@@ -122,25 +120,37 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A sandbox whose Bluesky API answers every request, for one large feed.
+pub(crate) async fn bulk_sandbox() -> anyhow::Result<Sandbox> {
+    let mut options = SandboxOptions::default();
+    options.limits.bluesky = Limit::UNLIMITED;
+    Ok(Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), options).await?)
+}
+
+/// The sandbox account whose feed holds `posts` posts.
+pub(crate) fn bulk_actor(posts: u32) -> String {
+    format!("bulk-{posts}.test")
+}
+
 /// The feed every pull reads, and where they store it.
-struct Feed<'a> {
-    base: &'a str,
-    actor: &'a str,
-    posts: u32,
-    postgres: bool,
+pub(crate) struct Feed<'a> {
+    pub(crate) base: &'a str,
+    pub(crate) actor: &'a str,
+    pub(crate) posts: u32,
+    pub(crate) postgres: bool,
 }
 
 /// What one `tally pull` cost, the store it left, and with `--postgres`
 /// the server's CPU time during the pull.
-struct Pulled {
-    measured: Measured,
+pub(crate) struct Pulled {
+    pub(crate) measured: Measured,
     stored: anyhow::Result<(u64, usize)>,
     server_cpu: Option<std::time::Duration>,
 }
 
 /// Runs `tally pull` of the feed with `connector` (and `extra` arguments) in
 /// a fresh directory and a fresh store.
-async fn pull(
+pub(crate) async fn pull(
     tally: &Path,
     connector: &str,
     extra: &[&str],
