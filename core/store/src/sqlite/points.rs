@@ -11,7 +11,6 @@ mod upsert;
 
 pub(super) use upsert::Upsert;
 
-use super::series_key::series_key_hash;
 use super::{corrupt, from_ms, sql_err, to_ms, SqliteStore, StoreError};
 use crate::decode;
 use chrono::{DateTime, Utc};
@@ -73,8 +72,6 @@ pub(super) struct Key<'a> {
     dimensions: Cow<'static, str>,
     entity_kind: &'static str,
     entity_id: &'a str,
-    /// [`series_key_hash`] of the three fields before.
-    hash: i64,
     start_ms: i64,
     end_ms: i64,
 }
@@ -90,43 +87,37 @@ impl<'a> Key<'a> {
         } else {
             Cow::Owned(canonical_dimensions(&p.dimensions))
         };
-        let entity_kind = p.entity.kind.as_str();
-        let hash = series_key_hash(&dimensions, entity_kind, &p.entity.id);
         Key {
             metric: &p.metric,
             dimensions,
-            entity_kind,
+            entity_kind: p.entity.kind.as_str(),
             entity_id: &p.entity.id,
-            hash,
             start_ms,
             end_ms,
         }
     }
 
-    /// The order of the subject index within one kind of entity, then
-    /// metric and time (within one source): upserting a batch in it finds
-    /// each subject once and appends its samples front to back, which splits
-    /// fewer pages and leaves them fuller. The hash leads so that most
-    /// comparisons of the sort compare one integer.
+    /// The order of the subject index within one source, then metric and
+    /// time: upserting a batch in it finds each subject once, inserts its
+    /// subjects into adjacent index pages and appends their samples front to
+    /// back, which splits fewer pages and leaves them fuller.
     fn index_order(&self, other: &Key<'_>) -> Ordering {
-        self.hash.cmp(&other.hash).then_with(|| {
-            (
-                self.entity_kind,
-                &*self.dimensions,
-                self.entity_id,
-                self.metric,
-                self.start_ms,
-                self.end_ms,
-            )
-                .cmp(&(
-                    other.entity_kind,
-                    &*other.dimensions,
-                    other.entity_id,
-                    other.metric,
-                    other.start_ms,
-                    other.end_ms,
-                ))
-        })
+        (
+            self.entity_kind,
+            self.entity_id,
+            &*self.dimensions,
+            self.metric,
+            self.start_ms,
+            self.end_ms,
+        )
+            .cmp(&(
+                other.entity_kind,
+                other.entity_id,
+                &*other.dimensions,
+                other.metric,
+                other.start_ms,
+                other.end_ms,
+            ))
     }
 }
 

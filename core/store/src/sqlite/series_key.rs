@@ -10,13 +10,12 @@
 //! text only on an equal hash; the full key stays in the unique index, so two
 //! keys with the same hash are still two series.
 //!
-//! Since schema version 8 the same hash places a subject (source, entity,
-//! dimensions) in the subject index, after the source and entity kind.
-//!
-//! The hash is stored, so it must never change: FNV-1a over the three fields,
-//! each preceded by its length so that no two different keys give the same
-//! bytes. The migration to this layout computes it through the SQL function
-//! [`SQL_FUNCTION`].
+//! Schema version 8 placed subjects (source, entity, dimensions) in the
+//! subject index by the same hash, and version 9 dropped it for entity order
+//! (see that migration). The migrations up to version 8 still compute it,
+//! through the SQL function [`SQL_FUNCTION`], so it must never change:
+//! FNV-1a over the three fields, each preceded by its length so that no two
+//! different keys give the same bytes.
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;

@@ -12,10 +12,10 @@ use tally_model::Point;
 
 /// Finds a subject by its natural key, through the subject index.
 pub(in crate::sqlite) const FIND_SUBJECT: &str = "SELECT id, entity_name FROM subjects
-     WHERE source = ?1 AND entity_kind = ?3 AND key_hash = ?5 AND dimensions = ?2 AND entity_id = ?4";
+     WHERE source = ?1 AND entity_kind = ?3 AND entity_id = ?4 AND dimensions = ?2";
 const INSERT_SUBJECT: &str =
-    "INSERT INTO subjects (source, dimensions, entity_kind, entity_id, entity_name, key_hash)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+    "INSERT INTO subjects (source, dimensions, entity_kind, entity_id, entity_name)
+     VALUES (?1, ?2, ?3, ?4, ?5)
      ON CONFLICT DO NOTHING";
 const FIND_METRIC: &str = "SELECT id FROM metrics WHERE name = ?1 AND entity_kind = ?2";
 const INSERT_METRIC: &str = "INSERT INTO metrics (name, entity_kind) VALUES (?1, ?2)";
@@ -216,13 +216,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
     ) -> Result<Option<(i64, Option<String>)>, StoreError> {
         self.find_subject
             .query_row(
-                params![
-                    source,
-                    key.dimensions,
-                    key.entity_kind,
-                    key.entity_id,
-                    key.hash
-                ],
+                params![source, key.dimensions, key.entity_kind, key.entity_id],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
@@ -245,8 +239,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
                 key.dimensions,
                 key.entity_kind,
                 key.entity_id,
-                name,
-                key.hash
+                name
             ])
             .map_err(self.err)?;
         // `RETURNING id` would build a temporary B-tree on every execution.
