@@ -101,9 +101,22 @@ impl CommitEmitter {
         self.write_deferred()
     }
 
-    /// Writes the deferred points with the pending checkpoint's state, if any.
+    /// Puts the buffered points behind the deferred ones: moved, not
+    /// copied, when none are deferred (a pull without checkpoints, always).
+    fn defer_buffered(&mut self) {
+        if self.deferred.is_empty() {
+            std::mem::swap(&mut self.deferred, &mut self.buffer.points);
+        } else {
+            self.deferred.append(&mut self.buffer.points);
+        }
+    }
+
+    /// Writes the deferred points with the pending checkpoint's state, if
+    /// any, then hands their emptied vector back to the buffer: a long pull
+    /// fills the same `COMMIT_POINTS` slots again instead of growing a new
+    /// vector (and copying it as it doubles) for every commit.
     fn write_deferred(&mut self) -> Result<(), ConnectorError> {
-        let points = std::mem::take(&mut self.deferred);
+        let mut points = std::mem::take(&mut self.deferred);
         let state = self.deferred_state.take();
         let written = blocking(|| {
             let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
@@ -117,6 +130,10 @@ impl CommitEmitter {
         })?;
         add(&mut self.stats, written);
         self.last_commit = Some(Instant::now());
+        if self.buffer.points.is_empty() {
+            points.clear();
+            self.buffer.points = points;
+        }
         Ok(())
     }
 }
@@ -126,7 +143,7 @@ impl Emitter for CommitEmitter {
         self.buffer.emit(point)?;
         self.emitted += 1;
         if self.buffer.points.len() + self.deferred.len() >= COMMIT_POINTS {
-            self.deferred.append(&mut self.buffer.points);
+            self.defer_buffered();
             self.write_deferred()?;
         }
         Ok(())
@@ -137,7 +154,7 @@ impl Emitter for CommitEmitter {
     }
 
     fn checkpoint(&mut self, state: serde_json::Value) -> Result<(), ConnectorError> {
-        self.deferred.append(&mut self.buffer.points);
+        self.defer_buffered();
         // The final commit saves this state again unless the connector gives a newer one.
         self.buffer.state = Some(state.clone());
         self.deferred_state = Some(state);

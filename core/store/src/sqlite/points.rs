@@ -14,11 +14,12 @@ pub(super) use upsert::Upsert;
 use super::{corrupt, from_ms, sql_err, to_ms, SqliteStore, StoreError};
 use crate::decode;
 use chrono::{DateTime, Utc};
+use foldhash::fast::FixedState;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Row, TransactionBehavior};
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use tally_model::{Entity, EntityKind, MetricKind, Point, PointTime, SmolStr};
 
 /// What one [`SqliteStore::write_batch`] did, so runs can report new vs restated data.
@@ -97,28 +98,70 @@ impl<'a> Key<'a> {
         }
     }
 
-    /// The order of the subject index within one source, then metric and
-    /// time: upserting a batch in it finds each subject once, inserts its
-    /// subjects into adjacent index pages and appends their samples front to
-    /// back, which splits fewer pages and leaves them fuller.
-    fn index_order(&self, other: &Key<'_>) -> Ordering {
-        (
-            self.entity_kind,
-            self.entity_id,
-            &*self.dimensions,
-            self.metric,
-            self.start_ms,
-            self.end_ms,
-        )
-            .cmp(&(
-                other.entity_kind,
-                other.entity_id,
-                &*other.dimensions,
-                other.metric,
-                other.start_ms,
-                other.end_ms,
-            ))
+    /// The subject's place in the subject index, within one source.
+    fn subject(&self) -> (&str, &str, &str) {
+        (self.entity_kind, self.entity_id, &self.dimensions)
     }
+
+    /// The order of one subject's samples, the key of `samples` after the subject.
+    fn sample_order(&self, other: &Key<'_>) -> Ordering {
+        (self.metric, self.start_ms, self.end_ms).cmp(&(other.metric, other.start_ms, other.end_ms))
+    }
+}
+
+/// The order in which a batch's points are upserted: subjects in the order
+/// of the subject index, each subject's points together by metric and time.
+/// The upsert then finds each subject once, fills index pages front to back
+/// (a batch written newest first left them half empty: a 26% larger file)
+/// and appends each subject's samples; a key the batch repeats comes right
+/// after its first value, in the order given, so the last one is kept.
+///
+/// Only the subjects are sorted by their text, not every point: a feed lists
+/// a subject's points together and its subjects in id order or in reverse,
+/// which the sort takes in one pass, where sorting every point by the
+/// index's text columns cost 6% of a pull.
+fn upsert_order(keys: &[Key<'_>]) -> Vec<usize> {
+    // Each point's subject, numbered as the subjects first appear; a point of
+    // the same subject as the one before needs no lookup.
+    let mut numbers: HashMap<(&str, &str, &str), usize, FixedState> =
+        HashMap::with_capacity_and_hasher(keys.len(), FixedState::default());
+    let mut first_points: Vec<usize> = Vec::new();
+    let mut subject_of: Vec<usize> = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        let number = match i.checked_sub(1) {
+            Some(before) if keys[before].subject() == key.subject() => subject_of[before],
+            _ => *numbers.entry(key.subject()).or_insert_with(|| {
+                first_points.push(i);
+                first_points.len() - 1
+            }),
+        };
+        subject_of.push(number);
+    }
+    first_points.sort_by(|&a, &b| keys[a].subject().cmp(&keys[b].subject()));
+    // Where each subject's points start in the order, by the subject's place.
+    let mut starts = vec![0; first_points.len() + 1];
+    let mut place_of = vec![0; first_points.len()];
+    for (place, &first) in first_points.iter().enumerate() {
+        place_of[subject_of[first]] = place;
+    }
+    for &number in &subject_of {
+        starts[place_of[number] + 1] += 1;
+    }
+    for place in 1..starts.len() {
+        starts[place] += starts[place - 1];
+    }
+    // Placed in the order given, so a repeated key keeps its order.
+    let mut order = vec![0; keys.len()];
+    let mut next = starts.clone();
+    for (i, &number) in subject_of.iter().enumerate() {
+        let place = place_of[number];
+        order[next[place]] = i;
+        next[place] += 1;
+    }
+    for run in starts.windows(2) {
+        order[run[0]..run[1]].sort_by(|&a, &b| keys[a].sample_order(&keys[b]));
+    }
+    order
 }
 
 /// Dimensions as canonical JSON: a `BTreeMap` serializes its keys in order, so
@@ -182,11 +225,8 @@ impl SqliteStore {
             None => None,
         };
         let observed_ms = to_ms(observed_at);
-        // A stable sort: points repeating a key are still upserted in the
-        // order they came, so the last one is the value kept.
         let keys: Vec<Key<'_>> = points.iter().map(Key::of).collect();
-        let mut keyed: Vec<(&Key<'_>, &Point)> = keys.iter().zip(points).collect();
-        keyed.sort_by(|(a, _), (b, _)| a.index_order(b));
+        let order = upsert_order(&keys);
         let path = self.path.as_str();
         let err = sql_err(path, "writing a batch of points");
         let tx = self
@@ -196,8 +236,8 @@ impl SqliteStore {
         let mut stats = WriteStats::default();
         {
             let mut upsert = Upsert::prepare(&tx, path, &err, true)?;
-            for &(key, p) in &keyed {
-                upsert.point(source, key, p, observed_ms, &mut stats)?;
+            for &i in &order {
+                upsert.point(source, &keys[i], &points[i], observed_ms, &mut stats)?;
             }
             upsert.flush(observed_ms)?;
             if let Some(text) = &state_text {
@@ -434,8 +474,7 @@ mod tests {
         let mut store = SqliteStore::open_in_memory().unwrap();
         let mut batch: Vec<Point> = (0..100).map(|i| likes(&format!("p{i:03}"), 1.0)).collect();
         let keys: Vec<Key<'_>> = batch.iter().map(Key::of).collect();
-        let mut order: Vec<usize> = (0..keys.len()).collect();
-        order.sort_by(|&a, &b| keys[a].index_order(&keys[b]));
+        let order = upsert_order(&keys);
         let boundary = batch[order[63]].entity.id.to_string();
         drop(keys);
         batch.push(likes(&boundary, 2.0));

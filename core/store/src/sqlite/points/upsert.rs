@@ -42,7 +42,7 @@ const REPLACE: &str = "UPDATE samples SET value = ?5, observed_ms = ?6, attrs = 
      WHERE subject_id = ?1 AND metric_id = ?2 AND start_ms = ?3 AND end_ms = ?4";
 
 /// The subject a batch wrote last, so the points of one entity (adjacent in
-/// a sorted batch) look it up once.
+/// a batch in upsert order) look it up once.
 struct CachedSubject {
     source: String,
     dimensions: String,
@@ -104,7 +104,7 @@ pub(in crate::sqlite) struct Upsert<'t, 'e> {
     pub(super) gathered: Option<Pending>,
     /// Whether the last subject looked up was created by this batch.
     fresh: bool,
-    /// Whether points come in [`Key::index_order`], every repeat of a key
+    /// Whether points come in the batch's upsert order, every repeat of a key
     /// next to it, which lets the samples of new subjects be gathered.
     sorted: bool,
     /// The transaction's connection, for the ids of new rows.
@@ -124,7 +124,8 @@ pub(in crate::sqlite) struct Upsert<'t, 'e> {
 
 impl<'t, 'e> Upsert<'t, 'e> {
     /// Prepares the statements inside `tx`; `err` wraps SQLite failures.
-    /// `sorted`: the points will come in [`Key::index_order`].
+    /// `sorted`: the points will come in the batch's upsert order (each
+    /// subject's points together, every repeat of a key right after it).
     pub(in crate::sqlite) fn prepare(
         tx: &'t rusqlite::Transaction<'_>,
         path: &'e str,
