@@ -122,9 +122,10 @@ impl<'a> Key<'a> {
 /// index's text columns cost 6% of a pull.
 fn upsert_order(keys: &[Key<'_>]) -> Vec<usize> {
     // Each point's subject, numbered as the subjects first appear; a point of
-    // the same subject as the one before needs no lookup.
+    // the same subject as the one before needs no lookup. Sized for a few
+    // metrics a subject, as feeds have.
     let mut numbers: HashMap<(&str, &str, &str), usize, FixedState> =
-        HashMap::with_capacity_and_hasher(keys.len(), FixedState::default());
+        HashMap::with_capacity_and_hasher(keys.len() / 4, FixedState::default());
     let mut first_points: Vec<usize> = Vec::new();
     let mut subject_of: Vec<usize> = Vec::with_capacity(keys.len());
     for (i, key) in keys.iter().enumerate() {
