@@ -516,4 +516,22 @@ fn a_version_7_store_keeps_every_point_revision_name_and_unit() {
     assert_eq!(count("subjects"), 5);
     drop(store);
     assert_eq!(view_rows(&conn), before);
+
+    // Version 9 indexes subjects in entity order, without the hash.
+    let index: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_index_info('sqlite_autoindex_subjects_1') ORDER BY seqno")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    assert_eq!(index, ["source", "entity_kind", "entity_id", "dimensions"]);
+    let hashed: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('subjects') WHERE name = 'key_hash'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(hashed, 0);
 }

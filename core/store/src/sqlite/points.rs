@@ -469,6 +469,31 @@ mod tests {
     }
 
     #[test]
+    fn a_newest_first_batch_creates_its_subjects_in_index_order() {
+        // Feeds list posts newest first; created in that order, a pull's
+        // subjects would fill the index back to front and leave its pages
+        // half empty.
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        let batch = [
+            likes("c", 1.0),
+            likes("b", 1.0),
+            likes("a", 1.0),
+            likes("c", 2.0),
+        ];
+        let observed = DateTime::from_timestamp(1_772_629_200, 0).unwrap();
+        store.write_batch("src", &batch, observed, None).unwrap();
+        let ids: Vec<String> = store
+            .conn
+            .prepare("SELECT entity_id FROM subjects ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+    }
+
+    #[test]
     fn a_key_repeated_right_after_a_full_run_of_new_subjects_is_revised() {
         // The 64th sample of new subjects writes the run; the same key next
         // must find it stored and keep it as a revision, not be lost.
