@@ -176,12 +176,19 @@ pub(crate) fn canonical_dimensions(d: &BTreeMap<String, String>) -> String {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&serde_json::Value::String(k.clone()).to_string());
+        push_json_string(&mut out, k);
         out.push(':');
-        out.push_str(&serde_json::Value::String(v.clone()).to_string());
+        push_json_string(&mut out, v);
     }
     out.push('}');
     out
+}
+
+/// Appends `text` as a JSON string, escaped as serde_json escapes it (the
+/// stored key must not change), without the copies a `Value` would make.
+fn push_json_string(out: &mut String, text: &str) {
+    // Serializing a `&str` cannot fail.
+    out.push_str(&serde_json::to_string(text).unwrap_or_default());
 }
 
 const SAVE_STATE: &str = "INSERT INTO source_state (source, state, updated_ms) VALUES (?1, ?2, ?3)
