@@ -13,7 +13,6 @@
 use super::upsert::Upsert;
 use super::WriteStats;
 use crate::StoreError;
-use rusqlite::params;
 use std::sync::LazyLock;
 
 /// Samples written by one multi-row statement.
@@ -82,19 +81,15 @@ impl Upsert<'_, '_> {
         let err = self.err;
         let statement = &mut self.insert_run;
         let mut at = 0;
-        let mut bind = |value: &dyn rusqlite::ToSql| {
-            at += 1;
-            statement.raw_bind_parameter(at, value)
-        };
         for s in &self.pending {
-            bind(&s.subject_id).map_err(err)?;
-            bind(&s.metric_id).map_err(err)?;
-            bind(&s.start_ms).map_err(err)?;
-            bind(&s.end_ms).map_err(err)?;
-            bind(&s.value).map_err(err)?;
-            bind(&observed_ms).map_err(err)?;
-            bind(&s.attrs).map_err(err)?;
-            bind(&s.renamed).map_err(err)?;
+            bind_next(statement, &mut at, s.subject_id).map_err(err)?;
+            bind_next(statement, &mut at, s.metric_id).map_err(err)?;
+            bind_next(statement, &mut at, s.start_ms).map_err(err)?;
+            bind_next(statement, &mut at, s.end_ms).map_err(err)?;
+            bind_next(statement, &mut at, s.value).map_err(err)?;
+            bind_next(statement, &mut at, observed_ms).map_err(err)?;
+            bind_next(statement, &mut at, s.attrs).map_err(err)?;
+            bind_next(statement, &mut at, s.renamed).map_err(err)?;
         }
         statement.raw_execute().map_err(err)?;
         self.pending.clear();
@@ -110,19 +105,40 @@ impl Upsert<'_, '_> {
         let err = self.err;
         let insert = &mut self.insert;
         for s in self.pending.drain(..) {
-            insert
-                .execute(params![
-                    s.subject_id,
-                    s.metric_id,
-                    s.start_ms,
-                    s.end_ms,
-                    s.value,
-                    observed_ms,
-                    s.attrs,
-                    s.renamed
-                ])
-                .map_err(err)?;
+            execute_sample(insert, &s, observed_ms).map_err(err)?;
         }
         Ok(())
     }
+}
+
+/// Binds `value` to the parameter after `at`. Typed, not `&dyn ToSql`: each
+/// bind then compiles to SQLite's own call, where going through the trait
+/// object cost about 160 instructions (320,000 binds in a first pull of
+/// 10,000 posts).
+pub(super) fn bind_next<T: rusqlite::ToSql>(
+    statement: &mut rusqlite::Statement<'_>,
+    at: &mut usize,
+    value: T,
+) -> rusqlite::Result<()> {
+    *at += 1;
+    statement.raw_bind_parameter(*at, value)
+}
+
+/// Runs a one-sample statement (`INSERT` or `REPLACE` of the upsert, both
+/// numbered in the samples table's column order) for `s`.
+pub(super) fn execute_sample(
+    statement: &mut rusqlite::Statement<'_>,
+    s: &Pending,
+    observed_ms: i64,
+) -> rusqlite::Result<usize> {
+    let mut at = 0;
+    bind_next(statement, &mut at, s.subject_id)?;
+    bind_next(statement, &mut at, s.metric_id)?;
+    bind_next(statement, &mut at, s.start_ms)?;
+    bind_next(statement, &mut at, s.end_ms)?;
+    bind_next(statement, &mut at, s.value)?;
+    bind_next(statement, &mut at, observed_ms)?;
+    bind_next(statement, &mut at, s.attrs)?;
+    bind_next(statement, &mut at, s.renamed)?;
+    statement.raw_execute()
 }

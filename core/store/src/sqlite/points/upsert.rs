@@ -3,7 +3,7 @@
 //! metric, attributes and entity name to small interned ids, then insert
 //! the sample, or keep the stored value as a revision when it changed.
 
-use super::new_subjects::{Pending, INSERT_RUN};
+use super::new_subjects::{bind_next, execute_sample, Pending, INSERT_RUN};
 use super::{Key, WriteStats};
 use crate::sqlite::corrupt;
 use crate::StoreError;
@@ -253,15 +253,14 @@ impl<'t, 'e> Upsert<'t, 'e> {
         p: &Point,
     ) -> Result<Option<(i64, Option<String>)>, StoreError> {
         let name = p.entity.name.as_deref();
-        let inserted = self
-            .insert_subject
-            .execute(params![
-                source,
-                key.dimensions,
-                key.entity_kind,
-                key.entity_id,
-                name
-            ])
+        let statement = &mut self.insert_subject;
+        let mut at = 0;
+        let inserted = bind_next(statement, &mut at, source)
+            .and_then(|()| bind_next(statement, &mut at, &*key.dimensions))
+            .and_then(|()| bind_next(statement, &mut at, key.entity_kind))
+            .and_then(|()| bind_next(statement, &mut at, key.entity_id))
+            .and_then(|()| bind_next(statement, &mut at, name))
+            .and_then(|()| statement.raw_execute())
             .map_err(self.err)?;
         // `RETURNING id` would build a temporary B-tree on every execution.
         Ok((inserted == 1).then(|| (self.conn.last_insert_rowid(), name.map(str::to_string))))
@@ -384,35 +383,23 @@ impl<'t, 'e> Upsert<'t, 'e> {
         let metric_id = self.metric_id(key)?;
         let attrs = self.attrs_id(p)?;
         let renamed = self.renamed(p)?;
-        if self.fresh && self.sorted {
-            let sample = Pending {
-                subject_id,
-                metric_id,
-                start_ms: key.start_ms,
-                end_ms: key.end_ms,
-                value: p.value,
-                attrs,
-                renamed,
-            };
-            if self.gather(sample, observed_ms, stats)? {
-                return Ok(());
-            }
+        let sample = Pending {
+            subject_id,
+            metric_id,
+            start_ms: key.start_ms,
+            end_ms: key.end_ms,
+            value: p.value,
+            attrs,
+            renamed,
+        };
+        if self.fresh && self.sorted && self.gather(sample, observed_ms, stats)? {
+            return Ok(());
         }
         // A stored key found below may be one gathered and not written yet.
         self.flush(observed_ms)?;
         // Most keys of a pull are new (gauges carry the pull's hour), so try the
         // insert first and look the key up only when it is already stored.
-        let row = params![
-            subject_id,
-            metric_id,
-            key.start_ms,
-            key.end_ms,
-            p.value,
-            observed_ms,
-            attrs,
-            renamed
-        ];
-        let inserted = self.insert.execute(row).map_err(err)?;
+        let inserted = execute_sample(&mut self.insert, &sample, observed_ms).map_err(err)?;
         if inserted == 1 {
             stats.inserted += 1;
             return Ok(());
@@ -436,7 +423,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
                 observed_ms
             ])
             .map_err(err)?;
-        self.replace.execute(row).map_err(err)?;
+        execute_sample(&mut self.replace, &sample, observed_ms).map_err(err)?;
         stats.revised += 1;
         Ok(())
     }
