@@ -24,13 +24,14 @@
 //! request sequence. See README.md for the metric table, auth and limits.
 
 pub mod parse;
+mod seen;
 
 use async_trait::async_trait;
+use seen::SeenPosts;
 use serde::Deserialize;
-use std::collections::HashSet;
 use tally_model::paginate::{encode_query_value, param, Step};
 use tally_model::{
-    AuthKind, Connector, ConnectorError, Description, Emitter, ResetEncoding, Settings, SmolStr,
+    AuthKind, Connector, ConnectorError, Description, Emitter, ResetEncoding, Settings,
     SourceContext, UsageHeaders,
 };
 
@@ -127,11 +128,7 @@ impl Connector for Bluesky {
 
         let max = settings.max_posts as usize;
         let endpoint = "/app.bsky.feed.getAuthorFeed";
-        // Own posts share the author's DID and collection, so a post's record
-        // key names it: 13 characters kept inline instead of a whole
-        // `at://` URI on the heap, which for a long feed was the plugin's
-        // largest allocation (1 MiB for 10,000 posts).
-        let mut seen: HashSet<SmolStr> = HashSet::new();
+        let mut seen = SeenPosts::default();
         let mut skipped = 0usize;
         let actor = settings.actor.as_str();
         let fetch = |cursor: Option<String>| {
@@ -148,7 +145,7 @@ impl Connector for Bluesky {
         };
         let each = |page: parse::AuthorFeed, out: &mut dyn Emitter| {
             for entry in &page.feed {
-                if !entry.is_own_post(&profile.did) || !seen.insert(record_key(&entry.post.uri)) {
+                if !entry.is_own_post(&profile.did) || !seen.insert(&entry.post.uri) {
                     skipped += 1;
                     continue;
                 }
@@ -165,11 +162,6 @@ impl Connector for Bluesky {
         log_skipped(skipped);
         Ok(())
     }
-}
-
-/// The record key of an `at://did/collection/rkey` URI (the whole URI if it has no `/`).
-fn record_key(uri: &str) -> SmolStr {
-    SmolStr::new(uri.rsplit('/').next().unwrap_or(uri))
 }
 
 /// Says (through the host's log when running as a plugin) how many feed entries were not own posts.
