@@ -8,9 +8,10 @@
 //! code resident; placed together they take under 4 MiB (BENCHMARKS.md).
 //!
 //! The functions are the ones callgrind sees run in the throughput
-//! scenario's two pulls (the Bluesky plugin and the Bluesky manifest),
-//! hottest first. The list holds exact symbols: a Rust symbol ends in a hash
-//! of its crate's build (its features and dependencies), and a pattern over
+//! scenario's two pulls (the Bluesky plugin and the Bluesky manifest): those
+//! both run first, then each pull's own, hottest first within each group.
+//! The list holds exact symbols: a Rust symbol ends in a hash of its crate's
+//! build (its features and dependencies), and a pattern over
 //! the hash would also catch every other instantiation of a generic function,
 //! which spread the hot code over 6.8 MiB. A symbol that no longer exists is
 //! skipped by the linker, so a stale list only costs memory, never a build:
@@ -40,21 +41,6 @@ pub struct Args {
 pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     let tally = std::fs::canonicalize(tally)?;
     let dir = std::env::temp_dir().join(format!("tally-bench-hot-text-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let wrapper = dir.join("callgrind.sh");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nexec valgrind --tool=callgrind --demangle=no --callgrind-out-file='{}/callgrind.%p' '{}' \"$@\"\n",
-            dir.display(),
-            tally.display()
-        ),
-    )?;
-    std::fs::set_permissions(
-        &wrapper,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )?;
-
     let sandbox = bulk_sandbox().await?;
     let actor = bulk_actor(args.posts);
     let base = sandbox.base_url("bluesky");
@@ -65,45 +51,83 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
         postgres: false,
     };
     let plugin = args.plugin.display().to_string();
+    let mut pulls = Vec::new();
     for (connector, extra) in [
         ("bluesky", vec!["--plugin", plugin.as_str()]),
         ("bluesky_manifest", vec![]),
     ] {
+        let out = dir.join(connector);
+        std::fs::create_dir_all(&out)?;
+        let wrapper = out.join("callgrind.sh");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nexec valgrind --tool=callgrind --demangle=no --callgrind-out-file='{}/callgrind.%p' '{}' \"$@\"\n",
+                out.display(),
+                tally.display()
+            ),
+        )?;
+        std::fs::set_permissions(
+            &wrapper,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )?;
         let pulled = pull(&wrapper, connector, &extra, &feed).await?;
         anyhow::ensure!(
             pulled.measured.success,
             "the {connector} pull under callgrind failed; is valgrind installed?"
         );
-    }
-    sandbox.shutdown().await;
-
-    let mut cost: HashMap<String, u64> = HashMap::new();
-    for entry in std::fs::read_dir(&dir)? {
-        let path = entry?.path();
-        if path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("callgrind."))
-        {
-            let text = std::fs::read_to_string(&path)?;
-            for (function, ir) in self_costs(&text, &tally.display().to_string()) {
-                *cost.entry(function).or_default() += ir;
+        let mut cost: HashMap<String, u64> = HashMap::new();
+        for entry in std::fs::read_dir(&out)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e != "sh") {
+                let text = std::fs::read_to_string(&path)?;
+                for (function, ir) in self_costs(&text, &tally.display().to_string()) {
+                    *cost.entry(function).or_default() += ir;
+                }
             }
         }
+        pulls.push(cost);
     }
+    sandbox.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();
-    let mut functions: Vec<(String, u64)> = cost.into_iter().collect();
-    functions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let ordering = ordering_file(functions.iter().map(|(f, _)| f.as_str()));
+    let functions = placement(&pulls);
+    let ordering = ordering_file(functions.iter().map(String::as_str));
     if let Some(parent) = args.out.parent() {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(&args.out, &ordering)?;
     println!(
-        "{}: {} functions that ran in the two pulls, hottest first",
+        "{}: {} functions that ran in the two pulls, those of both first",
         args.out.display(),
         functions.len()
     );
     Ok(())
+}
+
+/// The functions of several profiles in the order to place them: those every
+/// profile ran first, then those only some ran, grouped by the first profile
+/// that ran them; hottest first within a group. A pull then finds the code it
+/// runs in one stretch, not interleaved with code only the other pull runs.
+fn placement(profiles: &[HashMap<String, u64>]) -> Vec<String> {
+    let mut seen: HashMap<&str, (u32, u64)> = HashMap::new();
+    for (index, costs) in profiles.iter().enumerate() {
+        for (function, &ir) in costs {
+            let entry = seen.entry(function.as_str()).or_default();
+            entry.0 |= 1 << index;
+            entry.1 += ir;
+        }
+    }
+    let everyone = (1u32 << profiles.len()) - 1;
+    let mut functions: Vec<(&str, (u32, u64))> = seen.into_iter().collect();
+    functions.sort_by_key(|&(function, (ran_in, ir))| {
+        (
+            ran_in != everyone,
+            ran_in.trailing_zeros(),
+            std::cmp::Reverse(ir),
+            function,
+        )
+    });
+    functions.into_iter().map(|(f, _)| f.to_string()).collect()
 }
 
 /// Instructions each function of `object` ran itself (callees excluded), from
@@ -184,7 +208,7 @@ fn symbol_name(function: &str) -> Option<&str> {
 fn ordering_file<'a>(functions: impl Iterator<Item = &'a str>) -> String {
     let mut seen = std::collections::HashSet::new();
     let mut out = String::from(
-        "# The functions `tally pull` runs, hottest first, which the linker places\n# before the rest of the code so that a pull keeps few pages of code resident.\n# Written by `tally-bench hot-text` (core/bench/src/hot_text.rs); regenerate,\n# do not edit.\n",
+        "# The functions `tally pull` runs, those of every pull first, which the linker places\n# before the rest of the code so that a pull keeps few pages of code resident.\n# Written by `tally-bench hot-text` (core/bench/src/hot_text.rs); regenerate,\n# do not edit.\n",
     );
     for symbol in functions.filter_map(symbol_name) {
         if seen.insert(symbol) {
@@ -226,6 +250,23 @@ totals: 5450
         assert_eq!(costs.len(), 2);
         assert_eq!(costs["_ZN5tally4main17h0123456789abcdefE"], 110);
         assert_eq!(costs["sqlite3VdbeExec"], 40);
+    }
+
+    #[test]
+    fn code_both_pulls_run_comes_first_then_each_pulls_own() {
+        let profile = |entries: &[(&str, u64)]| -> HashMap<String, u64> {
+            entries.iter().map(|&(f, ir)| (f.to_string(), ir)).collect()
+        };
+        let plugin = profile(&[("shared_cold", 1), ("plugin_only", 500), ("shared_hot", 90)]);
+        let manifest = profile(&[
+            ("shared_cold", 2),
+            ("manifest_only", 900),
+            ("shared_hot", 10),
+        ]);
+        assert_eq!(
+            placement(&[plugin, manifest]),
+            ["shared_hot", "shared_cold", "plugin_only", "manifest_only"]
+        );
     }
 
     #[test]
