@@ -20,7 +20,11 @@ mod names;
 
 fn main() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    link_layout(manifest);
+    // The functions a pull runs first, relocations packed (tally-link-layout).
+    tally_link_layout::release_layout(
+        tally_link_layout::Artifact::Bin("tally"),
+        &manifest.join("link/hot-text.order"),
+    );
     let workspace = manifest.join("../../Cargo.toml");
     println!("cargo:rerun-if-changed=Cargo.toml");
     println!("cargo:rerun-if-changed=src/names.rs");
@@ -79,60 +83,6 @@ fn main() {
     let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|e| panic!("OUT_DIR: {e}")))
         .join("builtin.rs");
     std::fs::write(&out, code).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
-}
-
-/// How a release `tally` is linked on x86-64 Linux with glibc, where the
-/// toolchain links with its own LLD and a pull's memory is measured
-/// (BENCHMARKS.md): the functions a pull runs are placed first
-/// (`link/hot-text.order`, written by `tally-bench hot-text`), so they are
-/// resident in a few MiB instead of most of the binary's code; and relative
-/// relocations are packed (`DT_RELR`, glibc 2.36 and later), so starting reads
-/// kilobytes of them instead of 1.5 MiB. Debug builds, other targets and a
-/// configured linker are linked as usual.
-fn link_layout(manifest: &Path) {
-    let order = manifest.join("link/hot-text.order");
-    println!("cargo:rerun-if-changed={}", order.display());
-    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
-    let var = |name: &str| std::env::var(name).unwrap_or_default();
-    let flags = var("CARGO_ENCODED_RUSTFLAGS");
-    let own_lld = var("CARGO_CFG_TARGET_ARCH") == "x86_64"
-        && var("CARGO_CFG_TARGET_OS") == "linux"
-        && var("CARGO_CFG_TARGET_ENV") == "gnu"
-        && std::env::var_os("RUSTC_LINKER").is_none()
-        && !flags.contains("linker")
-        && !flags.contains("fuse-ld");
-    if var("PROFILE") != "release" || !own_lld {
-        return;
-    }
-    if order.exists() {
-        println!(
-            "cargo:rustc-link-arg-bin=tally=-Wl,--symbol-ordering-file={}",
-            order.display()
-        );
-        // Symbols the list names and this build lacks are expected (see the file).
-        println!("cargo:rustc-link-arg-bin=tally=-Wl,--no-warn-symbol-ordering");
-    }
-    if var("HOST") == var("TARGET") && host_glibc_packs_relocations() {
-        println!("cargo:rustc-link-arg-bin=tally=-Wl,-z,pack-relative-relocs");
-    }
-}
-
-/// Whether this machine's glibc (which runs the binary built here) reads
-/// packed relative relocations: 2.36 or later.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn host_glibc_packs_relocations() -> bool {
-    // SAFETY: gnu_get_libc_version returns a static, NUL-terminated string.
-    let version = unsafe { std::ffi::CStr::from_ptr(libc::gnu_get_libc_version()) };
-    let mut parts = version.to_str().unwrap_or("").split('.');
-    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    (major, minor) >= (2, 36)
-}
-
-/// Not glibc: nothing to pack for.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn host_glibc_packs_relocations() -> bool {
-    false
 }
 
 /// The connector types a crate exports: those its `[package.metadata.tally]`

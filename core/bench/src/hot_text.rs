@@ -1,5 +1,6 @@
-//! `tally-bench hot-text`: writes `core/cli/link/hot-text.order`, the list of
-//! functions the linker places first in `tally`'s code.
+//! `tally-bench hot-text`: writes `core/cli/link/hot-text.order` and
+//! `plugins/examples/bluesky/link/hot-text.order`, the functions the linker
+//! places first in `tally`'s code and in the Bluesky plugin's.
 //!
 //! A page of code becomes resident when any byte of it runs, and the kernel
 //! maps the cached pages around it along with it (fault-around, 64 KiB). In
@@ -32,14 +33,18 @@ pub struct Args {
     /// The Bluesky connector plugin (a cdylib built from plugins/examples/bluesky).
     #[arg(long, default_value = "target/release/libtally_bluesky.so")]
     plugin: PathBuf,
-    /// Where to write the symbol ordering file.
+    /// Where to write the symbol ordering file of `tally`.
     #[arg(long, default_value = "core/cli/link/hot-text.order")]
     out: PathBuf,
+    /// Where to write the symbol ordering file of the plugin.
+    #[arg(long, default_value = "plugins/examples/bluesky/link/hot-text.order")]
+    plugin_out: PathBuf,
 }
 
 /// Profiles both pulls under callgrind and writes the symbol ordering file.
 pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     let tally = std::fs::canonicalize(tally)?;
+    let plugin_object = std::fs::canonicalize(&args.plugin)?;
     let dir = std::env::temp_dir().join(format!("tally-bench-hot-text-{}", std::process::id()));
     let sandbox = bulk_sandbox().await?;
     let actor = bulk_actor(args.posts);
@@ -52,6 +57,7 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
     };
     let plugin = args.plugin.display().to_string();
     let mut pulls = Vec::new();
+    let mut plugin_cost: HashMap<String, u64> = HashMap::new();
     for (connector, extra) in [
         ("bluesky", vec!["--plugin", plugin.as_str()]),
         ("bluesky_manifest", vec![]),
@@ -84,21 +90,29 @@ pub async fn run(tally: &Path, args: Args) -> anyhow::Result<()> {
                 for (function, ir) in self_costs(&text, &tally.display().to_string()) {
                     *cost.entry(function).or_default() += ir;
                 }
+                for (function, ir) in self_costs(&text, &plugin_object.display().to_string()) {
+                    *plugin_cost.entry(function).or_default() += ir;
+                }
             }
         }
         pulls.push(cost);
     }
     sandbox.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();
+    write_ordering(&args.plugin_out, "the plugin", &placement(&[plugin_cost]))?;
     let functions = placement(&pulls);
-    let ordering = ordering_file(functions.iter().map(String::as_str));
-    if let Some(parent) = args.out.parent() {
+    write_ordering(&args.out, "tally", &functions)
+}
+
+/// Writes the ordering file of `what` at `path` and says what it holds.
+fn write_ordering(path: &Path, what: &str, functions: &[String]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(&args.out, &ordering)?;
+    std::fs::write(path, ordering_file(functions.iter().map(String::as_str)))?;
     println!(
-        "{}: {} functions that ran in the two pulls, those of both first",
-        args.out.display(),
+        "{}: {} functions of {what} that ran in the pulls, those of every pull first",
+        path.display(),
         functions.len()
     );
     Ok(())
@@ -208,7 +222,7 @@ fn symbol_name(function: &str) -> Option<&str> {
 fn ordering_file<'a>(functions: impl Iterator<Item = &'a str>) -> String {
     let mut seen = std::collections::HashSet::new();
     let mut out = String::from(
-        "# The functions `tally pull` runs, those of every pull first, which the linker places\n# before the rest of the code so that a pull keeps few pages of code resident.\n# Written by `tally-bench hot-text` (core/bench/src/hot_text.rs); regenerate,\n# do not edit.\n",
+        "# The functions a pull runs, those of every profiled pull first, which the linker places\n# before the rest of the code so that a pull keeps few pages of code resident.\n# Written by `tally-bench hot-text` (core/bench/src/hot_text.rs); regenerate,\n# do not edit.\n",
     );
     for symbol in functions.filter_map(symbol_name) {
         if seen.insert(symbol) {
