@@ -136,11 +136,12 @@ fn a_version_2_store_keeps_every_point_and_revision() {
     };
     assert_eq!(
         (
-            count("subjects"),
+            count("entities"),
+            count("dimension_sets"),
             count("samples"),
             count("point_revisions")
         ),
-        (4, 5, 2)
+        (3, 2, 5, 2)
     );
 
     assert_eq!(
@@ -317,7 +318,7 @@ const DATA_V7: &str = r#"
       (3, 'yt', 'engagement.likes', '{}', 'video', 'v2', 'gauge', 'youtube', 'count',
        'Croissant lamination', 'likeCount', 0),
       (4, 'yt', 'reach.views', '{"country":"FR"}', 'video', 'v1', 'sum', 'youtube', 'count',
-       'Sourdough at dawn', 'views', 0),
+       'Sourdough, first cut', 'views', 0),
       (5, 'shop', 'conversions.revenue', '{}', 'account', 'store1', 'sum', 'shopify', 'USD',
        NULL, 'total_sales', 0),
       (6, 'yt', 'reach.views', '{}', 'video', 'v1', 'sum', 'youtube', 'count',
@@ -446,16 +447,18 @@ fn a_version_7_store_keeps_every_point_revision_name_and_unit() {
         conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
             .unwrap()
     };
-    // One subject per (source, entity, dimensions); one name row for the
-    // rename, none for the posts' titles.
+    // One entity per (source, entity) and one row per set of dimensions; a
+    // name row for the rename and one for the breakdown first written under
+    // another title, none for the other titles.
     assert_eq!(
         (
-            count("subjects"),
+            count("entities"),
+            count("dimension_sets"),
             count("samples"),
             count("point_revisions"),
             count("entity_names")
         ),
-        (5, 7, 4, 1)
+        (4, 2, 7, 4, 2)
     );
 
     assert_eq!(
@@ -464,7 +467,7 @@ fn a_version_7_store_keeps_every_point_revision_name_and_unit() {
             r#"shop store1 None conversions.revenue {} Period { start: 2026-03-05T00:00:00Z, end: 2026-03-06T00:00:00Z } 310 total_sales 1772758800000"#,
             r#"yt UC1 Some("Corner Bakery") audience.followers {} At(2026-03-05T00:00:00Z) 120 subscriberCount 1772672400000"#,
             r#"yt v1 Some("Sourdough at dawn") engagement.likes {} At(2026-03-05T00:00:00Z) 15 likeCount 1772672400000"#,
-            r#"yt v1 Some("Sourdough at dawn") reach.views {"country": "FR"} Period { start: 2026-03-05T00:00:00Z, end: 2026-03-06T00:00:00Z } 20 views 1772758800000"#,
+            r#"yt v1 Some("Sourdough, first cut") reach.views {"country": "FR"} Period { start: 2026-03-05T00:00:00Z, end: 2026-03-06T00:00:00Z } 20 views 1772758800000"#,
             r#"yt v1 Some("Sourdough at dawn") reach.views {} Period { start: 2026-03-05T00:00:00Z, end: 2026-03-06T00:00:00Z } 50 views 1772758800000"#,
             r#"yt v2 Some("Croissant lamination") engagement.likes {} At(2026-03-05T00:00:00Z) 9 likeCount 1772672400000"#,
             r#"yt UC1 Some("Corner Bakery & Cafe") audience.followers {} At(2026-03-06T00:00:00Z) 130 subscriberCount 1772758800000"#,
@@ -513,25 +516,34 @@ fn a_version_7_store_keeps_every_point_revision_name_and_unit() {
         .write_batch("yt", &again, t(1_772_800_000_000), None)
         .unwrap();
     assert_eq!((stats.inserted, stats.revised, stats.unchanged), (0, 0, 6));
-    assert_eq!(count("subjects"), 5);
+    assert_eq!((count("entities"), count("dimension_sets")), (4, 2));
     drop(store);
     assert_eq!(view_rows(&conn), before);
 
-    // Version 9 indexes subjects in entity order, without the hash.
-    let index: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_index_info('sqlite_autoindex_subjects_1') ORDER BY seqno")
+    // Version 10 indexes entities by their key, in entity order, and keys
+    // samples by entity, dimensions, metric and time.
+    let index_of = |index: &str| -> Vec<String> {
+        conn.prepare(&format!(
+            "SELECT name FROM pragma_index_info('{index}') ORDER BY seqno"
+        ))
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
         .map(|c| c.unwrap())
-        .collect();
-    assert_eq!(index, ["source", "entity_kind", "entity_id", "dimensions"]);
-    let hashed: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM pragma_table_info('subjects') WHERE name = 'key_hash'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(hashed, 0);
+        .collect()
+    };
+    assert_eq!(
+        index_of("sqlite_autoindex_entities_1"),
+        ["source", "entity_kind", "entity_id"]
+    );
+    assert_eq!(
+        index_of("sqlite_autoindex_samples_1"),
+        [
+            "entity_ref",
+            "dimensions_ref",
+            "metric_id",
+            "start_ms",
+            "end_ms"
+        ]
+    );
 }

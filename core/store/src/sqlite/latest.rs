@@ -2,8 +2,8 @@
 //!
 //! Per-item points (posts, videos) are left out: a source has hundreds of
 //! them, and a metrics scraper wants one series per account-level metric.
-//! The subject index leads with (source, entity kind), so the account-level
-//! subjects are three ranges of it around `post` and `video`, and a source's
+//! The entity index leads with (source, entity kind), so the account-level
+//! entities are three ranges of it around `post` and `video`, and a source's
 //! thousands of posts are never walked (SQLite does not turn `NOT IN` into
 //! ranges itself).
 
@@ -31,16 +31,14 @@ pub struct LatestValue {
 /// The newest value of each account-level metric of source `?1`.
 const LATEST_VALUES: &str =
     "SELECT metric, entity_kind, entity_id, value, unit, MAX(end_ms) FROM points
-     WHERE subject_id IN (
-         SELECT id FROM subjects
-         WHERE source = ?1 AND entity_kind < 'post' AND dimensions = '{}'
+     WHERE dimensions_ref = (SELECT id FROM dimension_sets WHERE dimensions = '{}')
+       AND entity_ref IN (
+         SELECT id FROM entities WHERE source = ?1 AND entity_kind < 'post'
          UNION ALL
-         SELECT id FROM subjects
+         SELECT id FROM entities
          WHERE source = ?1 AND entity_kind > 'post' AND entity_kind < 'video'
-           AND dimensions = '{}'
          UNION ALL
-         SELECT id FROM subjects
-         WHERE source = ?1 AND entity_kind > 'video' AND dimensions = '{}')
+         SELECT id FROM entities WHERE source = ?1 AND entity_kind > 'video')
      GROUP BY metric, entity_kind, entity_id
      ORDER BY metric, entity_kind, entity_id";
 
@@ -84,9 +82,9 @@ mod tests {
         while let Some(row) = rows.next().unwrap() {
             steps.push(row.get(3).unwrap());
         }
-        let subjects: Vec<&String> = steps.iter().filter(|s| s.contains("subjects")).collect();
-        assert_eq!(subjects.len(), 3, "{steps:?}");
-        for step in subjects {
+        let entities: Vec<&String> = steps.iter().filter(|s| s.contains("entities")).collect();
+        assert_eq!(entities.len(), 3, "{steps:?}");
+        for step in entities {
             assert!(step.contains("(source=? AND entity_kind"), "{steps:?}");
         }
     }

@@ -6,7 +6,7 @@
 //! never silently overwrites: the old one moves to `point_revisions` with the
 //! interval during which it was the known value.
 
-mod new_subjects;
+mod new_entities;
 mod upsert;
 
 pub(super) use upsert::Upsert;
@@ -98,7 +98,8 @@ impl<'a> Key<'a> {
         }
     }
 
-    /// The subject's place in the subject index, within one source.
+    /// The point's subject, its entity and breakdown: the entity's place in
+    /// the entity index within one source, then the dimensions.
     fn subject(&self) -> (&str, &str, &str) {
         (self.entity_kind, self.entity_id, &self.dimensions)
     }
@@ -109,9 +110,10 @@ impl<'a> Key<'a> {
     }
 }
 
-/// The order in which a batch's points are upserted: subjects in the order
-/// of the subject index, each subject's points together by metric and time.
-/// The upsert then finds each subject once, fills index pages front to back
+/// The order in which a batch's points are upserted: subjects (entity and
+/// dimensions) in the order of the entity index, each subject's points
+/// together by metric and time. The upsert then finds each entity once,
+/// fills index pages front to back
 /// (a batch written newest first left them half empty: a 26% larger file)
 /// and appends each subject's samples; a key the batch repeats comes right
 /// after its first value, in the order given, so the last one is kept.
@@ -326,8 +328,8 @@ impl SqliteStore {
                      UNION ALL
                      SELECT {POINT_COLUMNS}, r.value AS value, r.unit AS unit, r.entity_name AS entity_name,
                             r.raw_name AS raw_name, r.observed_ms AS observed_ms
-                     FROM revisions r JOIN points p ON p.subject_id = r.subject_id
-                       AND p.metric_id = r.metric_id AND p.start_ms = r.start_ms AND p.end_ms = r.end_ms
+                     FROM revisions r JOIN points p ON p.entity_ref = r.entity_ref
+                       AND p.dimensions_ref = r.dimensions_ref AND p.metric_id = r.metric_id AND p.start_ms = r.start_ms AND p.end_ms = r.end_ms
                      WHERE {where_clause} AND r.observed_ms <= {t} AND {t} < r.superseded_ms"
                 )
             }
@@ -476,9 +478,9 @@ mod tests {
     }
 
     #[test]
-    fn a_newest_first_batch_creates_its_subjects_in_index_order() {
+    fn a_newest_first_batch_creates_its_entities_in_index_order() {
         // Feeds list posts newest first; created in that order, a pull's
-        // subjects would fill the index back to front and leave its pages
+        // entities would fill the index back to front and leave its pages
         // half empty.
         let mut store = SqliteStore::open_in_memory().unwrap();
         let batch = [
@@ -491,7 +493,7 @@ mod tests {
         store.write_batch("src", &batch, observed, None).unwrap();
         let ids: Vec<String> = store
             .conn
-            .prepare("SELECT entity_id FROM subjects ORDER BY id")
+            .prepare("SELECT entity_id FROM entities ORDER BY id")
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
@@ -551,11 +553,13 @@ mod tests {
         let observed = DateTime::from_timestamp(1_772_629_200, 0).unwrap();
         store.write_batch("src", &batch, observed, None).unwrap();
         store.write_batch("src", &batch, observed, None).unwrap();
-        let find = store.conn.prepare_cached(upsert::FIND_SUBJECT).unwrap();
-        assert_eq!(
-            find.get_status(rusqlite::StatementStatus::RePrepare),
-            0,
-            "the lookup was re-prepared"
-        );
+        for lookup in [upsert::FIND_ENTITY, upsert::FIND] {
+            let find = store.conn.prepare_cached(lookup).unwrap();
+            assert_eq!(
+                find.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "{lookup} was re-prepared"
+            );
+        }
     }
 }

@@ -2,10 +2,10 @@
 //! metric for some sources over a time range.
 //!
 //! A goal over a year of daily data for ten sources adds up thousands of
-//! values; the subject index finds each source's subjects without
-//! dimensions and each one's samples of the metric are one range of the
-//! `samples` B-tree (see the migrations), which keeps `tally goals` for a
-//! hundred goals under a second.
+//! values; the entity index finds each source's entities of the metric's
+//! kind, and each one's samples of the metric without dimensions are one
+//! range of the `samples` B-tree (see the migrations), which keeps `tally
+//! goals` for a hundred goals under a second.
 
 use super::{corrupt, from_ms, sql_err, to_ms, SqliteStore, StoreError};
 use crate::decode;
@@ -113,11 +113,11 @@ impl SqliteStore {
 fn totals_sql(list: &str, from: usize, to: usize, as_of: Option<usize>) -> String {
     let from_tables = |value: &str, attrs: &str, samples: &str| {
         format!(
-            "SELECT s.source, s.entity_kind, s.entity_id, a.kind, {value}, a.unit, a.platform,
+            "SELECT e.source, e.entity_kind, e.entity_id, a.kind, {value}, a.unit, a.platform,
                     v.start_ms, v.end_ms
              FROM metrics m
-             CROSS JOIN subjects s ON s.source IN ({list}) AND s.entity_kind = m.entity_kind
-               AND s.dimensions = '{{}}'
+             CROSS JOIN dimension_sets d ON d.dimensions = '{{}}'
+             CROSS JOIN entities e ON e.source IN ({list}) AND e.entity_kind = m.entity_kind
              {samples}
              JOIN point_attrs a ON a.id = {attrs}
              WHERE m.name = ?1 AND v.start_ms >= ?{from} AND v.start_ms < ?{to}"
@@ -126,7 +126,8 @@ fn totals_sql(list: &str, from: usize, to: usize, as_of: Option<usize>) -> Strin
     let current = from_tables(
         "v.value",
         "v.attrs",
-        "JOIN samples v ON v.subject_id = s.id AND v.metric_id = m.id",
+        "JOIN samples v ON v.entity_ref = e.id AND v.dimensions_ref = d.id
+           AND v.metric_id = m.id",
     );
     match as_of {
         None => current,
@@ -134,9 +135,10 @@ fn totals_sql(list: &str, from: usize, to: usize, as_of: Option<usize>) -> Strin
             let restated = from_tables(
                 "r.value",
                 "r.attrs",
-                "JOIN samples v ON v.subject_id = s.id AND v.metric_id = m.id
-                 JOIN point_revisions r ON r.subject_id = v.subject_id
-                   AND r.metric_id = v.metric_id AND r.start_ms = v.start_ms
+                "JOIN samples v ON v.entity_ref = e.id AND v.dimensions_ref = d.id
+                   AND v.metric_id = m.id
+                 JOIN point_revisions r ON r.entity_ref = v.entity_ref
+                   AND r.dimensions_ref = v.dimensions_ref AND r.metric_id = v.metric_id AND r.start_ms = v.start_ms
                    AND r.end_ms = v.end_ms",
             );
             format!(
@@ -154,7 +156,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn totals_walk_only_the_subjects_of_the_kinds_that_have_the_metric() {
+    fn totals_walk_only_the_entities_of_the_kinds_that_have_the_metric() {
         // A source with thousands of posts: goals over its follower count
         // must not visit each post.
         let store = SqliteStore::open_in_memory().unwrap();
@@ -166,9 +168,9 @@ mod tests {
             while let Some(row) = rows.next().unwrap() {
                 steps.push(row.get(3).unwrap());
             }
-            let subjects: Vec<&String> = steps.iter().filter(|s| s.contains(" s ")).collect();
-            assert!(!subjects.is_empty(), "{steps:?}");
-            for step in subjects {
+            let entities: Vec<&String> = steps.iter().filter(|s| s.contains(" e ")).collect();
+            assert!(!entities.is_empty(), "{steps:?}");
+            for step in entities {
                 assert!(step.contains("entity_kind=?"), "{steps:?}");
             }
         }

@@ -1,22 +1,26 @@
-//! The idempotent upsert of one point into the subject layout (see migration
-//! 8): find or create the point's subject once per entity, resolve its
-//! metric, attributes and entity name to small interned ids, then insert
-//! the sample, or keep the stored value as a revision when it changed.
+//! The idempotent upsert of one point into the entity layout (see migration
+//! 10): find or create the point's entity once per entity, resolve its
+//! dimensions, metric, attributes and entity name to small interned ids,
+//! then insert the sample, or keep the stored value as a revision when it
+//! changed.
 
-use super::new_subjects::{bind_next, execute_sample, Pending, INSERT_RUN};
+use super::new_entities::{bind_next, execute_sample, Pending, INSERT_RUN};
 use super::{Key, WriteStats};
 use crate::sqlite::corrupt;
 use crate::StoreError;
+use foldhash::fast::FixedState;
 use rusqlite::{params, OptionalExtension};
+use std::collections::HashMap;
 use tally_model::Point;
 
-/// Finds a subject by its natural key, through the subject index.
-pub(in crate::sqlite) const FIND_SUBJECT: &str = "SELECT id, entity_name FROM subjects
-     WHERE source = ?1 AND entity_kind = ?3 AND entity_id = ?4 AND dimensions = ?2";
-const INSERT_SUBJECT: &str =
-    "INSERT INTO subjects (source, dimensions, entity_kind, entity_id, entity_name)
-     VALUES (?1, ?2, ?3, ?4, ?5)
+/// Finds an entity by its natural key, through the entity index.
+pub(in crate::sqlite) const FIND_ENTITY: &str = "SELECT id, entity_name FROM entities
+     WHERE source = ?1 AND entity_kind = ?2 AND entity_id = ?3";
+const INSERT_ENTITY: &str = "INSERT INTO entities (source, entity_kind, entity_id, entity_name)
+     VALUES (?1, ?2, ?3, ?4)
      ON CONFLICT DO NOTHING";
+const FIND_DIMENSIONS: &str = "SELECT id FROM dimension_sets WHERE dimensions = ?1";
+const INSERT_DIMENSIONS: &str = "INSERT INTO dimension_sets (dimensions) VALUES (?1)";
 const FIND_METRIC: &str = "SELECT id FROM metrics WHERE name = ?1 AND entity_kind = ?2";
 const INSERT_METRIC: &str = "INSERT INTO metrics (name, entity_kind) VALUES (?1, ?2)";
 const FIND_ATTRS: &str = "SELECT id FROM point_attrs
@@ -26,30 +30,36 @@ const INSERT_ATTRS: &str =
 const UNIT_OF_ATTRS: &str = "SELECT unit FROM point_attrs WHERE id = ?1";
 const FIND_NAME: &str = "SELECT id FROM entity_names WHERE name IS ?1";
 const INSERT_NAME: &str = "INSERT INTO entity_names (name) VALUES (?1)";
-const FIND: &str = "SELECT value, attrs FROM samples
-     WHERE subject_id = ?1 AND metric_id = ?2 AND start_ms = ?3 AND end_ms = ?4";
+/// Finds a sample by its key.
+pub(in crate::sqlite) const FIND: &str = "SELECT value, attrs FROM samples
+     WHERE entity_ref = ?1 AND dimensions_ref = ?2 AND metric_id = ?3
+       AND start_ms = ?4 AND end_ms = ?5";
 /// Inserts a sample unless its key is stored already (then changes nothing).
 const INSERT: &str = "INSERT INTO samples
-        (subject_id, metric_id, start_ms, end_ms, value, observed_ms, attrs, renamed)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        (entity_ref, dimensions_ref, metric_id, start_ms, end_ms, value, observed_ms, attrs,
+         renamed)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
      ON CONFLICT DO NOTHING";
 const ARCHIVE: &str = "INSERT INTO point_revisions
-        (subject_id, metric_id, start_ms, end_ms, value, attrs, renamed, observed_ms, superseded_ms)
-     SELECT subject_id, metric_id, start_ms, end_ms, value, attrs, renamed, observed_ms, ?5
+        (entity_ref, dimensions_ref, metric_id, start_ms, end_ms, value, attrs, renamed,
+         observed_ms, superseded_ms)
+     SELECT entity_ref, dimensions_ref, metric_id, start_ms, end_ms, value, attrs, renamed,
+            observed_ms, ?6
      FROM samples
-     WHERE subject_id = ?1 AND metric_id = ?2 AND start_ms = ?3 AND end_ms = ?4";
-const REPLACE: &str = "UPDATE samples SET value = ?5, observed_ms = ?6, attrs = ?7, renamed = ?8
-     WHERE subject_id = ?1 AND metric_id = ?2 AND start_ms = ?3 AND end_ms = ?4";
+     WHERE entity_ref = ?1 AND dimensions_ref = ?2 AND metric_id = ?3
+       AND start_ms = ?4 AND end_ms = ?5";
+const REPLACE: &str = "UPDATE samples SET value = ?6, observed_ms = ?7, attrs = ?8, renamed = ?9
+     WHERE entity_ref = ?1 AND dimensions_ref = ?2 AND metric_id = ?3
+       AND start_ms = ?4 AND end_ms = ?5";
 
-/// The subject a batch wrote last, so the points of one entity (adjacent in
-/// a batch in upsert order) look it up once.
-struct CachedSubject {
+/// The entity a batch met last, so the points of one entity (adjacent in a
+/// batch in upsert order) look it up once.
+struct CachedEntity {
     source: String,
-    dimensions: String,
     entity_kind: &'static str,
     entity_id: String,
     id: i64,
-    /// The entity name the subject was created with.
+    /// The entity name the entity was created with.
     entity_name: Option<String>,
 }
 
@@ -59,11 +69,10 @@ fn refill(text: &mut String, with: &str) {
     text.push_str(with);
 }
 
-impl CachedSubject {
+impl CachedEntity {
     fn is(&self, source: &str, key: &Key<'_>) -> bool {
         self.entity_id == key.entity_id
             && self.entity_kind == key.entity_kind
-            && self.dimensions == key.dimensions
             && self.source == source
     }
 }
@@ -90,8 +99,10 @@ impl CachedAttrs {
 /// The statements of an idempotent upsert, prepared once per transaction,
 /// and the interned ids met so far.
 pub(in crate::sqlite) struct Upsert<'t, 'e> {
-    find_subject: rusqlite::CachedStatement<'t>,
-    insert_subject: rusqlite::CachedStatement<'t>,
+    find_entity: rusqlite::CachedStatement<'t>,
+    insert_entity: rusqlite::CachedStatement<'t>,
+    find_dimensions: rusqlite::CachedStatement<'t>,
+    insert_dimensions: rusqlite::CachedStatement<'t>,
     find_metric: rusqlite::CachedStatement<'t>,
     insert_metric: rusqlite::CachedStatement<'t>,
     find_attrs: rusqlite::CachedStatement<'t>,
@@ -104,19 +115,25 @@ pub(in crate::sqlite) struct Upsert<'t, 'e> {
     archive: rusqlite::CachedStatement<'t>,
     replace: rusqlite::CachedStatement<'t>,
     pub(super) insert_run: rusqlite::CachedStatement<'t>,
-    /// Samples of new subjects waiting for a multi-row insert.
+    /// Samples of new entities waiting for a multi-row insert.
     pub(super) pending: Vec<Pending>,
     /// The sample gathered last, to tell a key the batch repeats.
     pub(super) gathered: Option<Pending>,
-    /// Whether the last subject looked up was created by this batch.
+    /// Whether the last entity looked up was created by this batch.
     fresh: bool,
     /// Whether points come in the batch's upsert order, every repeat of a key
-    /// next to it, which lets the samples of new subjects be gathered.
+    /// next to it, which lets the samples of new entities be gathered.
     sorted: bool,
     /// The transaction's connection, for the ids of new rows.
     conn: &'t rusqlite::Connection,
-    last: Option<CachedSubject>,
-    /// Whether the last subject looked up had to be created.
+    /// The entity met last.
+    entity: Option<CachedEntity>,
+    /// Dimension sets met in this batch, by their canonical text, and the
+    /// last one met: a point of the same breakdown as the one before needs
+    /// no lookup.
+    dimension_sets: HashMap<String, i64, FixedState>,
+    last_dimensions: Option<(String, i64)>,
+    /// Whether the last entity looked up had to be created.
     expect_new: bool,
     /// Metric ids met in this batch, by name and entity kind: a batch has a
     /// few dozen at most.
@@ -139,8 +156,10 @@ impl<'t, 'e> Upsert<'t, 'e> {
         sorted: bool,
     ) -> Result<Upsert<'t, 'e>, StoreError> {
         Ok(Upsert {
-            find_subject: tx.prepare_cached(FIND_SUBJECT).map_err(err)?,
-            insert_subject: tx.prepare_cached(INSERT_SUBJECT).map_err(err)?,
+            find_entity: tx.prepare_cached(FIND_ENTITY).map_err(err)?,
+            insert_entity: tx.prepare_cached(INSERT_ENTITY).map_err(err)?,
+            find_dimensions: tx.prepare_cached(FIND_DIMENSIONS).map_err(err)?,
+            insert_dimensions: tx.prepare_cached(INSERT_DIMENSIONS).map_err(err)?,
             find_metric: tx.prepare_cached(FIND_METRIC).map_err(err)?,
             insert_metric: tx.prepare_cached(INSERT_METRIC).map_err(err)?,
             find_attrs: tx.prepare_cached(FIND_ATTRS).map_err(err)?,
@@ -158,7 +177,9 @@ impl<'t, 'e> Upsert<'t, 'e> {
             fresh: false,
             sorted,
             conn: tx,
-            last: None,
+            entity: None,
+            dimension_sets: HashMap::default(),
+            last_dimensions: None,
             expect_new: false,
             metrics: Vec::new(),
             attrs: Vec::new(),
@@ -167,58 +188,56 @@ impl<'t, 'e> Upsert<'t, 'e> {
         })
     }
 
-    /// The subject of `key` in `source`, created with `p`'s entity name the
+    /// The entity of `key` in `source`, created with `p`'s entity name the
     /// first time it is seen.
-    fn subject(&mut self, source: &str, key: &Key<'_>, p: &Point) -> Result<i64, StoreError> {
-        if let Some(s) = self.last.as_ref().filter(|s| s.is(source, key)) {
-            return Ok(s.id);
+    fn entity(&mut self, source: &str, key: &Key<'_>, p: &Point) -> Result<i64, StoreError> {
+        if let Some(e) = self.entity.as_ref().filter(|e| e.is(source, key)) {
+            return Ok(e.id);
         }
-        // A first pull creates nearly every subject, a later one nearly none:
+        // A first pull creates nearly every entity, a later one nearly none:
         // try first whatever the previous lookup of this batch needed, so
-        // either way most subjects cost one probe of the subject index.
+        // either way most entities cost one probe of the entity index.
         let mut created = None;
         if self.expect_new {
-            created = self.insert_subject(source, key, p)?;
+            created = self.insert_entity(source, key, p)?;
         }
-        self.fresh = created.is_some();
-        let (id, entity_name) = match created {
-            Some(new) => new,
-            None => match self.find_subject(source, key)? {
-                Some(found) => {
+        let (id, entity_name, created) = match created {
+            Some((id, name)) => (id, name, true),
+            None => match self.find_entity(source, key)? {
+                Some((id, name)) => {
                     self.expect_new = false;
-                    found
+                    (id, name, false)
                 }
                 None => {
                     self.expect_new = true;
-                    self.fresh = true;
-                    self.insert_subject(source, key, p)?.ok_or_else(|| {
+                    let (id, name) = self.insert_entity(source, key, p)?.ok_or_else(|| {
                         corrupt(
                             self.path,
-                            "subject",
+                            "entity",
                             format!(
-                                "subject `{}` `{}` of `{source}` neither found nor created",
+                                "entity `{}` `{}` of `{source}` neither found nor created",
                                 key.entity_kind, key.entity_id
                             ),
                         )
-                    })?
+                    })?;
+                    (id, name, true)
                 }
             },
         };
-        match &mut self.last {
-            // Refilled in place: a first pull meets a new subject every few
-            // points, and three fresh strings each was 60,000 allocations.
+        match &mut self.entity {
+            // Refilled in place: a first pull meets a new entity every few
+            // points, and fresh strings each were tens of thousands of
+            // allocations.
             Some(last) => {
                 refill(&mut last.source, source);
-                refill(&mut last.dimensions, &key.dimensions);
                 last.entity_kind = key.entity_kind;
                 refill(&mut last.entity_id, key.entity_id);
                 last.id = id;
                 last.entity_name = entity_name;
             }
             None => {
-                self.last = Some(CachedSubject {
+                self.entity = Some(CachedEntity {
                     source: source.to_string(),
-                    dimensions: key.dimensions.to_string(),
                     entity_kind: key.entity_kind,
                     entity_id: key.entity_id.to_string(),
                     id,
@@ -226,37 +245,36 @@ impl<'t, 'e> Upsert<'t, 'e> {
                 })
             }
         }
+        self.fresh = created;
         Ok(id)
     }
 
-    /// The stored subject of `key` in `source` and its entity name, if any.
-    fn find_subject(
+    /// The stored entity of `key` in `source` and its entity name, if any.
+    fn find_entity(
         &mut self,
         source: &str,
         key: &Key<'_>,
     ) -> Result<Option<(i64, Option<String>)>, StoreError> {
-        self.find_subject
-            .query_row(
-                params![source, key.dimensions, key.entity_kind, key.entity_id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
+        self.find_entity
+            .query_row(params![source, key.entity_kind, key.entity_id], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
             .optional()
             .map_err(self.err)
     }
 
-    /// Creates the subject of `key` in `source` with `p`'s entity name,
+    /// Creates the entity of `key` in `source` with `p`'s entity name,
     /// unless it exists (then `None`).
-    fn insert_subject(
+    fn insert_entity(
         &mut self,
         source: &str,
         key: &Key<'_>,
         p: &Point,
     ) -> Result<Option<(i64, Option<String>)>, StoreError> {
         let name = p.entity.name.as_deref();
-        let statement = &mut self.insert_subject;
+        let statement = &mut self.insert_entity;
         let mut at = 0;
         let inserted = bind_next(statement, &mut at, source)
-            .and_then(|()| bind_next(statement, &mut at, &*key.dimensions))
             .and_then(|()| bind_next(statement, &mut at, key.entity_kind))
             .and_then(|()| bind_next(statement, &mut at, key.entity_id))
             .and_then(|()| bind_next(statement, &mut at, name))
@@ -264,6 +282,43 @@ impl<'t, 'e> Upsert<'t, 'e> {
             .map_err(self.err)?;
         // `RETURNING id` would build a temporary B-tree on every execution.
         Ok((inserted == 1).then(|| (self.conn.last_insert_rowid(), name.map(str::to_string))))
+    }
+
+    /// The id of `key`'s dimension set, interned the first time any batch
+    /// writes it.
+    fn dimensions_ref(&mut self, key: &Key<'_>) -> Result<i64, StoreError> {
+        let text: &str = &key.dimensions;
+        if let Some((_, id)) = self.last_dimensions.as_ref().filter(|(d, _)| d == text) {
+            return Ok(*id);
+        }
+        let id = match self.dimension_sets.get(text) {
+            Some(id) => *id,
+            None => {
+                let err = self.err;
+                let found: Option<i64> = self
+                    .find_dimensions
+                    .query_row(params![text], |row| row.get(0))
+                    .optional()
+                    .map_err(err)?;
+                let id = match found {
+                    Some(id) => id,
+                    None => {
+                        self.insert_dimensions.execute(params![text]).map_err(err)?;
+                        self.conn.last_insert_rowid()
+                    }
+                };
+                self.dimension_sets.insert(text.to_string(), id);
+                id
+            }
+        };
+        match &mut self.last_dimensions {
+            Some((last, last_id)) => {
+                refill(last, text);
+                *last_id = id;
+            }
+            None => self.last_dimensions = Some((text.to_string(), id)),
+        }
+        Ok(id)
     }
 
     /// The id of `key`'s metric for its kind of entity, interned the first
@@ -341,12 +396,12 @@ impl<'t, 'e> Upsert<'t, 'e> {
             .map_err(self.err)
     }
 
-    /// `None` when `p` carries its subject's entity name, else the
-    /// `entity_names` row of its own name, created if needed.
+    /// `None` when `p` carries its entity's name, else the `entity_names`
+    /// row of its own name, created if needed.
     fn renamed(&mut self, p: &Point) -> Result<Option<i64>, StoreError> {
         let name = p.entity.name.as_deref();
         if self
-            .last
+            .entity
             .as_ref()
             .is_some_and(|s| s.entity_name.as_deref() == name)
         {
@@ -379,12 +434,14 @@ impl<'t, 'e> Upsert<'t, 'e> {
         stats: &mut WriteStats,
     ) -> Result<(), StoreError> {
         let err = self.err;
-        let subject_id = self.subject(source, key, p)?;
+        let entity_ref = self.entity(source, key, p)?;
+        let dimensions_ref = self.dimensions_ref(key)?;
         let metric_id = self.metric_id(key)?;
         let attrs = self.attrs_id(p)?;
         let renamed = self.renamed(p)?;
         let sample = Pending {
-            subject_id,
+            entity_ref,
+            dimensions_ref,
             metric_id,
             start_ms: key.start_ms,
             end_ms: key.end_ms,
@@ -404,10 +461,18 @@ impl<'t, 'e> Upsert<'t, 'e> {
             stats.inserted += 1;
             return Ok(());
         }
-        let at = params![subject_id, metric_id, key.start_ms, key.end_ms];
         let (value, stored_attrs): (f64, i64) = self
             .find
-            .query_row(at, |row| Ok((row.get(0)?, row.get(1)?)))
+            .query_row(
+                params![
+                    entity_ref,
+                    dimensions_ref,
+                    metric_id,
+                    key.start_ms,
+                    key.end_ms
+                ],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
             .map_err(err)?;
         let same_unit = stored_attrs == attrs || self.unit_of(stored_attrs)? == p.unit.as_str();
         if value == p.value && same_unit {
@@ -416,7 +481,8 @@ impl<'t, 'e> Upsert<'t, 'e> {
         }
         self.archive
             .execute(params![
-                subject_id,
+                entity_ref,
+                dimensions_ref,
                 metric_id,
                 key.start_ms,
                 key.end_ms,

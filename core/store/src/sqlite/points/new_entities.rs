@@ -1,10 +1,10 @@
-//! A first pull's points: the samples of brand-new subjects written with
+//! A first pull's points: the samples of brand-new entities written with
 //! multi-row statements.
 //!
-//! A first pull of 10,000 posts creates 10,000 subjects and 40,000 samples.
+//! A first pull of 10,000 posts creates 10,000 entities and 40,000 samples.
 //! Written a row per statement, SQLite spends about as much on each
 //! statement's own work (binding, starting and finishing its program) as on
-//! the B-tree. A subject created by this batch has no stored samples, so its
+//! the B-tree. An entity created by this batch has no stored samples, so its
 //! points are all new keys: they are gathered and written [`RUN`] to a
 //! statement, the rest row by row when the batch ends. A key the batch
 //! repeats is written through the single-row upsert, after what is gathered,
@@ -18,20 +18,23 @@ use std::sync::LazyLock;
 /// Samples written by one multi-row statement.
 const RUN: usize = 64;
 
-/// `RUN` samples of new subjects.
+/// `RUN` samples of new entities.
 pub(super) static INSERT_RUN: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO samples
-            (subject_id, metric_id, start_ms, end_ms, value, observed_ms, attrs, renamed)
+            (entity_ref, dimensions_ref, metric_id, start_ms, end_ms, value, observed_ms,
+             attrs, renamed)
          VALUES {}",
-        vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; RUN].join(", ")
+        vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; RUN].join(", ")
     )
 });
 
-/// One sample of a new subject, waiting for its run.
+/// One sample, keyed by the interned ids of its entity, dimensions and
+/// metric: waiting for its run when its entity is new.
 #[derive(Clone, Copy, PartialEq)]
 pub(super) struct Pending {
-    pub(super) subject_id: i64,
+    pub(super) entity_ref: i64,
+    pub(super) dimensions_ref: i64,
     pub(super) metric_id: i64,
     pub(super) start_ms: i64,
     pub(super) end_ms: i64,
@@ -42,18 +45,23 @@ pub(super) struct Pending {
 
 impl Pending {
     fn same_key(&self, other: &Pending) -> bool {
-        (self.subject_id, self.metric_id, self.start_ms, self.end_ms)
-            == (
-                other.subject_id,
-                other.metric_id,
-                other.start_ms,
-                other.end_ms,
-            )
+        self.key() == other.key()
+    }
+
+    /// The sample's key, the primary key of `samples`.
+    pub(super) fn key(&self) -> (i64, i64, i64, i64, i64) {
+        (
+            self.entity_ref,
+            self.dimensions_ref,
+            self.metric_id,
+            self.start_ms,
+            self.end_ms,
+        )
     }
 }
 
 impl Upsert<'_, '_> {
-    /// Gathers `sample`, of a subject this batch created, for a multi-row
+    /// Gathers `sample`, of an entity this batch created, for a multi-row
     /// insert, and counts it inserted. Returns `false`, gathering nothing,
     /// when it repeats the key gathered before: that point takes the
     /// single-row upsert, once what is gathered is written.
@@ -82,7 +90,8 @@ impl Upsert<'_, '_> {
         let statement = &mut self.insert_run;
         let mut at = 0;
         for s in &self.pending {
-            bind_next(statement, &mut at, s.subject_id).map_err(err)?;
+            bind_next(statement, &mut at, s.entity_ref).map_err(err)?;
+            bind_next(statement, &mut at, s.dimensions_ref).map_err(err)?;
             bind_next(statement, &mut at, s.metric_id).map_err(err)?;
             bind_next(statement, &mut at, s.start_ms).map_err(err)?;
             bind_next(statement, &mut at, s.end_ms).map_err(err)?;
@@ -113,7 +122,7 @@ impl Upsert<'_, '_> {
 
 /// Binds `value` to the parameter after `at`. Typed, not `&dyn ToSql`: each
 /// bind then compiles to SQLite's own call, where going through the trait
-/// object cost about 160 instructions (320,000 binds in a first pull of
+/// object cost about 160 instructions (360,000 binds in a first pull of
 /// 10,000 posts).
 pub(super) fn bind_next<T: rusqlite::ToSql>(
     statement: &mut rusqlite::Statement<'_>,
@@ -132,7 +141,8 @@ pub(super) fn execute_sample(
     observed_ms: i64,
 ) -> rusqlite::Result<usize> {
     let mut at = 0;
-    bind_next(statement, &mut at, s.subject_id)?;
+    bind_next(statement, &mut at, s.entity_ref)?;
+    bind_next(statement, &mut at, s.dimensions_ref)?;
     bind_next(statement, &mut at, s.metric_id)?;
     bind_next(statement, &mut at, s.start_ms)?;
     bind_next(statement, &mut at, s.end_ms)?;
