@@ -10,6 +10,7 @@
 //! for the run record.
 
 mod client;
+mod json_end;
 mod pacing;
 mod quota;
 mod redact;

@@ -33,43 +33,7 @@ fn ends_whole(body: &[u8]) -> bool {
         // A bare scalar document is short: parsing it is cheap.
         return serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
     }
-    let mut depth = 0usize;
-    let mut at = 0;
-    while let Some(&byte) = body.get(at) {
-        match byte {
-            b'"' => {
-                // Most of a feed's bytes are inside strings: jump quote to quote.
-                at += 1;
-                loop {
-                    let Some(rest) = body.get(at..) else {
-                        return false;
-                    };
-                    match memchr::memchr2(b'"', b'\\', rest) {
-                        None => return false,
-                        Some(i) if rest[i] == b'\\' => at += i + 2,
-                        Some(i) => {
-                            at += i + 1;
-                            break;
-                        }
-                    }
-                }
-                continue;
-            }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = match depth.checked_sub(1) {
-                    Some(d) => d,
-                    None => return false,
-                };
-                if depth == 0 {
-                    return at + 1 == body.len();
-                }
-            }
-            _ => {}
-        }
-        at += 1;
-    }
-    false
+    super::json_end::closes_at_end(body)
 }
 
 /// Exponential backoff with full jitter: a random wait in `[0, min(max, base·2^(attempt-1))]`,

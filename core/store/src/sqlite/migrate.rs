@@ -715,7 +715,8 @@ pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreErro
         tx.commit().map_err(fail)?;
         migrated = true;
     }
-    if migrated {
+    // A new file's few free pages are reused by its first writes.
+    if migrated && found > 0 {
         reclaim_replaced_tables(conn, path)?;
     }
     Ok(())

@@ -177,11 +177,12 @@ pub fn post_points(post: &PostView, now: DateTime<Utc>) -> Vec<Point> {
 pub fn post_title(record: &PostRecord) -> Option<String> {
     let text = record.text.as_deref()?;
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    let mut title: String = line.chars().take(80).collect();
-    if line.chars().count() > 80 {
-        title.push('…');
-    }
-    Some(title)
+    // Cut by slicing at the 81st character rather than collecting 80: a
+    // feed of 10,000 posts titles every one of them.
+    Some(match line.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_string(),
+    })
 }
 
 /// The XRPC error body: `{"error": "InvalidRequest", "message": "Profile not found"}`.
