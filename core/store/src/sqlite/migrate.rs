@@ -690,6 +690,9 @@ pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreErro
             known,
         });
     }
+    if found == 0 && create_new(conn, path)? {
+        return Ok(());
+    }
     series_key::register(conn).map_err(open_err)?;
     let mut migrated = false;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
@@ -715,11 +718,43 @@ pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreErro
         tx.commit().map_err(fail)?;
         migrated = true;
     }
-    // A new file's few free pages are reused by its first writes.
-    if migrated && found > 0 {
+    if migrated {
         reclaim_replaced_tables(conn, path)?;
     }
     Ok(())
+}
+
+/// The schema a new file gets: what running every migration on an empty
+/// file builds, as SQLite keeps it (`sqlite_schema`). A test keeps the two
+/// equal and rewrites this file when run with `TALLY_WRITE_SCHEMA=1`.
+const SCHEMA: &str = include_str!("schema.sql");
+
+/// Creates the current schema in one step in a new file (one without
+/// tables) and returns `true`; `false`, creating nothing, for any other
+/// file. Running the migrations that built it, tables created and rebuilt
+/// and renamed, cost a first pull 26 M instructions.
+fn create_new(conn: &mut Connection, path: &str) -> Result<bool, StoreError> {
+    let version = latest_version();
+    let fail = |source| StoreError::Migration {
+        path: path.to_string(),
+        version,
+        source,
+    };
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(fail)?;
+    // Another process may have created it while we waited for the write lock.
+    let objects: i64 = tx
+        .query_row("SELECT COUNT(*) FROM sqlite_schema", [], |row| row.get(0))
+        .map_err(fail)?;
+    if objects > 0 {
+        return Ok(false);
+    }
+    tx.execute_batch(SCHEMA).map_err(fail)?;
+    tx.pragma_update(None, "user_version", version)
+        .map_err(fail)?;
+    tx.commit().map_err(fail)?;
+    Ok(true)
 }
 
 /// Gives the file's free pages back when a migration left many: a step that
@@ -748,6 +783,54 @@ fn reclaim_replaced_tables(conn: &Connection, path: &str) -> Result<(), StoreErr
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Every table, index and view of `conn` as `SCHEMA` holds them: their
+    /// `CREATE` statements in the order they were made.
+    fn schema_of(conn: &Connection) -> String {
+        let mut statement = conn
+            .prepare("SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY rowid")
+            .unwrap();
+        let rows = statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .unwrap();
+        rows.map(|sql| format!("{};\n", sql.unwrap())).collect()
+    }
+
+    #[test]
+    fn a_new_file_gets_the_schema_the_migrations_build() {
+        let mut migrated = Connection::open_in_memory().unwrap();
+        series_key::register(&migrated).unwrap();
+        for sql in MIGRATIONS {
+            let tx = migrated.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.commit().unwrap();
+        }
+        let expected = format!(
+            "-- The schema of a new store, written by the test \
+             `a_new_file_gets_the_schema_the_migrations_build`\n\
+             -- (src/sqlite/migrate.rs) from what the migrations build. Do not edit.\n{}",
+            schema_of(&migrated)
+        );
+        if std::env::var_os("TALLY_WRITE_SCHEMA").is_some() {
+            let file = concat!(env!("CARGO_MANIFEST_DIR"), "/src/sqlite/schema.sql");
+            std::fs::write(file, &expected).unwrap();
+        }
+        assert_eq!(
+            SCHEMA, expected,
+            "src/sqlite/schema.sql is not what the migrations build: \
+             run `TALLY_WRITE_SCHEMA=1 cargo test -p tally-store a_new_file_gets` to rewrite it"
+        );
+
+        let mut created = Connection::open_in_memory().unwrap();
+        assert!(create_new(&mut created, ":memory:").unwrap());
+        assert_eq!(schema_of(&created), schema_of(&migrated));
+        let version: i64 = created
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, latest_version());
+        // A file with tables is left to the migrations.
+        assert!(!create_new(&mut created, ":memory:").unwrap());
+    }
 
     fn pages(conn: &Connection) -> (i64, i64) {
         let get = |pragma: &str| -> i64 {
