@@ -124,10 +124,12 @@ impl<'a> Key<'a> {
 /// index's text columns cost 6% of a pull.
 fn upsert_order(keys: &[Key<'_>]) -> Vec<usize> {
     // Each point's subject, numbered as the subjects first appear; a point of
-    // the same subject as the one before needs no lookup. Sized for a few
-    // metrics a subject, as feeds have.
+    // the same subject as the one before needs no lookup. Sized for two
+    // points a subject (a feed's posts with and without a breakdown): a
+    // table that has to grow rehashes every subject, and a larger one is
+    // mapped fresh from the kernel for every batch.
     let mut numbers: HashMap<(&str, &str, &str), usize, FixedState> =
-        HashMap::with_capacity_and_hasher(keys.len() / 4, FixedState::default());
+        HashMap::with_capacity_and_hasher(keys.len() / 2, FixedState::default());
     let mut first_points: Vec<usize> = Vec::new();
     let mut subject_of: Vec<usize> = Vec::with_capacity(keys.len());
     for (i, key) in keys.iter().enumerate() {
@@ -173,7 +175,9 @@ pub(crate) fn canonical_dimensions(d: &BTreeMap<String, String>) -> String {
     if d.is_empty() {
         return "{}".to_string();
     }
-    let mut out = String::from("{");
+    let text: usize = d.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
+    let mut out = String::with_capacity(text + 2);
+    out.push('{');
     for (i, (k, v)) in d.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -189,6 +193,14 @@ pub(crate) fn canonical_dimensions(d: &BTreeMap<String, String>) -> String {
 /// Appends `text` as a JSON string, escaped as serde_json escapes it (the
 /// stored key must not change), without the copies a `Value` would make.
 fn push_json_string(out: &mut String, text: &str) {
+    // serde_json escapes quotes, backslashes and control characters, and
+    // nothing else: a text without them is written as it is.
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     // Serializing a `&str` cannot fail.
     out.push_str(&serde_json::to_string(text).unwrap_or_default());
 }
@@ -440,6 +452,27 @@ mod tests {
         let parsed: BTreeMap<String, String> =
             serde_json::from_str(&canonical_dimensions(&d)).unwrap();
         assert_eq!(parsed, d);
+    }
+
+    #[test]
+    fn dimension_text_is_written_as_serde_json_writes_it() {
+        // Stored keys were written by serde_json: the same text must give
+        // the same key.
+        for text in [
+            "FR",
+            "a/b",
+            "café ☕",
+            "tab\there",
+            "quote\"",
+            "back\\slash",
+            "\u{7f}",
+            "\u{1}",
+            "",
+        ] {
+            let mut out = String::new();
+            push_json_string(&mut out, text);
+            assert_eq!(out, serde_json::to_string(text).unwrap(), "{text:?}");
+        }
     }
 
     fn likes(post: &str, value: f64) -> Point {
