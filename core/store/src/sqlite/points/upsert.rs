@@ -53,14 +53,18 @@ const REPLACE: &str = "UPDATE samples SET value = ?6, observed_ms = ?7, attrs = 
        AND start_ms = ?4 AND end_ms = ?5";
 
 /// The entity a batch met last, so the points of one entity (adjacent in a
-/// batch in upsert order) look it up once.
+/// batch in upsert order) look it up once. Refilled in place: a first pull
+/// meets a new entity every few points, and fresh strings for each were
+/// tens of thousands of allocations.
+#[derive(Default)]
 struct CachedEntity {
     source: String,
     entity_kind: &'static str,
     entity_id: String,
     id: i64,
-    /// The entity name the entity was created with.
-    entity_name: Option<String>,
+    /// The entity name the entity was created with, if `named`.
+    entity_name: String,
+    named: bool,
 }
 
 /// Replaces `text` with `with`, keeping its allocation.
@@ -70,6 +74,11 @@ fn refill(text: &mut String, with: &str) {
 }
 
 impl CachedEntity {
+    /// The entity name it was created with.
+    fn name(&self) -> Option<&str> {
+        self.named.then_some(self.entity_name.as_str())
+    }
+
     fn is(&self, source: &str, key: &Key<'_>) -> bool {
         self.entity_id == key.entity_id
             && self.entity_kind == key.entity_kind
@@ -201,16 +210,16 @@ impl<'t, 'e> Upsert<'t, 'e> {
         if self.expect_new {
             created = self.insert_entity(source, key, p)?;
         }
-        let (id, entity_name, created) = match created {
-            Some((id, name)) => (id, name, true),
+        let (id, stored_name, created) = match created {
+            Some(id) => (id, None, true),
             None => match self.find_entity(source, key)? {
                 Some((id, name)) => {
                     self.expect_new = false;
-                    (id, name, false)
+                    (id, Some(name), false)
                 }
                 None => {
                     self.expect_new = true;
-                    let (id, name) = self.insert_entity(source, key, p)?.ok_or_else(|| {
+                    let id = self.insert_entity(source, key, p)?.ok_or_else(|| {
                         corrupt(
                             self.path,
                             "entity",
@@ -220,31 +229,21 @@ impl<'t, 'e> Upsert<'t, 'e> {
                             ),
                         )
                     })?;
-                    (id, name, true)
+                    (id, None, true)
                 }
             },
         };
-        match &mut self.entity {
-            // Refilled in place: a first pull meets a new entity every few
-            // points, and fresh strings each were tens of thousands of
-            // allocations.
-            Some(last) => {
-                refill(&mut last.source, source);
-                last.entity_kind = key.entity_kind;
-                refill(&mut last.entity_id, key.entity_id);
-                last.id = id;
-                last.entity_name = entity_name;
-            }
-            None => {
-                self.entity = Some(CachedEntity {
-                    source: source.to_string(),
-                    entity_kind: key.entity_kind,
-                    entity_id: key.entity_id.to_string(),
-                    id,
-                    entity_name,
-                })
-            }
-        }
+        let name = match &stored_name {
+            Some(stored) => stored.as_deref(),
+            None => p.entity.name.as_deref(),
+        };
+        let last = self.entity.get_or_insert_with(CachedEntity::default);
+        refill(&mut last.source, source);
+        last.entity_kind = key.entity_kind;
+        refill(&mut last.entity_id, key.entity_id);
+        last.id = id;
+        refill(&mut last.entity_name, name.unwrap_or_default());
+        last.named = name.is_some();
         self.fresh = created;
         Ok(id)
     }
@@ -263,14 +262,14 @@ impl<'t, 'e> Upsert<'t, 'e> {
             .map_err(self.err)
     }
 
-    /// Creates the entity of `key` in `source` with `p`'s entity name,
-    /// unless it exists (then `None`).
+    /// Creates the entity of `key` in `source` with `p`'s entity name and
+    /// returns its id, unless it exists (then `None`).
     fn insert_entity(
         &mut self,
         source: &str,
         key: &Key<'_>,
         p: &Point,
-    ) -> Result<Option<(i64, Option<String>)>, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         let name = p.entity.name.as_deref();
         let statement = &mut self.insert_entity;
         let mut at = 0;
@@ -281,7 +280,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
             .and_then(|()| statement.raw_execute())
             .map_err(self.err)?;
         // `RETURNING id` would build a temporary B-tree on every execution.
-        Ok((inserted == 1).then(|| (self.conn.last_insert_rowid(), name.map(str::to_string))))
+        Ok((inserted == 1).then(|| self.conn.last_insert_rowid()))
     }
 
     /// The id of `key`'s dimension set, interned the first time any batch
@@ -400,11 +399,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
     /// row of its own name, created if needed.
     fn renamed(&mut self, p: &Point) -> Result<Option<i64>, StoreError> {
         let name = p.entity.name.as_deref();
-        if self
-            .entity
-            .as_ref()
-            .is_some_and(|s| s.entity_name.as_deref() == name)
-        {
+        if self.entity.as_ref().is_some_and(|e| e.name() == name) {
             return Ok(None);
         }
         let err = self.err;
