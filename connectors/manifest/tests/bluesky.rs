@@ -96,7 +96,8 @@ async fn both(
             pull(connector.as_ref(), &http, &source)
                 .await
                 .unwrap()
-                .points,
+                .points
+                .into_vec(),
         );
         requests.push(server.received_requests().await.unwrap().len() - before);
     }

@@ -42,7 +42,8 @@ pub(crate) async fn pull_sandbox(
     let points = pull(connector.as_ref(), &http, &source)
         .await
         .unwrap_or_else(|e| panic!("{name} pull: {e}"))
-        .points;
+        .points
+        .into_vec();
     let same_day = (before.date_naive() == Utc::now().date_naive()).then_some(before);
     (points, same_day)
 }

@@ -4,6 +4,7 @@ use crate::error::ConnectorError;
 use crate::http::{HttpClient, HttpClientExt, HttpRequest, HttpResponse};
 use crate::paginate::{Paginator, Step};
 use crate::point::Point;
+use crate::valid_points::ValidPoints;
 pub use crate::version::{ApiVersion, ThrottleErrors};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -494,7 +495,7 @@ pub trait Connector: Send + Sync {
 pub struct PointBuffer {
     connector: String,
     /// Points received so far, in emission order.
-    pub points: Vec<Point>,
+    pub points: ValidPoints,
     /// The state the connector asked to save, if any.
     pub state: Option<serde_json::Value>,
     /// Warnings the connector reported, in order.
@@ -506,7 +507,7 @@ impl PointBuffer {
     pub fn new(connector: &str) -> PointBuffer {
         PointBuffer {
             connector: connector.to_string(),
-            points: Vec::new(),
+            points: ValidPoints::default(),
             state: None,
             warnings: Vec::new(),
         }
@@ -515,12 +516,12 @@ impl PointBuffer {
 
 impl Emitter for PointBuffer {
     fn emit(&mut self, point: Point) -> Result<(), ConnectorError> {
-        point.validate().map_err(|error| ConnectorError::Schema {
-            connector: self.connector.clone(),
-            error,
-        })?;
-        self.points.push(point);
-        Ok(())
+        self.points
+            .push(point)
+            .map_err(|error| ConnectorError::Schema {
+                connector: self.connector.clone(),
+                error,
+            })
     }
 
     fn save_state(&mut self, state: serde_json::Value) {

@@ -16,6 +16,7 @@ pub mod paginate;
 pub mod point;
 pub mod quota;
 pub mod schema;
+pub mod valid_points;
 pub mod version;
 
 pub use connector::{
@@ -34,4 +35,5 @@ pub use schema::{
 pub use smol_str::SmolStr;
 /// `#[derive(Settings)]`: a settings struct's fields and docs become its [`SettingSpec`]s.
 pub use tally_model_derive::Settings;
+pub use valid_points::ValidPoints;
 pub use version::{ApiVersion, ThrottleErrors};

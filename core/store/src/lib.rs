@@ -33,7 +33,7 @@ pub use sqlite::{
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use tally_model::{Point, StatedQuota};
+use tally_model::{Point, StatedQuota, ValidPoints};
 
 /// A handle on one Tally database, whichever backend holds it. Not `Sync`:
 /// share it behind a mutex.
@@ -124,6 +124,21 @@ impl Store {
         match &mut self.backend {
             Backend::Sqlite(db) => db.write_batch(source, points, observed_at, state),
             Backend::Postgres(db) => db.write_batch(source, points, observed_at, state),
+        }
+    }
+
+    /// As [`Store::write_batch`], for points validated already (a pull's,
+    /// checked as the connector emitted them): each is not checked again.
+    pub fn write_valid_batch(
+        &mut self,
+        source: &str,
+        points: &ValidPoints,
+        observed_at: DateTime<Utc>,
+        state: Option<&serde_json::Value>,
+    ) -> Result<WriteStats, StoreError> {
+        match &mut self.backend {
+            Backend::Sqlite(db) => db.write_valid_batch(source, points, observed_at, state),
+            Backend::Postgres(db) => db.write_valid_batch(source, points, observed_at, state),
         }
     }
 

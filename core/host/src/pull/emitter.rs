@@ -21,7 +21,7 @@
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tally_model::{ConnectorError, Emitter, Point, PointBuffer};
+use tally_model::{ConnectorError, Emitter, Point, PointBuffer, ValidPoints};
 use tally_store::{Store, WriteStats};
 
 /// How long checkpointed pages may wait in memory for one commit.
@@ -38,7 +38,7 @@ pub(crate) struct CommitEmitter {
     source: String,
     observed_at: DateTime<Utc>,
     /// Points of checkpoints not committed yet, and the last such checkpoint's state.
-    deferred: Vec<Point>,
+    deferred: ValidPoints,
     deferred_state: Option<serde_json::Value>,
     /// When a checkpoint was last committed; `None` before the first.
     last_commit: Option<Instant>,
@@ -61,7 +61,7 @@ impl CommitEmitter {
             store,
             source: source.to_string(),
             observed_at,
-            deferred: Vec::new(),
+            deferred: ValidPoints::default(),
             deferred_state: None,
             last_commit: None,
             emitted: 0,
@@ -82,7 +82,7 @@ impl CommitEmitter {
         let written = tokio::task::spawn_blocking(move || {
             let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
             store
-                .write_batch(&source, &points, observed_at, state.as_ref())
+                .write_valid_batch(&source, &points, observed_at, state.as_ref())
                 .map_err(|e| e.to_string())
         })
         .await
@@ -120,7 +120,7 @@ impl CommitEmitter {
         let state = self.deferred_state.take();
         let written = blocking(|| {
             let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-            store.write_batch(&self.source, &points, self.observed_at, state.as_ref())
+            store.write_valid_batch(&self.source, &points, self.observed_at, state.as_ref())
         })
         .map_err(|e| {
             ConnectorError::Other(format!(
