@@ -509,6 +509,77 @@ mod tests {
         )
     }
 
+    /// Every stored (post, value), in post order.
+    fn stored_likes(store: &SqliteStore) -> Vec<(String, f64)> {
+        let mut likes: Vec<(String, f64)> = store
+            .query(&PointQuery::default())
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.point.entity.id.to_string(), s.point.value))
+            .collect();
+        likes.sort_by(|a, b| a.0.cmp(&b.0));
+        likes
+    }
+
+    #[test]
+    fn pages_of_older_and_then_newer_posts_keep_every_point() {
+        // A first pull's later pages hold older posts, a later pull's new
+        // posts are newer: each gets its own entity, and pulling them all
+        // again finds every key.
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        let observed = DateTime::from_timestamp(1_772_629_200, 0).unwrap();
+        let page = |from: u32, to: u32| -> Vec<Point> {
+            (from..to)
+                .rev()
+                .map(|n| likes(&format!("p{n:04}"), f64::from(n)))
+                .collect()
+        };
+        for batch in [page(100, 200), page(0, 100), page(200, 250)] {
+            let stats = store.write_batch("src", &batch, observed, None).unwrap();
+            assert_eq!(stats.inserted, batch.len() as u64);
+        }
+        let expected: Vec<(String, f64)> = (0..250)
+            .map(|n| (format!("p{n:04}"), f64::from(n)))
+            .collect();
+        assert_eq!(stored_likes(&store), expected);
+        let entities: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM entities", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(entities, 250);
+        let stats = store
+            .write_batch("src", &page(0, 250), observed, None)
+            .unwrap();
+        assert_eq!((stats.inserted, stats.unchanged), (0, 250));
+    }
+
+    #[test]
+    fn new_posts_between_stored_ones_are_written_beside_them() {
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        let observed = DateTime::from_timestamp(1_772_629_200, 0).unwrap();
+        store
+            .write_batch("src", &[likes("a", 1.0), likes("z", 2.0)], observed, None)
+            .unwrap();
+        let batch = [
+            likes("zz", 5.0),
+            likes("m", 4.0),
+            likes("a", 1.0),
+            likes("zy", 6.0),
+        ];
+        let stats = store.write_batch("src", &batch, observed, None).unwrap();
+        assert_eq!((stats.inserted, stats.unchanged), (3, 1));
+        assert_eq!(
+            stored_likes(&store),
+            [
+                ("a".to_string(), 1.0),
+                ("m".to_string(), 4.0),
+                ("z".to_string(), 2.0),
+                ("zy".to_string(), 6.0),
+                ("zz".to_string(), 5.0),
+            ]
+        );
+    }
+
     #[test]
     fn a_key_repeated_in_one_batch_keeps_its_last_value() {
         // The batch is upserted in key order; repeats of a key must still
@@ -558,7 +629,7 @@ mod tests {
     }
 
     #[test]
-    fn a_key_repeated_right_after_a_full_run_of_new_subjects_is_revised() {
+    fn a_key_repeated_right_after_a_full_run_of_new_entities_is_revised() {
         // The 64th sample of new subjects writes the run; the same key next
         // must find it stored and keep it as a revision, not be lost.
         let mut store = SqliteStore::open_in_memory().unwrap();
