@@ -18,10 +18,13 @@ use std::sync::LazyLock;
 /// Samples written by one multi-row statement.
 const RUN: usize = 64;
 
-/// `RUN` samples of new entities.
+/// `RUN` samples of new entities. `OR FAIL`, not the default `ABORT`: a
+/// statement that may abort halfway keeps a copy of every page it changes
+/// (a statement journal) to undo its own rows, and these rows cannot
+/// conflict; if one ever did, the error still rolls the whole batch back.
 pub(super) static INSERT_RUN: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "INSERT INTO samples
+        "INSERT OR FAIL INTO samples
             (entity_ref, dimensions_ref, metric_id, start_ms, end_ms, value, observed_ms,
              attrs, renamed)
          VALUES {}",
