@@ -161,6 +161,26 @@ pub fn json_number(v: f64) -> Value {
     }
 }
 
+/// One row as a JSON object whose keys come in column order, as the table
+/// shows them. Serialized directly: serde_json's own objects sort their keys
+/// (keeping them in insertion order instead would make every JSON body a
+/// connector decodes hash its keys).
+pub struct RowObject<'a> {
+    columns: &'a [Column],
+    row: &'a [Cell],
+}
+
+impl Serialize for RowObject<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.columns.len()))?;
+        for (column, cell) in self.columns.iter().zip(self.row) {
+            map.serialize_entry(column.key, &cell.value)?;
+        }
+        map.end()
+    }
+}
+
 /// A column: its title in a table and its key in JSON and CSV.
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
@@ -219,18 +239,13 @@ impl Rows {
         }
     }
 
-    /// Each row as a JSON object keyed by the columns' keys.
-    pub fn objects(&self) -> Vec<Value> {
+    /// Each row as a JSON object keyed by the columns' keys, in column order.
+    pub fn objects(&self) -> Vec<RowObject<'_>> {
         self.rows
             .iter()
-            .map(|row| {
-                Value::Object(
-                    self.columns
-                        .iter()
-                        .zip(row)
-                        .map(|(c, cell)| (c.key.to_string(), cell.value.clone()))
-                        .collect(),
-                )
+            .map(|row| RowObject {
+                columns: &self.columns,
+                row,
             })
             .collect()
     }
@@ -299,6 +314,32 @@ pub fn number(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An object's keys in the order the text gives them.
+    struct KeysInOrder(Vec<String>);
+
+    impl<'de> serde::Deserialize<'de> for KeysInOrder {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> serde::de::Visitor<'de> for Visitor {
+                type Value = KeysInOrder;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<KeysInOrder, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some((key, _)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
+                        keys.push(key);
+                    }
+                    Ok(KeysInOrder(keys))
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
 
     fn rows() -> Rows {
         let mut r = Rows::new([("source", "source"), ("started (UTC)", "started_at")]);
@@ -409,15 +450,16 @@ mod tests {
                 .collect();
             let json: Vec<Value> = serde_json::from_str(&render(&cells, Format::Json)).unwrap();
             proptest::prop_assert_eq!(&json, &expected);
-            for object in &json {
-                let keys: Vec<&String> = object.as_object().unwrap().keys().collect();
-                proptest::prop_assert_eq!(keys, vec!["source", "value", "note"]);
-            }
-            let lines: Vec<Value> = render(&cells, Format::Jsonl)
+            let jsonl = render(&cells, Format::Jsonl);
+            let lines: Vec<Value> = jsonl
                 .lines()
                 .map(|l| serde_json::from_str(l).unwrap())
                 .collect();
             proptest::prop_assert_eq!(&lines, &expected);
+            for line in jsonl.lines() {
+                let keys: KeysInOrder = serde_json::from_str(line).unwrap();
+                proptest::prop_assert_eq!(keys.0, vec!["source", "value", "note"]);
+            }
         }
     }
 }

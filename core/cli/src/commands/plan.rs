@@ -2,7 +2,7 @@
 //! they run: pulls and requests per source, quota units per budget, which
 //! budgets run out and which pulls would be deferred past a reset.
 
-use crate::output::{Cell, Format, Rows};
+use crate::output::{Cell, Format, RowObject, Rows};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -134,8 +134,16 @@ fn print(plan: &Plan, format: Format) {
         ]);
     }
     if format.is_json() {
-        let plan =
-            serde_json::json!({ "sources": sources.objects(), "budgets": budgets.objects() });
+        /// The plan as one document, each row's keys in column order.
+        #[derive(serde::Serialize)]
+        struct Plan<'a> {
+            sources: Vec<RowObject<'a>>,
+            budgets: Vec<RowObject<'a>>,
+        }
+        let plan = Plan {
+            sources: sources.objects(),
+            budgets: budgets.objects(),
+        };
         let text = if format == Format::Jsonl {
             serde_json::to_string(&plan)
         } else {
