@@ -146,3 +146,21 @@ pub enum StoreError {
         source: tokio_postgres::Error,
     },
 }
+
+/// Refuses a batch at its first point that does not fit the canonical
+/// schema, naming the store, the point's source and its place in the batch,
+/// so that nothing of the batch is written.
+pub(crate) fn check_points<'a>(
+    path: &str,
+    points: impl IntoIterator<Item = (&'a str, &'a tally_model::Point)>,
+) -> Result<(), StoreError> {
+    for (index, (source, p)) in points.into_iter().enumerate() {
+        p.validate().map_err(|error| StoreError::InvalidPoint {
+            path: path.to_string(),
+            source_id: source.to_string(),
+            index,
+            error: Box::new(error),
+        })?;
+    }
+    Ok(())
+}

@@ -21,14 +21,7 @@ impl PgStore {
         clients: &[(String, String)],
         observed_at: DateTime<Utc>,
     ) -> Result<BTreeMap<String, WriteStats>, StoreError> {
-        for (index, (source, p)) in points.iter().enumerate() {
-            p.validate().map_err(|error| StoreError::InvalidPoint {
-                path: self.label.clone(),
-                source_id: source.clone(),
-                index,
-                error: Box::new(error),
-            })?;
-        }
+        crate::error::check_points(&self.label, points.iter().map(|(s, p)| (s.as_str(), p)))?;
         let err = pg_err(&self.label, "writing an imported file");
         let upsert = Upsert::prepare(self).map_err(&err)?;
         let register = self.prepare(REGISTER).map_err(&err)?;

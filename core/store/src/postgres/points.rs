@@ -262,14 +262,7 @@ impl PgStore {
         observed_at: DateTime<Utc>,
         state: Option<&serde_json::Value>,
     ) -> Result<WriteStats, StoreError> {
-        for (index, p) in points.iter().enumerate() {
-            p.validate().map_err(|error| StoreError::InvalidPoint {
-                path: self.label.clone(),
-                source_id: source.to_string(),
-                index,
-                error: Box::new(error),
-            })?;
-        }
+        crate::error::check_points(&self.label, points.iter().map(|p| (source, p)))?;
         self.write_checked(source, points, observed_at, state)
     }
 

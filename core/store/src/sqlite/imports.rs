@@ -45,14 +45,7 @@ impl SqliteStore {
         clients: &[(String, String)],
         observed_at: DateTime<Utc>,
     ) -> Result<BTreeMap<String, WriteStats>, StoreError> {
-        for (index, (source, p)) in points.iter().enumerate() {
-            p.validate().map_err(|error| StoreError::InvalidPoint {
-                path: self.path.clone(),
-                source_id: source.clone(),
-                index,
-                error: Box::new(error),
-            })?;
-        }
+        crate::error::check_points(&self.path, points.iter().map(|(s, p)| (s.as_str(), p)))?;
         let observed_ms = to_ms(observed_at);
         let err = sql_err(&self.path, "writing an imported file");
         let tx = self

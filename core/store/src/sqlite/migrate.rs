@@ -697,26 +697,10 @@ pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreErro
     let mut migrated = false;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
         let version = index as i64 + 1;
-        let fail = |source| StoreError::Migration {
-            path: path.to_string(),
-            version,
-            source,
-        };
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        // Another process may have migrated while we waited for the write lock.
-        let now: i64 = tx
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .map_err(fail)?;
-        if now >= version {
-            continue;
-        }
-        tx.execute_batch(sql).map_err(fail)?;
-        tx.pragma_update(None, "user_version", version)
-            .map_err(fail)?;
-        tx.commit().map_err(fail)?;
-        migrated = true;
+        migrated |= apply(conn, path, version, sql, |tx| {
+            let now: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            Ok(now < version)
+        })?;
     }
     if migrated {
         reclaim_replaced_tables(conn, path)?;
@@ -734,7 +718,23 @@ const SCHEMA: &str = include_str!("schema.sql");
 /// file. Running the migrations that built it, tables created and rebuilt
 /// and renamed, cost a first pull 26 M instructions.
 fn create_new(conn: &mut Connection, path: &str) -> Result<bool, StoreError> {
-    let version = latest_version();
+    apply(conn, path, latest_version(), SCHEMA, |tx| {
+        let objects: i64 =
+            tx.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |row| row.get(0))?;
+        Ok(objects == 0)
+    })
+}
+
+/// Runs `sql` and sets the schema version to `version` in one write
+/// transaction if `due` says so, asked once the write lock is held (another
+/// process may have done it while we waited); returns whether it ran.
+fn apply(
+    conn: &mut Connection,
+    path: &str,
+    version: i64,
+    sql: &str,
+    due: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<bool>,
+) -> Result<bool, StoreError> {
     let fail = |source| StoreError::Migration {
         path: path.to_string(),
         version,
@@ -743,14 +743,10 @@ fn create_new(conn: &mut Connection, path: &str) -> Result<bool, StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(fail)?;
-    // Another process may have created it while we waited for the write lock.
-    let objects: i64 = tx
-        .query_row("SELECT COUNT(*) FROM sqlite_schema", [], |row| row.get(0))
-        .map_err(fail)?;
-    if objects > 0 {
+    if !due(&tx).map_err(fail)? {
         return Ok(false);
     }
-    tx.execute_batch(SCHEMA).map_err(fail)?;
+    tx.execute_batch(sql).map_err(fail)?;
     tx.pragma_update(None, "user_version", version)
         .map_err(fail)?;
     tx.commit().map_err(fail)?;

@@ -230,14 +230,7 @@ impl SqliteStore {
         observed_at: DateTime<Utc>,
         state: Option<&serde_json::Value>,
     ) -> Result<WriteStats, StoreError> {
-        for (index, p) in points.iter().enumerate() {
-            p.validate().map_err(|error| StoreError::InvalidPoint {
-                path: self.path.clone(),
-                source_id: source.to_string(),
-                index,
-                error: Box::new(error),
-            })?;
-        }
+        crate::error::check_points(&self.path, points.iter().map(|p| (source, p)))?;
         self.write_checked(source, points, observed_at, state)
     }
 
