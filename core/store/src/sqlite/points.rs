@@ -104,7 +104,8 @@ impl<'a> Key<'a> {
         (self.entity_kind, self.entity_id, &self.dimensions)
     }
 
-    /// The order of one subject's samples, the key of `samples` after the subject.
+    /// The order of one subject's samples, the key of `samples` after the
+    /// entity and dimensions.
     fn sample_order(&self, other: &Key<'_>) -> Ordering {
         (self.metric, self.start_ms, self.end_ms).cmp(&(other.metric, other.start_ms, other.end_ms))
     }
@@ -623,7 +624,7 @@ mod tests {
 
     #[test]
     fn a_key_repeated_right_after_a_full_run_of_new_entities_is_revised() {
-        // The 64th sample of new subjects writes the run; the same key next
+        // The 64th sample of new entities writes the run; the same key next
         // must find it stored and keep it as a revision, not be lost.
         let mut store = SqliteStore::open_in_memory().unwrap();
         let mut batch: Vec<Point> = (0..100).map(|i| likes(&format!("p{i:03}"), 1.0)).collect();

@@ -107,7 +107,7 @@ impl SqliteStore {
 /// `?{from}` and `?{to}` the time range and `?{as_of}` the instant, if any.
 ///
 /// Written on the tables rather than the `points` view, so that each
-/// source's subjects are walked only for the kinds of entity that have the
+/// source's entities are walked only for the kinds of entity that have the
 /// metric: an account metric never walks a source's posts. `CROSS JOIN`
 /// keeps that order whatever the planner guesses.
 fn totals_sql(list: &str, from: usize, to: usize, as_of: Option<usize>) -> String {
