@@ -137,8 +137,8 @@ impl Store {
         state: Option<&serde_json::Value>,
     ) -> Result<WriteStats, StoreError> {
         match &mut self.backend {
-            Backend::Sqlite(db) => db.write_valid_batch(source, points, observed_at, state),
-            Backend::Postgres(db) => db.write_valid_batch(source, points, observed_at, state),
+            Backend::Sqlite(db) => db.write_checked(source, points, observed_at, state),
+            Backend::Postgres(db) => db.write_checked(source, points, observed_at, state),
         }
     }
 

@@ -13,7 +13,7 @@ use crate::sqlite::canonical_dimensions;
 use crate::{PointQuery, StoreError, StoredPoint, WriteStats};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use tally_model::{Entity, MetricKind, Point, PointTime, SmolStr, ValidPoints};
+use tally_model::{Entity, MetricKind, Point, PointTime, SmolStr};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, Statement, Transaction};
 
@@ -266,19 +266,9 @@ impl PgStore {
         self.write_checked(source, points, observed_at, state)
     }
 
-    /// As [`PgStore::write_batch`], for points validated already.
-    pub fn write_valid_batch(
-        &mut self,
-        source: &str,
-        points: &ValidPoints,
-        observed_at: DateTime<Utc>,
-        state: Option<&serde_json::Value>,
-    ) -> Result<WriteStats, StoreError> {
-        self.write_checked(source, points, observed_at, state)
-    }
-
-    /// Writes points that passed [`Point::validate`].
-    fn write_checked(
+    /// Writes points that passed [`Point::validate`]: [`crate::Store`]'s
+    /// `write_valid_batch`, and `write_batch` once it has checked them.
+    pub(crate) fn write_checked(
         &mut self,
         source: &str,
         points: &[Point],

@@ -20,7 +20,7 @@ use rusqlite::{params, Row, TransactionBehavior};
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use tally_model::{Entity, EntityKind, MetricKind, Point, PointTime, SmolStr, ValidPoints};
+use tally_model::{Entity, EntityKind, MetricKind, Point, PointTime, SmolStr};
 
 /// What one [`SqliteStore::write_batch`] did, so runs can report new vs restated data.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -235,19 +235,9 @@ impl SqliteStore {
         self.write_checked(source, points, observed_at, state)
     }
 
-    /// As [`SqliteStore::write_batch`], for points validated already.
-    pub fn write_valid_batch(
-        &mut self,
-        source: &str,
-        points: &ValidPoints,
-        observed_at: DateTime<Utc>,
-        state: Option<&serde_json::Value>,
-    ) -> Result<WriteStats, StoreError> {
-        self.write_checked(source, points, observed_at, state)
-    }
-
-    /// Writes points that passed [`Point::validate`].
-    fn write_checked(
+    /// Writes points that passed [`Point::validate`]: [`crate::Store`]'s
+    /// `write_valid_batch`, and `write_batch` once it has checked them.
+    pub(crate) fn write_checked(
         &mut self,
         source: &str,
         points: &[Point],
