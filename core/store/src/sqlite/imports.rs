@@ -8,7 +8,7 @@
 //! whole or not at all. Imported sources have no `[[sources]]` entry, so the
 //! client each belongs to is recorded here for goals and reports.
 
-use super::points::{Key, Upsert};
+use super::points::{Breakdowns, Key, Upsert};
 use super::{from_ms, sql_err, to_ms, SqliteStore, StoreError, WriteStats};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, TransactionBehavior};
@@ -55,9 +55,11 @@ impl SqliteStore {
         let mut stats: BTreeMap<String, WriteStats> = BTreeMap::new();
         {
             let mut upsert = Upsert::prepare(&tx, &self.path, &err, false)?;
-            for (source, p) in points {
+            let breakdowns = Breakdowns::of(points.iter().map(|(_, p)| p));
+            for (i, (source, p)) in points.iter().enumerate() {
                 let entry = stats.entry(source.clone()).or_default();
-                upsert.point(source, &Key::of(p), p, observed_ms, entry)?;
+                let key = Key::of(p, breakdowns.text(i));
+                upsert.point(source, &key, p, observed_ms, entry)?;
             }
             upsert.flush(observed_ms)?;
             let mut register = tx.prepare_cached(REGISTER).map_err(&err)?;

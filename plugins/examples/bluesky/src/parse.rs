@@ -61,8 +61,9 @@ pub struct FeedViewPost {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PostView {
-    /// `at://did/app.bsky.feed.post/rkey`: the post's stable id.
-    pub uri: String,
+    /// `at://did/app.bsky.feed.post/rkey`: the post's stable id, decoded
+    /// straight into the entity id its points share.
+    pub uri: SmolStr,
     /// The author (`profileViewBasic`).
     pub author: Author,
     /// The post record; its `text` names the post in reports.
@@ -149,7 +150,7 @@ pub fn profile_points(profile: &Profile, now: DateTime<Utc>) -> Vec<Point> {
 pub fn post_points(post: &PostView, now: DateTime<Utc>) -> impl Iterator<Item = Point> {
     let entity = Entity {
         kind: EntityKind::Post,
-        id: SmolStr::new(&post.uri),
+        id: post.uri.clone(),
         name: post_title(&post.record),
     };
     let point = |metric: &str, raw: &str, value: u64| {

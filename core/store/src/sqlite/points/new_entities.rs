@@ -22,15 +22,29 @@ const RUN: usize = 64;
 /// statement that may abort halfway keeps a copy of every page it changes
 /// (a statement journal) to undo its own rows, and these rows cannot
 /// conflict; if one ever did, the error still rolls the whole batch back.
+/// Every row shares parameter 1, the pull's `observed_ms`, bound once per
+/// run instead of once per row; row `r` takes the [`RUN_ROW_PARAMETERS`]
+/// after it.
 pub(super) static INSERT_RUN: LazyLock<String> = LazyLock::new(|| {
+    let rows: Vec<String> = (0..RUN)
+        .map(|r| {
+            let first = 2 + r * RUN_ROW_PARAMETERS;
+            let [a, b, c, d, e, f, g, h]: [usize; RUN_ROW_PARAMETERS] =
+                std::array::from_fn(|column| first + column);
+            format!("(?{a}, ?{b}, ?{c}, ?{d}, ?{e}, ?{f}, ?1, ?{g}, ?{h})")
+        })
+        .collect();
     format!(
         "INSERT OR FAIL INTO samples
             (entity_ref, dimensions_ref, metric_id, start_ms, end_ms, value, observed_ms,
              attrs, renamed)
          VALUES {}",
-        vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; RUN].join(", ")
+        rows.join(", ")
     )
 });
+
+/// The parameters of one row of [`INSERT_RUN`]: every column but `observed_ms`.
+const RUN_ROW_PARAMETERS: usize = 8;
 
 /// One sample, keyed by the interned ids of its entity, dimensions and
 /// metric: waiting for its run when its entity is new.
@@ -92,6 +106,7 @@ impl Upsert<'_, '_> {
         let err = self.err;
         let statement = &mut self.insert_run;
         let mut at = 0;
+        bind_next(statement, &mut at, observed_ms).map_err(err)?;
         for s in &self.pending {
             bind_next(statement, &mut at, s.entity_ref).map_err(err)?;
             bind_next(statement, &mut at, s.dimensions_ref).map_err(err)?;
@@ -99,7 +114,6 @@ impl Upsert<'_, '_> {
             bind_next(statement, &mut at, s.start_ms).map_err(err)?;
             bind_next(statement, &mut at, s.end_ms).map_err(err)?;
             bind_next(statement, &mut at, s.value).map_err(err)?;
-            bind_next(statement, &mut at, observed_ms).map_err(err)?;
             bind_next(statement, &mut at, s.attrs).map_err(err)?;
             bind_next(statement, &mut at, s.renamed).map_err(err)?;
         }

@@ -286,7 +286,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
     /// The id of `key`'s dimension set, interned the first time any batch
     /// writes it.
     fn dimensions_ref(&mut self, key: &Key<'_>) -> Result<i64, StoreError> {
-        let text: &str = &key.dimensions;
+        let text: &str = key.dimensions;
         if let Some((_, id)) = self.last_dimensions.as_ref().filter(|(d, _)| d == text) {
             return Ok(*id);
         }
