@@ -520,8 +520,9 @@ fn a_version_7_store_keeps_every_point_revision_name_and_unit() {
     drop(store);
     assert_eq!(view_rows(&conn), before);
 
-    // Version 10 indexes entities by their key, in entity order, and keys
-    // samples by entity, dimensions, metric and time.
+    // Version 11 indexes entities by their source and kind (a `source_kinds`
+    // row) and id, and version 10 keys samples by entity, dimensions, metric
+    // and time.
     let index_of = |index: &str| -> Vec<String> {
         conn.prepare(&format!(
             "SELECT name FROM pragma_index_info('{index}') ORDER BY seqno"
@@ -533,9 +534,16 @@ fn a_version_7_store_keeps_every_point_revision_name_and_unit() {
         .collect()
     };
     assert_eq!(
-        index_of("sqlite_autoindex_entities_1"),
-        ["source", "entity_kind", "entity_id"]
+        index_of("sqlite_autoindex_source_kinds_1"),
+        ["source", "entity_kind"]
     );
+    assert_eq!(
+        index_of("sqlite_autoindex_entities_1"),
+        ["source_kind", "entity_id"]
+    );
+    // yt's account and its videos, shop's account.
+    assert_eq!(count("source_kinds"), 3);
+
     assert_eq!(
         index_of("sqlite_autoindex_samples_1"),
         [

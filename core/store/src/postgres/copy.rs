@@ -223,7 +223,7 @@ impl Keys {
     }
 }
 
-const KEY_COLUMNS: &str = "e.source, m.name, d.dimensions, e.entity_kind, e.entity_id, \
+const KEY_COLUMNS: &str = "k.source, m.name, d.dimensions, k.entity_kind, e.entity_id, \
      v.start_ms, v.end_ms, v.value, v.unit, v.entity_name, v.raw_name, v.observed_ms";
 
 fn copy_points(
@@ -238,7 +238,7 @@ fn copy_points(
     let mut q = src
         .prepare(&format!(
             "SELECT {KEY_COLUMNS}, v.kind, v.platform FROM points v
-             JOIN entities e ON e.id = v.entity_ref
+             JOIN entities e ON e.id = v.entity_ref JOIN source_kinds k ON k.id = e.source_kind
              JOIN dimension_sets d ON d.id = v.dimensions_ref JOIN metrics m ON m.id = v.metric_id"
         ))
         .map_err(&e)?;
@@ -301,7 +301,7 @@ fn copy_revisions(
     let mut q = src
         .prepare(&format!(
             "SELECT {KEY_COLUMNS}, v.superseded_ms FROM revisions v
-             JOIN entities e ON e.id = v.entity_ref
+             JOIN entities e ON e.id = v.entity_ref JOIN source_kinds k ON k.id = e.source_kind
              JOIN dimension_sets d ON d.id = v.dimensions_ref JOIN metrics m ON m.id = v.metric_id"
         ))
         .map_err(&e)?;

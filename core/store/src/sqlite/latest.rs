@@ -2,10 +2,10 @@
 //!
 //! Per-item points (posts, videos) are left out: a source has hundreds of
 //! them, and a metrics scraper wants one series per account-level metric.
-//! The entity index leads with (source, entity kind), so the account-level
-//! entities are three ranges of it around `post` and `video`, and a source's
-//! thousands of posts are never walked (SQLite does not turn `NOT IN` into
-//! ranges itself).
+//! The entity index leads with the entity's `source_kinds` row, one per
+//! source and kind, so the account-level entities are those of the source's
+//! kinds other than `post` and `video`, and its thousands of posts are never
+//! walked.
 
 use super::{corrupt, from_ms, sql_err, SqliteStore, StoreError};
 use chrono::{DateTime, Utc};
@@ -33,12 +33,8 @@ const LATEST_VALUES: &str =
     "SELECT metric, entity_kind, entity_id, value, unit, MAX(end_ms) FROM points
      WHERE dimensions_ref = (SELECT id FROM dimension_sets WHERE dimensions = '{}')
        AND entity_ref IN (
-         SELECT id FROM entities WHERE source = ?1 AND entity_kind < 'post'
-         UNION ALL
-         SELECT id FROM entities
-         WHERE source = ?1 AND entity_kind > 'post' AND entity_kind < 'video'
-         UNION ALL
-         SELECT id FROM entities WHERE source = ?1 AND entity_kind > 'video')
+         SELECT e.id FROM source_kinds k CROSS JOIN entities e ON e.source_kind = k.id
+         WHERE k.source = ?1 AND k.entity_kind NOT IN ('post', 'video'))
      GROUP BY metric, entity_kind, entity_id
      ORDER BY metric, entity_kind, entity_id";
 
@@ -82,10 +78,14 @@ mod tests {
         while let Some(row) = rows.next().unwrap() {
             steps.push(row.get(3).unwrap());
         }
+        let kinds: Vec<&String> = steps
+            .iter()
+            .filter(|s| s.contains("source_kinds"))
+            .collect();
+        assert_eq!(kinds.len(), 1, "{steps:?}");
+        assert!(kinds[0].contains("(source=?)"), "{steps:?}");
         let entities: Vec<&String> = steps.iter().filter(|s| s.contains("entities")).collect();
-        assert_eq!(entities.len(), 3, "{steps:?}");
-        for step in entities {
-            assert!(step.contains("(source=? AND entity_kind"), "{steps:?}");
-        }
+        assert_eq!(entities.len(), 1, "{steps:?}");
+        assert!(entities[0].contains("(source_kind=?)"), "{steps:?}");
     }
 }

@@ -672,7 +672,13 @@ mod tests {
             .query(&PointQuery::default())
             .unwrap()
             .into_iter()
-            .map(|s| (s.point.entity.id.to_string(), s.point.dimensions, s.point.value))
+            .map(|s| {
+                (
+                    s.point.entity.id.to_string(),
+                    s.point.dimensions,
+                    s.point.value,
+                )
+            })
             .collect();
         stored.sort_by(|x, y| x.2.total_cmp(&y.2));
         let written: Vec<(String, BTreeMap<String, String>, f64)> = batch

@@ -65,16 +65,6 @@ CREATE TABLE entity_names (
         name TEXT
     );
 CREATE INDEX entity_names_by_name ON entity_names (name);
-CREATE TABLE entities (
-        id          INTEGER PRIMARY KEY,
-        source      TEXT    NOT NULL,
-        entity_kind TEXT    NOT NULL,
-        entity_id   TEXT    NOT NULL,
-        entity_name TEXT,                       -- as first written
-        -- Finds an entity by its key, and a source's accounts without
-        -- walking its posts.
-        UNIQUE (source, entity_kind, entity_id)
-    );
 CREATE TABLE dimension_sets (
         id         INTEGER PRIMARY KEY,
         dimensions TEXT    NOT NULL UNIQUE      -- canonical JSON object, '{}' when none
@@ -106,15 +96,31 @@ CREATE TABLE "point_revisions" (
     );
 CREATE INDEX point_revisions_by_sample
         ON point_revisions (entity_ref, dimensions_ref, metric_id, start_ms, end_ms);
+CREATE TABLE source_kinds (
+        id          INTEGER PRIMARY KEY,
+        source      TEXT    NOT NULL,
+        entity_kind TEXT    NOT NULL,
+        UNIQUE (source, entity_kind)
+    );
+CREATE TABLE "entities" (
+        id          INTEGER PRIMARY KEY,
+        source_kind INTEGER NOT NULL,           -- source_kinds (id)
+        entity_id   TEXT    NOT NULL,
+        entity_name TEXT,                       -- as first written
+        -- Finds an entity by its key, and a source's accounts without
+        -- walking its posts (through their source_kinds rows).
+        UNIQUE (source_kind, entity_id)
+    );
 CREATE VIEW points AS
         SELECT v.entity_ref AS entity_ref, v.dimensions_ref AS dimensions_ref,
-               v.metric_id AS metric_id, e.source AS source, e.entity_kind AS entity_kind,
+               v.metric_id AS metric_id, k.source AS source, k.entity_kind AS entity_kind,
                e.entity_id AS entity_id, m.name AS metric, d.dimensions AS dimensions,
                v.start_ms AS start_ms, v.end_ms AS end_ms, v.value AS value, a.unit AS unit,
                a.kind AS kind, a.platform AS platform,
                CASE WHEN v.renamed IS NULL THEN e.entity_name ELSE n.name END AS entity_name,
                a.raw_name AS raw_name, v.observed_ms AS observed_ms
         FROM samples v JOIN entities e ON e.id = v.entity_ref
+        JOIN source_kinds k ON k.id = e.source_kind
         JOIN dimension_sets d ON d.id = v.dimensions_ref
         JOIN metrics m ON m.id = v.metric_id
         JOIN point_attrs a ON a.id = v.attrs

@@ -113,11 +113,12 @@ impl SqliteStore {
 fn totals_sql(list: &str, from: usize, to: usize, as_of: Option<usize>) -> String {
     let from_tables = |value: &str, attrs: &str, samples: &str| {
         format!(
-            "SELECT e.source, e.entity_kind, e.entity_id, a.kind, {value}, a.unit, a.platform,
+            "SELECT k.source, k.entity_kind, e.entity_id, a.kind, {value}, a.unit, a.platform,
                     v.start_ms, v.end_ms
              FROM metrics m
              CROSS JOIN dimension_sets d ON d.dimensions = '{{}}'
-             CROSS JOIN entities e ON e.source IN ({list}) AND e.entity_kind = m.entity_kind
+             CROSS JOIN source_kinds k ON k.source IN ({list}) AND k.entity_kind = m.entity_kind
+             CROSS JOIN entities e ON e.source_kind = k.id
              {samples}
              JOIN point_attrs a ON a.id = {attrs}
              WHERE m.name = ?1 AND v.start_ms >= ?{from} AND v.start_ms < ?{to}"
@@ -168,10 +169,15 @@ mod tests {
             while let Some(row) = rows.next().unwrap() {
                 steps.push(row.get(3).unwrap());
             }
+            let kinds: Vec<&String> = steps.iter().filter(|s| s.contains(" k ")).collect();
+            assert!(!kinds.is_empty(), "{steps:?}");
+            for step in kinds {
+                assert!(step.contains("entity_kind=?"), "{steps:?}");
+            }
             let entities: Vec<&String> = steps.iter().filter(|s| s.contains(" e ")).collect();
             assert!(!entities.is_empty(), "{steps:?}");
             for step in entities {
-                assert!(step.contains("entity_kind=?"), "{steps:?}");
+                assert!(step.contains("(source_kind=?)"), "{steps:?}");
             }
         }
     }

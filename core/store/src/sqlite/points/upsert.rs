@@ -13,12 +13,15 @@ use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
 use tally_model::Point;
 
-/// Finds an entity by its natural key, through the entity index.
+/// Finds an entity by its natural key (its source and kind as their
+/// `source_kinds` row), through the entity index.
 pub(in crate::sqlite) const FIND_ENTITY: &str = "SELECT id, entity_name FROM entities
-     WHERE source = ?1 AND entity_kind = ?2 AND entity_id = ?3";
-const INSERT_ENTITY: &str = "INSERT INTO entities (source, entity_kind, entity_id, entity_name)
-     VALUES (?1, ?2, ?3, ?4)
+     WHERE source_kind = ?1 AND entity_id = ?2";
+const INSERT_ENTITY: &str = "INSERT INTO entities (source_kind, entity_id, entity_name)
+     VALUES (?1, ?2, ?3)
      ON CONFLICT DO NOTHING";
+const FIND_SOURCE_KIND: &str = "SELECT id FROM source_kinds WHERE source = ?1 AND entity_kind = ?2";
+const INSERT_SOURCE_KIND: &str = "INSERT INTO source_kinds (source, entity_kind) VALUES (?1, ?2)";
 const FIND_DIMENSIONS: &str = "SELECT id FROM dimension_sets WHERE dimensions = ?1";
 const INSERT_DIMENSIONS: &str = "INSERT INTO dimension_sets (dimensions) VALUES (?1)";
 const FIND_METRIC: &str = "SELECT id FROM metrics WHERE name = ?1 AND entity_kind = ?2";
@@ -110,6 +113,8 @@ impl CachedAttrs {
 pub(in crate::sqlite) struct Upsert<'t, 'e> {
     find_entity: rusqlite::CachedStatement<'t>,
     insert_entity: rusqlite::CachedStatement<'t>,
+    find_source_kind: rusqlite::CachedStatement<'t>,
+    insert_source_kind: rusqlite::CachedStatement<'t>,
     find_dimensions: rusqlite::CachedStatement<'t>,
     insert_dimensions: rusqlite::CachedStatement<'t>,
     find_metric: rusqlite::CachedStatement<'t>,
@@ -147,6 +152,9 @@ pub(in crate::sqlite) struct Upsert<'t, 'e> {
     /// Metric ids met in this batch, by name and entity kind: a batch has a
     /// few dozen at most.
     metrics: Vec<(String, &'static str, i64)>,
+    /// `source_kinds` ids met in this batch, by source and entity kind: a
+    /// batch has one source and a few kinds.
+    source_kinds: Vec<(String, &'static str, i64)>,
     /// Attribute rows met in this batch: about one per metric.
     attrs: Vec<CachedAttrs>,
     /// The store's file, for messages.
@@ -167,6 +175,8 @@ impl<'t, 'e> Upsert<'t, 'e> {
         Ok(Upsert {
             find_entity: tx.prepare_cached(FIND_ENTITY).map_err(err)?,
             insert_entity: tx.prepare_cached(INSERT_ENTITY).map_err(err)?,
+            find_source_kind: tx.prepare_cached(FIND_SOURCE_KIND).map_err(err)?,
+            insert_source_kind: tx.prepare_cached(INSERT_SOURCE_KIND).map_err(err)?,
             find_dimensions: tx.prepare_cached(FIND_DIMENSIONS).map_err(err)?,
             insert_dimensions: tx.prepare_cached(INSERT_DIMENSIONS).map_err(err)?,
             find_metric: tx.prepare_cached(FIND_METRIC).map_err(err)?,
@@ -191,6 +201,7 @@ impl<'t, 'e> Upsert<'t, 'e> {
             last_dimensions: None,
             expect_new: false,
             metrics: Vec::new(),
+            source_kinds: Vec::new(),
             attrs: Vec::new(),
             path,
             err,
@@ -206,20 +217,21 @@ impl<'t, 'e> Upsert<'t, 'e> {
         // A first pull creates nearly every entity, a later one nearly none:
         // try first whatever the previous lookup of this batch needed, so
         // either way most entities cost one probe of the entity index.
+        let source_kind = self.source_kind(source, key.entity_kind)?;
         let mut created = None;
         if self.expect_new {
-            created = self.insert_entity(source, key, p)?;
+            created = self.insert_entity(source_kind, key, p)?;
         }
         let (id, stored_name, created) = match created {
             Some(id) => (id, None, true),
-            None => match self.find_entity(source, key)? {
+            None => match self.find_entity(source_kind, key)? {
                 Some((id, name)) => {
                     self.expect_new = false;
                     (id, Some(name), false)
                 }
                 None => {
                     self.expect_new = true;
-                    let id = self.insert_entity(source, key, p)?.ok_or_else(|| {
+                    let id = self.insert_entity(source_kind, key, p)?.ok_or_else(|| {
                         corrupt(
                             self.path,
                             "entity",
@@ -248,33 +260,33 @@ impl<'t, 'e> Upsert<'t, 'e> {
         Ok(id)
     }
 
-    /// The stored entity of `key` in `source` and its entity name, if any.
+    /// The stored entity of `key` among `source_kind`'s and its entity name,
+    /// if any.
     fn find_entity(
         &mut self,
-        source: &str,
+        source_kind: i64,
         key: &Key<'_>,
     ) -> Result<Option<(i64, Option<String>)>, StoreError> {
         self.find_entity
-            .query_row(params![source, key.entity_kind, key.entity_id], |row| {
+            .query_row(params![source_kind, key.entity_id], |row| {
                 Ok((row.get(0)?, row.get(1)?))
             })
             .optional()
             .map_err(self.err)
     }
 
-    /// Creates the entity of `key` in `source` with `p`'s entity name and
-    /// returns its id, unless it exists (then `None`).
+    /// Creates the entity of `key` among `source_kind`'s with `p`'s entity
+    /// name and returns its id, unless it exists (then `None`).
     fn insert_entity(
         &mut self,
-        source: &str,
+        source_kind: i64,
         key: &Key<'_>,
         p: &Point,
     ) -> Result<Option<i64>, StoreError> {
         let name = p.entity.name.as_deref();
         let statement = &mut self.insert_entity;
         let mut at = 0;
-        let inserted = bind_next(statement, &mut at, source)
-            .and_then(|()| bind_next(statement, &mut at, key.entity_kind))
+        let inserted = bind_next(statement, &mut at, source_kind)
             .and_then(|()| bind_next(statement, &mut at, key.entity_id))
             .and_then(|()| bind_next(statement, &mut at, name))
             .and_then(|()| statement.raw_execute())
@@ -293,19 +305,13 @@ impl<'t, 'e> Upsert<'t, 'e> {
         let id = match self.dimension_sets.get(text) {
             Some(id) => *id,
             None => {
-                let err = self.err;
-                let found: Option<i64> = self
-                    .find_dimensions
-                    .query_row(params![text], |row| row.get(0))
-                    .optional()
-                    .map_err(err)?;
-                let id = match found {
-                    Some(id) => id,
-                    None => {
-                        self.insert_dimensions.execute(params![text]).map_err(err)?;
-                        self.conn.last_insert_rowid()
-                    }
-                };
+                let id = find_or_insert(
+                    &mut self.find_dimensions,
+                    &mut self.insert_dimensions,
+                    self.conn,
+                    params![text],
+                )
+                .map_err(self.err)?;
                 self.dimension_sets.insert(text.to_string(), id);
                 id
             }
@@ -323,31 +329,25 @@ impl<'t, 'e> Upsert<'t, 'e> {
     /// The id of `key`'s metric for its kind of entity, interned the first
     /// time any batch writes it.
     fn metric_id(&mut self, key: &Key<'_>) -> Result<i64, StoreError> {
-        let (metric, kind) = (key.metric, key.entity_kind);
-        if let Some((_, _, id)) = self
-            .metrics
-            .iter()
-            .find(|(m, k, _)| m == metric && *k == kind)
-        {
-            return Ok(*id);
+        KindedIds {
+            met: &mut self.metrics,
+            find: &mut self.find_metric,
+            insert: &mut self.insert_metric,
         }
-        let err = self.err;
-        let found: Option<i64> = self
-            .find_metric
-            .query_row(params![metric, kind], |row| row.get(0))
-            .optional()
-            .map_err(err)?;
-        let id = match found {
-            Some(id) => id,
-            None => {
-                self.insert_metric
-                    .execute(params![metric, kind])
-                    .map_err(err)?;
-                self.conn.last_insert_rowid()
-            }
-        };
-        self.metrics.push((metric.to_string(), kind, id));
-        Ok(id)
+        .id(self.conn, key.metric, key.entity_kind)
+        .map_err(self.err)
+    }
+
+    /// The id of the `source_kinds` row of `source`'s entities of `kind`,
+    /// interned the first time any batch writes one.
+    fn source_kind(&mut self, source: &str, kind: &'static str) -> Result<i64, StoreError> {
+        KindedIds {
+            met: &mut self.source_kinds,
+            find: &mut self.find_source_kind,
+            insert: &mut self.insert_source_kind,
+        }
+        .id(self.conn, source, kind)
+        .map_err(self.err)
     }
 
     /// The `point_attrs` row holding `p`'s kind, platform, unit and raw name,
@@ -356,25 +356,19 @@ impl<'t, 'e> Upsert<'t, 'e> {
         if let Some(a) = self.attrs.iter().find(|a| a.fit(p)) {
             return Ok(a.id);
         }
-        let err = self.err;
         let args = params![
             p.raw_name.as_str(),
             p.unit.as_str(),
             p.kind.as_str(),
             p.platform.as_str()
         ];
-        let found: Option<i64> = self
-            .find_attrs
-            .query_row(args, |row| row.get(0))
-            .optional()
-            .map_err(err)?;
-        let id = match found {
-            Some(id) => id,
-            None => {
-                self.insert_attrs.execute(args).map_err(err)?;
-                self.conn.last_insert_rowid()
-            }
-        };
+        let id = find_or_insert(
+            &mut self.find_attrs,
+            &mut self.insert_attrs,
+            self.conn,
+            args,
+        )
+        .map_err(self.err)?;
         self.attrs.push(CachedAttrs {
             id,
             kind: p.kind.as_str().to_string(),
@@ -402,19 +396,14 @@ impl<'t, 'e> Upsert<'t, 'e> {
         if self.entity.as_ref().is_some_and(|e| e.name() == name) {
             return Ok(None);
         }
-        let err = self.err;
-        let found: Option<i64> = self
-            .find_name
-            .query_row(params![name], |row| row.get(0))
-            .optional()
-            .map_err(err)?;
-        match found {
-            Some(id) => Ok(Some(id)),
-            None => {
-                self.insert_name.execute(params![name]).map_err(err)?;
-                Ok(Some(self.conn.last_insert_rowid()))
-            }
-        }
+        find_or_insert(
+            &mut self.find_name,
+            &mut self.insert_name,
+            self.conn,
+            params![name],
+        )
+        .map(Some)
+        .map_err(self.err)
     }
 
     /// Upserts one (already validated) point of `source` by its natural key:
@@ -487,5 +476,49 @@ impl<'t, 'e> Upsert<'t, 'e> {
         execute_sample(&mut self.replace, &sample, observed_ms).map_err(err)?;
         stats.revised += 1;
         Ok(())
+    }
+}
+
+/// The id of the row `find` returns for `args`, inserted by `insert` with
+/// the same `args` when there is none: how each interned table (metrics,
+/// dimension sets, source kinds, attributes, names) gains a row.
+fn find_or_insert(
+    find: &mut rusqlite::CachedStatement<'_>,
+    insert: &mut rusqlite::CachedStatement<'_>,
+    conn: &rusqlite::Connection,
+    args: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<i64> {
+    match find.query_row(args, |row| row.get(0)).optional()? {
+        Some(id) => Ok(id),
+        None => {
+            insert.execute(args)?;
+            Ok(conn.last_insert_rowid())
+        }
+    }
+}
+
+/// A table interning (text, entity kind) pairs (metrics, source kinds) and
+/// the pairs a batch has met: a batch meets a few dozen at most, so a scan
+/// finds them without a query.
+struct KindedIds<'a, 't> {
+    met: &'a mut Vec<(String, &'static str, i64)>,
+    find: &'a mut rusqlite::CachedStatement<'t>,
+    insert: &'a mut rusqlite::CachedStatement<'t>,
+}
+
+impl KindedIds<'_, '_> {
+    /// The id of (`text`, `kind`), interned the first time any batch writes it.
+    fn id(
+        self,
+        conn: &rusqlite::Connection,
+        text: &str,
+        kind: &'static str,
+    ) -> rusqlite::Result<i64> {
+        if let Some((_, _, id)) = self.met.iter().find(|(t, k, _)| t == text && *k == kind) {
+            return Ok(*id);
+        }
+        let id = find_or_insert(self.find, self.insert, conn, params![text, kind])?;
+        self.met.push((text.to_string(), kind, id));
+        Ok(id)
     }
 }
