@@ -168,36 +168,29 @@ fn upsert_order(keys: &[Key<'_>]) -> Vec<usize> {
 /// The canonical text of a batch's breakdowns, made once for each distinct
 /// one: a feed's quote counts all carry `type=quote`, and a string for each
 /// point was 10,000 allocations in a first pull of 10,000 posts.
-pub(super) struct Breakdowns<'p> {
+pub(super) struct Breakdowns {
     /// Each distinct breakdown's canonical JSON, in the order first met.
     texts: Vec<String>,
     /// Each point's place in `texts`; `None` without dimensions (`{}`).
     of_point: Vec<Option<usize>>,
-    /// Places in `texts` by breakdown, while they are collected.
-    places: HashMap<&'p BTreeMap<String, String>, usize, FixedState>,
 }
 
-impl<'p> Breakdowns<'p> {
+impl Breakdowns {
     /// The breakdowns of `points`, in order.
-    pub(super) fn of(points: impl ExactSizeIterator<Item = &'p Point>) -> Breakdowns<'p> {
-        let mut breakdowns = Breakdowns {
-            texts: Vec::new(),
-            of_point: Vec::with_capacity(points.len()),
-            places: HashMap::default(),
-        };
+    pub(super) fn of<'p>(points: impl ExactSizeIterator<Item = &'p Point>) -> Breakdowns {
+        let mut texts = Vec::new();
+        let mut of_point = Vec::with_capacity(points.len());
+        let mut places: HashMap<&BTreeMap<String, String>, usize, FixedState> = HashMap::default();
         for p in points {
-            let place = (!p.dimensions.is_empty()).then(|| breakdowns.place(&p.dimensions));
-            breakdowns.of_point.push(place);
+            let place = (!p.dimensions.is_empty()).then(|| {
+                *places.entry(&p.dimensions).or_insert_with(|| {
+                    texts.push(canonical_dimensions(&p.dimensions));
+                    texts.len() - 1
+                })
+            });
+            of_point.push(place);
         }
-        breakdowns
-    }
-
-    fn place(&mut self, dimensions: &'p BTreeMap<String, String>) -> usize {
-        let texts = &mut self.texts;
-        *self.places.entry(dimensions).or_insert_with(|| {
-            texts.push(canonical_dimensions(dimensions));
-            texts.len() - 1
-        })
+        Breakdowns { texts, of_point }
     }
 
     /// The canonical text of the `i`th point's dimensions.
